@@ -1,0 +1,319 @@
+"""The `visio` command: serve, db upgrade, demo, users create, tokens create, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import getpass
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from visio import __version__
+from visio.db.engine import make_engine, make_sessionmaker
+from visio.db.migrate import current_revision, head_revision, upgrade_engine
+from visio.db.models import Role, Site
+from visio.services import accounts
+from visio.services.errors import DomainError
+from visio.settings import ConfigError, Settings
+
+log = logging.getLogger("visio")
+
+
+class CommandError(Exception):
+    """A failure worth one line to the person at the terminal, not a traceback."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- serve
+
+
+async def _serve(settings: Settings, host: str, port: int, banner: str | None = None) -> None:
+    from visio.app import SchemaNotAtHead, create_app
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=log)
+    try:
+        await runner.setup()
+    except SchemaNotAtHead as error:
+        raise CommandError(str(error)) from None
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot reach the database: {_first_line(error)}") from None
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        if error.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"port {port} on {host} is already in use: stop the other program or "
+                f"choose another port with --port"
+            ) from None
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    print(banner or f"visio {__version__} listening on http://{host}:{port}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# ---------------------------------------------------------------- database
+
+
+async def _db_upgrade(settings: Settings) -> str:
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade_engine(engine)
+        async with engine.connect() as connection:
+            revision = await current_revision(connection)
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot upgrade the database: {_first_line(error)}") from None
+    finally:
+        await engine.dispose()
+    return revision or "?"
+
+
+# ---------------------------------------------------------------- users and tokens
+
+
+async def _create_user(settings: Settings, arguments: argparse.Namespace) -> str:
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            site_ids = await _site_ids(session, arguments.site or [])
+            agent_id = None
+            if arguments.agent_email:
+                from visio.db.models import Agent
+
+                agent_id = await session.scalar(
+                    select(Agent.id).where(Agent.email == arguments.agent_email.lower())
+                )
+                if agent_id is None:
+                    raise CommandError(f"no agent with the email {arguments.agent_email}")
+            user = await accounts.create_user(
+                session,
+                None,
+                email=arguments.email,
+                name=arguments.name,
+                role=Role(arguments.role),
+                site_ids=site_ids,
+                agent_id=agent_id,
+                locale=arguments.locale,
+                password=arguments.password,
+                now=_now(),
+            )
+            return f"created {user.role.value} {user.email} (id {user.id})"
+    except DomainError as error:
+        details = "; ".join(f"{name}: {message}" for name, message in error.fields.items())
+        raise CommandError(f"{error.message}{' ' + details if details else ''}") from None
+    except SQLAlchemyError as error:
+        raise CommandError(f"database error: {_first_line(error)}") from None
+    finally:
+        await engine.dispose()
+
+
+async def _site_ids(session: object, names_or_ids: Sequence[str]) -> list[int]:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    assert isinstance(session, AsyncSession)
+    site_ids = []
+    for value in names_or_ids:
+        query = select(Site.id).where(
+            Site.id == int(value) if value.isdigit() else Site.name == value
+        )
+        site_id = await session.scalar(query)
+        if site_id is None:
+            raise CommandError(f"no site named {value!r}")
+        site_ids.append(site_id)
+    return site_ids
+
+
+async def _create_token(settings: Settings, email: str, label: str) -> str:
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            user = await accounts.find_user_by_email(session, email)
+            if user is None:
+                raise CommandError(f"no user with the email {email}")
+            _record, token = await accounts.create_token(
+                session, None, user_id=user.id, label=label, now=_now()
+            )
+            return token
+    except DomainError as error:
+        raise CommandError(str(error.message)) from None
+    except SQLAlchemyError as error:
+        raise CommandError(f"database error: {_first_line(error)}") from None
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- demo
+
+
+async def _demo(settings: Settings, arguments: argparse.Namespace) -> None:
+    from visio.demo import DemoAccount, prepare_demo
+
+    try:
+        accounts_ = await prepare_demo(settings, reset=arguments.reset, now=_now())
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot prepare the demo database: {_first_line(error)}") from None
+    url = f"http://{arguments.host}:{arguments.port}"
+    lines = [
+        f"visio demo on {url}  (database: {settings.database_url})",
+        "Sign in with one of these demo accounts:",
+    ]
+    lines += [f"  {a.role:<12} {a.email:<34} {a.password}" for a in accounts_]
+    if accounts_:
+        admin: DemoAccount = accounts_[0]
+        lines.append(f"API token of {admin.email}: {admin.token}")
+    lines.append("Meeting links are plain Jitsi rooms without tokens: for trying only.")
+    lines.append("Press Ctrl+C to stop.")
+    await _serve(settings, arguments.host, arguments.port, banner="\n".join(lines))
+
+
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///./visio-demo.db"
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="visio",
+        description="Videoconference appointments for France Services houses.",
+    )
+    parser.add_argument("--version", action="version", version=f"visio {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def listen_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        command.add_argument("--port", type=int, default=8080, help="port to listen on")
+
+    serve = commands.add_parser("serve", help="run the web server")
+    listen_options(serve)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="bring the schema up to this version")
+    db_commands.add_parser("current", help="print the schema's revision")
+
+    demo = commands.add_parser(
+        "demo",
+        help="create (or reuse) a populated demo database and serve it",
+        description=(
+            "Uses VISIO_DATABASE_URL if set, else ./visio-demo.db. Secrets are generated "
+            "for this run only."
+        ),
+    )
+    demo.add_argument("--reset", action="store_true", help="erase and repopulate the database")
+    listen_options(demo)
+
+    users = commands.add_parser("users", help="accounts")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    create = user_commands.add_parser("create", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument(
+        "--site", action="append", help="site name or id (repeat); desk and coordinator"
+    )
+    create.add_argument("--agent-email", help="the agent record of an agent account")
+    create.add_argument("--locale", choices=["fr", "en"], default="fr")
+    password = create.add_mutually_exclusive_group()
+    password.add_argument("--password", help="the password (else asked for)")
+    password.add_argument(
+        "--no-password", action="store_true", help="an account that only uses API tokens"
+    )
+
+    tokens = commands.add_parser("tokens", help="API tokens")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    token_create = token_commands.add_parser("create", help="create a token, printed once")
+    token_create.add_argument("--email", required=True)
+    token_create.add_argument("--label", default="")
+
+    commands.add_parser("check-config", help="validate the environment and the database")
+    return parser
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    if arguments.command == "demo":
+        settings = Settings.from_env(demo=True)
+        import os
+
+        if not os.environ.get("VISIO_DATABASE_URL"):
+            settings = settings.replace(database_url=DEMO_DATABASE_URL)
+        if not settings.secret_key:
+            settings = settings.replace(secret_key=secrets.token_urlsafe(48))
+        asyncio.run(_demo(settings, arguments))
+        return 0
+
+    settings = Settings.from_env(demo=arguments.command != "serve")
+    if arguments.command == "serve":
+        asyncio.run(_serve(settings, arguments.host, arguments.port))
+    elif arguments.command == "db" and arguments.db_command == "upgrade":
+        print(f"database at revision {asyncio.run(_db_upgrade(settings))}")
+    elif arguments.command == "db" and arguments.db_command == "current":
+        print(asyncio.run(_check_database(settings))[0] or "empty")
+    elif arguments.command == "users":
+        if not arguments.no_password and arguments.password is None:
+            if not sys.stdin.isatty():
+                raise CommandError("give --password or --no-password (no terminal to ask on)")
+            arguments.password = getpass.getpass("Password: ")
+            if getpass.getpass("Again: ") != arguments.password:
+                raise CommandError("the two passwords differ")
+        print(asyncio.run(_create_user(settings, arguments)))
+    elif arguments.command == "tokens":
+        print(asyncio.run(_create_token(settings, arguments.email, arguments.label)))
+    elif arguments.command == "check-config":
+        Settings.from_env()  # the full check, secret key included
+        current, expected = asyncio.run(_check_database(settings))
+        if current != expected:
+            raise CommandError(
+                f"database schema at {current or 'none'}, expected {expected}: "
+                "run `visio db upgrade`"
+            )
+        print(f"configuration ok; database reachable, schema at {current}")
+    return 0
+
+
+async def _check_database(settings: Settings) -> tuple[str | None, str]:
+    engine = make_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            return await current_revision(connection), head_revision()
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot reach the database: {_first_line(error)}") from None
+    finally:
+        await engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; every expected failure ends with one line on stderr and exit status 1."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    arguments = _parser().parse_args(argv)
+    try:
+        return _run(arguments)
+    except (ConfigError, CommandError) as error:
+        print(f"visio: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

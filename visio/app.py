@@ -1,0 +1,148 @@
+"""`create_app(settings)`: settings → engine → services → routes. Wiring only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+
+from visio import web_session
+from visio.db.engine import make_engine, make_sessionmaker
+from visio.db.migrate import current_revision, head_revision
+from visio.db.models import Role
+from visio.handlers.routes import setup_routes
+from visio.i18n import SUPPORTED_LOCALES, gettext, language_name, ngettext
+from visio.i18n import lazy_gettext as _l
+from visio.keys import ACTOR, CLOCK, ENGINE, LOCALE, SESSIONMAKER, SETTINGS, Clock
+from visio.middlewares import (
+    auth_middleware,
+    error_middleware,
+    locale_middleware,
+    security_headers_middleware,
+    transaction_middleware,
+)
+from visio.settings import Settings
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+# Forms and JSON bodies are small; a larger body is a mistake or an attack.
+MAX_BODY_BYTES = 1024 * 1024
+
+ROLE_LABELS = {
+    Role.DESK: _l("desk agent"),
+    Role.AGENT: _l("partner agent"),
+    Role.COORDINATOR: _l("coordinator"),
+    Role.ADMIN: _l("administrator"),
+}
+
+
+class SchemaNotAtHead(Exception):
+    """The database schema is behind (or ahead of) the code."""
+
+    def __init__(self, current: str | None, expected: str) -> None:
+        self.current = current
+        self.expected = expected
+        super().__init__(
+            f"the database schema is at revision {current or 'none (empty database)'}, "
+            f"this version of visio needs {expected}: run `visio db upgrade`"
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    bind: AsyncConnection | None = None,
+) -> web.Application:
+    """The whole application for `settings`.
+
+    `bind` hands an open connection to use instead of a pool of our own: tests run each
+    case inside a transaction on it (sessions then use savepoints) and roll it back.
+    """
+    app = web.Application(
+        middlewares=[
+            locale_middleware,
+            error_middleware,
+            security_headers_middleware,
+            transaction_middleware,
+            auth_middleware,
+        ],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    if bind is None:
+        engine = make_engine(settings.database_url)
+        app[ENGINE] = engine
+        app[SESSIONMAKER] = make_sessionmaker(engine)
+    else:
+        app[ENGINE] = bind.engine
+        app[SESSIONMAKER] = async_sessionmaker(
+            bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
+    app.cleanup_ctx.append(_database(owns_engine=bind is None))
+    _setup_templates(app)
+    setup_routes(app)
+    return app
+
+
+def _database(*, owns_engine: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = app[ENGINE]
+        try:
+            if app[SETTINGS].require_schema_head:
+                async with engine.connect() as connection:
+                    current = await current_revision(connection)
+                expected = head_revision()
+                if current != expected:
+                    raise SchemaNotAtHead(current, expected)
+            yield
+        finally:
+            if owns_engine:
+                await engine.dispose()
+
+    return database
+
+
+def _setup_templates(app: web.Application) -> None:
+    environment = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        context_processors=[_page_context],
+    )
+    environment.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+async def _page_context(request: web.Request) -> dict[str, Any]:
+    router = request.app.router
+
+    def url(name: str, **parts: object) -> str:
+        return str(router[name].url_for(**{key: str(value) for key, value in parts.items()}))
+
+    def static(filename: str) -> str:
+        return str(router["static"].url_for(filename=filename))
+
+    return {
+        "request": request,
+        "locale": request[LOCALE],
+        "actor": request.get(ACTOR),
+        "url": url,
+        "static": static,
+        "csrf_token": lambda: web_session.csrf_token(request),
+        "languages": [(code, language_name(code)) for code in SUPPORTED_LOCALES],
+        "role_label": lambda role: str(ROLE_LABELS[Role(role)]),
+    }

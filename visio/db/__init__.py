@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the async engine and the migrations that build the schema."""

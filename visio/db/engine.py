@@ -1,0 +1,56 @@
+"""The async engine and session factory, with SQLite set up for a real multi-user server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+# How long a SQLite writer waits for another one before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; on SQLite: WAL, foreign keys on, and writers that queue.
+
+    SQLite transactions start with BEGIN IMMEDIATE: a transaction that reads a slot and
+    then books it must hold the write lock from its first read, otherwise two of them can
+    both read "free" and the second fails to upgrade its lock instead of waiting.
+    """
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions that never expire loaded objects on commit (no implicit IO afterwards)."""
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)

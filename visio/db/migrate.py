@@ -1,0 +1,54 @@
+"""Running the Alembic migrations shipped in the package, and checking the schema is at head."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration pointing at `visio/migrations`, with no ini file needed."""
+    config = Config()
+    config.set_main_option("script_location", "visio:migrations")
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The revision the code expects."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the package ships no migration"
+    return head
+
+
+def _upgrade_sync(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def upgrade(connection: AsyncConnection, revision: str = "head") -> None:
+    """Bring the schema behind `connection` up to `revision` (the caller commits)."""
+    await connection.run_sync(_upgrade_sync, revision)
+
+
+async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade the database of `engine` and commit."""
+    async with engine.connect() as connection:
+        await upgrade(connection, revision)
+        await connection.commit()
+
+
+def _current_sync(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    """The revision the database is at; None for an empty database."""
+    return await connection.run_sync(_current_sync)

@@ -1,0 +1,56 @@
+"""The transactional outbox: emails written in the same transaction as the change they report."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from visio.db.base import Base
+from visio.db.models._columns import created_at_column, enum_column
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good by the server (bad address…)
+    DEAD = "dead"  # gave up after the last retry
+    CANCELLED = "cancelled"  # a reminder whose appointment changed
+
+
+class OutboxMessage(Base):
+    """One email to send, fully rendered, with its optional calendar invitation."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        # The sender's claim query: pending messages whose time has come.
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "appointment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    recipient_email: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(160), server_default="")
+    locale: Mapped[str] = mapped_column(String(8), server_default="fr")
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, server_default="")
+    ics: Mapped[str | None] = mapped_column(Text)
+    ics_method: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[OutboxStatus] = mapped_column(
+        enum_column(OutboxStatus, "outbox_status"),
+        default=OutboxStatus.PENDING,
+        server_default=OutboxStatus.PENDING.value,
+    )
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    # Not before this instant: reminders wait for their time, retries back off.
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = created_at_column()
+    sent_at: Mapped[datetime | None]

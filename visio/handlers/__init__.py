@@ -1,0 +1,1 @@
+"""Thin aiohttp views: parse and validate, call one service, render."""

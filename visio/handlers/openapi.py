@@ -1,0 +1,132 @@
+"""The OpenAPI 3.1 document, generated from the route table and the models handlers validate."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from visio import __version__
+from visio.db.models import Role
+from visio.handlers.api import OPERATION_ATTRIBUTE, Operation, operation
+from visio.handlers.schemas import ErrorResponse
+
+_ERRORS = {
+    "400": "Malformed request",
+    "401": "No or bad credentials",
+    "403": "Not allowed",
+    "404": "Unknown or out of scope",
+    "409": "Conflict with the current state",
+    "422": "Invalid fields",
+}
+_REF = "#/components/schemas/{model}"
+
+
+def _operations(app: web.Application) -> list[tuple[str, str, str, Operation]]:
+    found = []
+    for route in app.router.routes():
+        declared: Operation | None = getattr(route.handler, OPERATION_ATTRIBUTE, None)
+        if declared is None or route.method == "HEAD":
+            continue
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter") or ""
+        # aiohttp writes {id:\d+}; OpenAPI wants {id}.
+        path = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", path)
+        found.append((path, route.method.lower(), route.name or "", declared))
+    return found
+
+
+def build_document(app: web.Application) -> dict[str, Any]:
+    """The whole API as OpenAPI 3.1: paths, parameters, bodies, responses and error shapes."""
+    operations = _operations(app)
+    models: set[type[BaseModel]] = {ErrorResponse}
+    for _path, _method, _name, declared in operations:
+        for model in (declared.body, declared.query):
+            if model is not None:
+                models.add(model)
+    named = sorted(models, key=lambda model: model.__name__)
+    keyed, definitions = models_json_schema(
+        [(model, "validation") for model in named], ref_template=_REF
+    )
+    schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, name, declared in sorted(operations):
+        entry: dict[str, Any] = {"operationId": name, "summary": declared.summary}
+        if declared.tags:
+            entry["tags"] = list(declared.tags)
+        if declared.roles is not None:
+            entry["security"] = [{"bearer": []}]
+            roles = sorted(role.value for role in declared.roles)
+            if set(declared.roles) != set(Role):
+                entry["description"] = "Roles: " + ", ".join(roles)
+        parameters = [
+            {"name": match, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for match in re.findall(r"\{(\w+)\}", path)
+        ]
+        if declared.query is not None:
+            query_schema = keyed[(declared.query, "validation")]
+            target = schemas.get(query_schema["$ref"].rsplit("/", 1)[-1], query_schema)
+            for field, field_schema in target.get("properties", {}).items():
+                parameters.append(
+                    {
+                        "name": field,
+                        "in": "query",
+                        "required": field in target.get("required", []),
+                        "schema": field_schema,
+                    }
+                )
+        if parameters:
+            entry["parameters"] = parameters
+        if declared.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": keyed[(declared.body, "validation")]}},
+            }
+        responses: dict[str, Any] = {}
+        success: dict[str, Any] = {"description": "Success"}
+        if declared.response is not None:
+            response_schema = TypeAdapter(declared.response).json_schema(
+                ref_template=_REF, mode="serialization"
+            )
+            schemas.update(response_schema.pop("$defs", {}))
+            success["content"] = {"application/json": {"schema": response_schema}}
+        responses[str(declared.status)] = success
+        error_ref = {"$ref": _REF.format(model="ErrorResponse")}
+        for status, description in _ERRORS.items():
+            if declared.roles is None and status in ("401", "403"):
+                continue
+            responses[status] = {
+                "description": description,
+                "content": {"application/json": {"schema": error_ref}},
+            }
+        entry["responses"] = responses
+        paths.setdefault(path, {})[method] = entry
+    for model in named:
+        ref = keyed[(model, "validation")]["$ref"]
+        schemas.setdefault(ref.rsplit("/", 1)[-1], {})
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "visio",
+            "version": __version__,
+            "description": (
+                "Videoconference appointments between France Services houses and remote "
+                "partner agents. Errors: {error: {code, message, fields}} in the caller's "
+                "language (Accept-Language, French by default)."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@operation("This document", roles=None, tags=["monitoring"])
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(build_document(request.app))

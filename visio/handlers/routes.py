@@ -1,0 +1,33 @@
+"""The one named route table of visio: every path, its method, its handler and its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from visio.handlers import accounts, health, openapi, pages
+
+ID = r"{id:\d+}"
+STATIC_DIR = Path(__file__).parent.parent / "static"
+
+
+def setup_routes(app: web.Application) -> None:
+    """Register every route under its name; links are built from these names only."""
+    add = app.router.add_route
+    # Pages
+    add("GET", "/", pages.home, name="home")
+    add("GET", "/login", pages.login_form, name="login")
+    add("POST", "/login", pages.login, name="login_submit")
+    add("POST", "/logout", pages.logout, name="logout")
+    add("POST", "/language", pages.set_language, name="language")
+    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
+    # Monitoring
+    add("GET", "/healthz", health.healthz, name="healthz")
+    add("GET", "/readyz", health.readyz, name="readyz")
+    add("GET", "/api/v1/openapi.json", openapi.openapi_document, name="openapi")
+    # Accounts
+    add("GET", "/api/v1/me", accounts.me, name="api_me")
+    add("POST", "/api/v1/users", accounts.create_user, name="api_users_create")
+    add("GET", f"/api/v1/users/{ID}", accounts.get_user, name="api_user")
+    add("POST", f"/api/v1/users/{ID}/tokens", accounts.create_token, name="api_user_tokens_create")

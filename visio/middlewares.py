@@ -1,0 +1,193 @@
+"""Middlewares: locale, error mapping, security headers, one transaction per request, sign-in."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from visio import web_session
+from visio.i18n import current_locale, negotiate_locale
+from visio.i18n import gettext as _
+from visio.keys import ACTOR, CLOCK, CSP_NONCE, DB, LOCALE, SESSIONMAKER, SETTINGS
+from visio.services import accounts
+from visio.services.errors import (
+    DomainError,
+    Internal,
+    Malformed,
+    MethodNotAllowed,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    TooLarge,
+)
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+LANGUAGE_COOKIE = "visio_lang"
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith(API_PREFIX) or request.path in ("/healthz", "/readyz")
+
+
+@web.middleware
+async def locale_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The caller's language: the page's choice (cookie), else Accept-Language, else default.
+
+    The JSON API follows Accept-Language only, so a script gets the same answer every time.
+    """
+    default = request.app[SETTINGS].default_locale
+    chosen = None if is_api(request) else request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in ("fr", "en"):
+        locale = chosen
+    else:
+        locale = negotiate_locale(request.headers.get("Accept-Language"), default)
+    request[LOCALE] = locale
+    token = current_locale.set(locale)
+    try:
+        return await handler(request)
+    finally:
+        current_locale.reset(token)
+
+
+def error_json(error: DomainError) -> web.Response:
+    body: dict[str, object] = {
+        "code": error.code,
+        "message": str(error.message),
+        "fields": {name: str(message) for name, message in error.fields.items()},
+    }
+    body.update(error.extra)
+    return web.json_response({"error": body}, status=error.status)
+
+
+# aiohttp's own refusals (unknown path, wrong method…) in the same format as ours.
+_HTTP_ERRORS: dict[int, type[DomainError]] = {
+    400: Malformed,
+    401: NotAuthenticated,
+    403: NotAllowed,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: TooLarge,
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors and HTTP errors become the API's error format or an HTML page.
+
+    Anything else is a bug: logged with its traceback, answered with a 500 that says nothing
+    about the inside.
+    """
+    try:
+        return await handler(request)
+    except DomainError as error:
+        return _render_error(request, error)
+    except web.HTTPException as exc:
+        if exc.status not in _HTTP_ERRORS:
+            raise
+        response = _render_error(request, _HTTP_ERRORS[exc.status]())
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _render_error(request, Internal())
+
+
+def _render_error(request: web.Request, error: DomainError) -> web.StreamResponse:
+    if is_api(request):
+        return error_json(error)
+    if isinstance(error, NotAuthenticated):
+        login = request.app.router["login"].url_for().with_query({"next": request.path_qs})
+        return web.HTTPSeeOther(location=login)
+    response = aiohttp_jinja2.render_template(
+        "error.html",
+        request,
+        {"status": error.status, "message": str(error.message), "fields": error.fields},
+        status=error.status,
+    )
+    return response
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers every response carries: a strict content policy, no sniffing, no framing."""
+    request[CSP_NONCE] = secrets.token_urlsafe(16)
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if not is_api(request):
+        nonce = request[CSP_NONCE]
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        headers.setdefault("X-Frame-Options", "DENY")
+        web_session.set_csrf_cookie(request, response)
+    else:
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def transaction_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One session and one transaction per request.
+
+    Committed when the handler succeeds *or* redirects (an HTTPException below 400 is how
+    aiohttp redirects; rolling it back would lose the form just saved), rolled back on any
+    error, so a refused request never leaves half of its writes behind.
+    """
+    async with request.app[SESSIONMAKER]() as session:
+        request[DB] = session
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+        return response
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Who is calling: a bearer token (API) or the session cookie (pages); None if nobody.
+
+    A bad bearer token is refused at once: a script must learn its token is wrong rather
+    than be treated as anonymous.
+    """
+    session = request[DB]
+    now = request.app[CLOCK]()
+    actor: accounts.Actor | None = None
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _sep, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated(_("Use the header Authorization: Bearer <token>."))
+        actor = await accounts.authenticate_token(session, token.strip(), now)
+        if actor is None:
+            raise NotAuthenticated(_("This API token is unknown or revoked."))
+    else:
+        user_id = web_session.user_id(request)
+        if user_id is not None:
+            actor = await accounts.load_actor(session, user_id)
+    request[ACTOR] = actor
+    if actor is not None and not is_api(request) and LANGUAGE_COOKIE not in request.cookies:
+        # Pages speak the signed-in person's language unless they picked another one.
+        request[LOCALE] = actor.locale
+        current_locale.set(actor.locale)
+    return await handler(request)

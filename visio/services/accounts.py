@@ -1,0 +1,271 @@
+"""Accounts: users, their roles and site scopes, passwords and API tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from visio.db.models import Agent, ApiToken, Role, Site, User
+from visio.i18n import lazy_gettext as _l
+from visio.services import audit
+from visio.services.errors import AlreadyExists, Conflict, InvalidInput, NotAllowed, NotFound
+
+# Tokens carry 256 random bits: a fast hash is enough to store them (unlike passwords).
+TOKEN_PREFIX = "visio_"  # noqa: S105 (a marker, not a secret)
+# Writing `last_used_at` on every API call would turn reads into writes; once a minute is enough.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()
+# Verifying against this keeps a wrong email as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password, only a timing guard")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Actor:
+    """The signed-in person a service acts for: what they are and what they may reach."""
+
+    user_id: int
+    email: str
+    name: str
+    role: Role
+    locale: str
+    site_ids: frozenset[int] = frozenset()
+    agent_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_see_site(self, site_id: int) -> bool:
+        """Admins see every site; desk agents and coordinators only their own."""
+        return self.is_admin or site_id in self.site_ids
+
+
+def actor_of(user: User) -> Actor:
+    """The actor for a user whose `sites` are loaded."""
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        locale=user.locale,
+        site_ids=frozenset(site.id for site in user.sites),
+        agent_id=user.agent_id,
+    )
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _hasher.hash(password)
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 of an API token, as stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def _load_user(session: AsyncSession, **criteria: object) -> User | None:
+    query = select(User).options(selectinload(User.sites)).filter_by(**criteria)
+    return (await session.scalars(query)).one_or_none()
+
+
+async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
+    """A user, for an admin or for themselves; `NotFound` otherwise (no hint it exists)."""
+    if not actor.is_admin and actor.user_id != user_id:
+        raise NotFound()
+    user = await _load_user(session, id=user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+async def create_user(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    now: datetime,
+    site_ids: Sequence[int] = (),
+    agent_id: int | None = None,
+    locale: str = "fr",
+    password: str | None = None,
+) -> User:
+    """Create an account. Only an admin may (or the command line, with `actor=None`).
+
+    Desk agents and coordinators need at least one site; an agent account needs an
+    agent record, which no other account uses yet. Every problem is reported field by
+    field; nothing is written unless all is well.
+    """
+    if actor is not None and not actor.is_admin:
+        raise NotAllowed()
+    email = normalise_email(email)
+    errors: dict[str, object] = {}
+    site_ids = sorted(set(site_ids))
+    sites: list[Site] = []
+    if role in (Role.DESK, Role.COORDINATOR) and not site_ids:
+        errors["site_ids"] = _l("Desk and coordinator accounts need at least one site.")
+    if role in (Role.AGENT, Role.ADMIN) and site_ids:
+        errors["site_ids"] = _l("Only desk and coordinator accounts are scoped to sites.")
+    if site_ids and "site_ids" not in errors:
+        sites = list((await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all())
+        missing = sorted(set(site_ids) - {site.id for site in sites})
+        if missing:
+            errors["site_ids"] = _l(
+                "Unknown site: %(ids)s.", ids=", ".join(str(i) for i in missing)
+            )
+    if role is Role.AGENT:
+        if agent_id is None:
+            errors["agent_id"] = _l("An agent account must be linked to an agent.")
+        elif await session.get(Agent, agent_id) is None:
+            errors["agent_id"] = _l("Unknown agent.")
+        elif await session.scalar(select(User.id).where(User.agent_id == agent_id)) is not None:
+            errors["agent_id"] = _l("This agent already has an account.")
+    elif agent_id is not None:
+        errors["agent_id"] = _l("Only agent accounts are linked to an agent.")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = _l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+    if errors:
+        raise InvalidInput(fields=errors)
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise _email_taken()
+
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        agent_id=agent_id if role is Role.AGENT else None,
+        locale=locale,
+        password_hash=hash_password(password) if password else None,
+        created_at=now,
+    )
+    user.sites = sites
+    session.add(user)
+    try:
+        # Two admins creating the same email at once: the unique index settles it.
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise _email_taken() from None
+    audit.record(
+        session,
+        actor_id=actor.user_id if actor else None,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        now=now,
+        details={"role": role.value, "site_ids": site_ids, "agent_id": user.agent_id},
+    )
+    return user
+
+
+def _email_taken() -> AlreadyExists:
+    return AlreadyExists(
+        _l("An account with this email already exists."),
+        fields={"email": _l("Already used by another account.")},
+    )
+
+
+async def create_token(
+    session: AsyncSession, actor: Actor | None, *, user_id: int, label: str, now: datetime
+) -> tuple[ApiToken, str]:
+    """A new API token for a user (an admin's or their own); the clear token is returned once."""
+    if actor is not None and not actor.is_admin and actor.user_id != user_id:
+        raise NotFound()
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if not user.active:
+        raise Conflict(_l("This account is disabled."))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken(
+        user_id=user_id,
+        label=label.strip(),
+        token_hash=hash_token(token),
+        prefix=token[: len(TOKEN_PREFIX) + 4],
+        created_at=now,
+    )
+    session.add(record)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=actor.user_id if actor else None,
+        action="token.create",
+        entity="user",
+        entity_id=user_id,
+        now=now,
+        details={"token_id": record.id, "label": record.label},
+    )
+    return record, token
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await _load_user(session, email=normalise_email(email))
+
+
+async def authenticate_token(session: AsyncSession, token: str, now: datetime) -> Actor | None:
+    """The actor behind a bearer token, or None for an unknown, revoked or disabled one."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        await session.execute(
+            select(ApiToken.id, ApiToken.last_used_at, ApiToken.user_id).where(
+                ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    user = await _load_user(session, id=row.user_id, active=True)
+    if user is None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
+        )
+    return actor_of(user)
+
+
+async def authenticate_password(
+    session: AsyncSession, email: str, password: str, now: datetime
+) -> Actor | None:
+    """The actor for an email and password, or None; as slow for an unknown email."""
+    user = await find_user_by_email(session, email)
+    stored = user.password_hash if user is not None and user.active else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or stored is None:
+        return None
+    values: dict[str, object] = {"last_login_at": now}
+    if _hasher.check_needs_rehash(stored):
+        values["password_hash"] = hash_password(password)
+    await session.execute(update(User).where(User.id == user.id).values(**values))
+    return actor_of(user)
+
+
+async def load_actor(session: AsyncSession, user_id: int) -> Actor | None:
+    """The actor for a signed-in session's user, if the account is still active."""
+    user = await _load_user(session, id=user_id, active=True)
+    return actor_of(user) if user is not None else None
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count(User.id))) or 0)
