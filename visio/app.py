@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
-from visio import web_session
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision
-from visio.db.models import Role
 from visio.handlers.routes import setup_routes
-from visio.i18n import SUPPORTED_LOCALES, gettext, language_name, ngettext
-from visio.i18n import lazy_gettext as _l
-from visio.keys import ACTOR, CLOCK, ENGINE, LOCALE, SESSIONMAKER, SETTINGS, Clock
+from visio.i18n import gettext, ngettext
+from visio.keys import CLOCK, ENGINE, SESSIONMAKER, SETTINGS, Clock
 from visio.middlewares import (
     auth_middleware,
     error_middleware,
@@ -32,13 +28,6 @@ from visio.settings import Settings
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Forms and JSON bodies are small; a larger body is a mistake or an attack.
 MAX_BODY_BYTES = 1024 * 1024
-
-ROLE_LABELS = {
-    Role.DESK: _l("desk agent"),
-    Role.AGENT: _l("partner agent"),
-    Role.COORDINATOR: _l("coordinator"),
-    Role.ADMIN: _l("administrator"),
-}
 
 
 class SchemaNotAtHead(Exception):
@@ -100,8 +89,8 @@ def _database(*, owns_engine: bool) -> Callable[[web.Application], AsyncIterator
         engine = app[ENGINE]
         try:
             if app[SETTINGS].require_schema_head:
-                async with engine.connect() as connection:
-                    current = await current_revision(connection)
+                async with app[SESSIONMAKER]() as session:
+                    current = await current_revision(await session.connection())
                 expected = head_revision()
                 if current != expected:
                     raise SchemaNotAtHead(current, expected)
@@ -122,27 +111,5 @@ def _setup_templates(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
-        context_processors=[_page_context],
     )
     environment.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-
-
-async def _page_context(request: web.Request) -> dict[str, Any]:
-    router = request.app.router
-
-    def url(name: str, **parts: object) -> str:
-        return str(router[name].url_for(**{key: str(value) for key, value in parts.items()}))
-
-    def static(filename: str) -> str:
-        return str(router["static"].url_for(filename=filename))
-
-    return {
-        "request": request,
-        "locale": request[LOCALE],
-        "actor": request.get(ACTOR),
-        "url": url,
-        "static": static,
-        "csrf_token": lambda: web_session.csrf_token(request),
-        "languages": [(code, language_name(code)) for code in SUPPORTED_LOCALES],
-        "role_label": lambda role: str(ROLE_LABELS[Role(role)]),
-    }

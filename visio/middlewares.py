@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 
-import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -105,13 +104,10 @@ def _render_error(request: web.Request, error: DomainError) -> web.StreamRespons
     if isinstance(error, NotAuthenticated):
         login = request.app.router["login"].url_for().with_query({"next": request.path_qs})
         return web.HTTPSeeOther(location=login)
-    response = aiohttp_jinja2.render_template(
-        "error.html",
-        request,
-        {"status": error.status, "message": str(error.message), "fields": error.fields},
-        status=error.status,
-    )
-    return response
+    from visio.handlers.render import render
+
+    context = {"status": error.status, "message": str(error.message), "fields": error.fields}
+    return render("error.html", request, context, status=error.status)
 
 
 @web.middleware

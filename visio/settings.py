@@ -27,7 +27,7 @@ class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything visio reads from its environment, already checked."""
 

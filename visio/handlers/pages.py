@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from visio import web_session
 from visio.handlers.api import now
+from visio.handlers.render import render
 from visio.i18n import SUPPORTED_LOCALES
 from visio.i18n import gettext as _
 from visio.keys import ACTOR, DB
@@ -24,9 +24,9 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-@aiohttp_jinja2.template("login.html")
-async def login_form(request: web.Request) -> dict[str, Any]:
-    return {"next": _safe_next(request.query.get("next")), "email": "", "error": None}
+async def login_form(request: web.Request) -> web.Response:
+    context = {"next": _safe_next(request.query.get("next")), "email": "", "error": None}
+    return render("login.html", request, context)
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -36,13 +36,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     context: dict[str, Any] = {"next": target, "email": email, "error": None}
     if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
         context["error"] = _("Your form expired; please sign in again.")
-        return aiohttp_jinja2.render_template("login.html", request, context, status=400)
+        return render("login.html", request, context, status=400)
     actor = await accounts.authenticate_password(
         request[DB], email, str(form.get("password", "")), now(request)
     )
     if actor is None:
         context["error"] = _("Wrong email or password.")
-        return aiohttp_jinja2.render_template("login.html", request, context, status=401)
+        return render("login.html", request, context, status=401)
     response = web.HTTPSeeOther(location=target)
     web_session.sign_in(request, response, actor.user_id)
     raise response
@@ -57,12 +57,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-@aiohttp_jinja2.template("home.html")
-async def home(request: web.Request) -> dict[str, Any]:
-    actor = request[ACTOR]
-    if actor is None:
+async def home(request: web.Request) -> web.Response:
+    if request[ACTOR] is None:
         raise NotAuthenticated()
-    return {"actor": actor}
+    return render("home.html", request)
 
 
 async def set_language(request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,291 @@
+"""Test fixtures: a real database migrated once, each test inside a rolled-back transaction.
+
+The database is SQLite unless `VISIO_TEST_DATABASE_URL` names a PostgreSQL database; CI
+runs the whole suite once on each. Tests marked `postgres` need PostgreSQL itself:
+
+- with the variable set, they run (and the whole run fails if PostgreSQL does not answer);
+- in CI's SQLite pass they are left out, as they run in the PostgreSQL pass;
+- on a laptop without the variable, they skip and say why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from visio.app import create_app
+from visio.db.engine import make_engine
+from visio.db.migrate import upgrade_engine
+from visio.db.models import Agent, OpeningHour, Partner, Role, Site, Station, User
+from visio.services import accounts
+from visio.settings import Settings
+
+POSTGRES_URL = os.environ.get("VISIO_TEST_DATABASE_URL", "").strip()
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SECRET = "test-secret-" + "x" * 40
+# Monday 16 March 2026, 08:00 UTC (09:00 in Paris): a plain working morning.
+DEFAULT_NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (
+        f"visio database: {_redacted(POSTGRES_URL) if POSTGRES_URL else 'SQLite (temporary file)'}"
+    )
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if POSTGRES_URL:
+        return
+    postgres_only = [item for item in items if item.get_closest_marker("postgres")]
+    if IN_CI:
+        # CI's SQLite pass: these run in its PostgreSQL pass, not skipped here nor there.
+        config.hook.pytest_deselected(items=postgres_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+        return
+    reason = "needs PostgreSQL: set VISIO_TEST_DATABASE_URL=postgresql+asyncpg://user@host/db"
+    for item in postgres_only:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime = DEFAULT_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await upgrade_engine(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the head revision, built by the migrations (never by create_all)."""
+    if POSTGRES_URL:
+        try:
+            asyncio.run(_reset_postgres(POSTGRES_URL))
+        except (OSError, Exception) as error:  # noqa: BLE001 - any failure here is fatal
+            pytest.exit(
+                f"VISIO_TEST_DATABASE_URL is set but PostgreSQL does not answer: {error}",
+                returncode=3,
+            )
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'visio-test.db'}"
+    asyncio.run(_migrate(url))
+    yield url
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+async def connection(database_url: str) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            transaction = await connection.begin()
+            try:
+                yield connection
+            finally:
+                await transaction.rollback()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session for service tests; its commits are savepoints of the outer transaction."""
+    maker = async_sessionmaker(
+        connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+    async with maker() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET, run_worker=False)
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Callable[..., Any],
+    settings: Settings,
+    clock: Clock,
+    connection: AsyncConnection,
+) -> TestClient[Any, Any]:
+    """The whole application, on the test's transaction."""
+    app = create_app(settings, clock=clock, bind=connection)
+    return await aiohttp_client(app)
+
+
+# ---------------------------------------------------------------- small factories
+
+
+@pytest.fixture
+def create_site(session: AsyncSession, clock: Clock) -> Callable[..., Any]:
+    counter = iter(range(1, 10_000))
+
+    async def create(
+        name: str | None = None,
+        *,
+        timezone: str = "Europe/Paris",
+        holiday_calendar: str | None = None,
+        stations: int = 1,
+        hours: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13, 30), time(17))),
+        weekdays: tuple[int, ...] = (1, 2, 3, 4, 5),
+    ) -> Site:
+        number = next(counter)
+        site = Site(
+            name=name or f"France Services {number}",
+            commune=f"Commune {number}",
+            timezone=timezone,
+            holiday_calendar=holiday_calendar,
+            created_at=clock(),
+        )
+        site.opening_hours = [
+            OpeningHour(weekday=day, start=start, end=end)
+            for day in weekdays
+            for start, end in hours
+        ]
+        session.add(site)
+        session.add_all(
+            Station(site=site, name=f"Cabine {index + 1}", created_at=clock())
+            for index in range(stations)
+        )
+        await session.flush()
+        return site
+
+    return create
+
+
+@pytest.fixture
+def create_partner(session: AsyncSession, clock: Clock) -> Callable[..., Any]:
+    async def create(code: str = "CAF", name: str = "Caisse d'allocations familiales") -> Partner:
+        partner = Partner(code=code, name=name, created_at=clock())
+        session.add(partner)
+        await session.flush()
+        return partner
+
+    return create
+
+
+@pytest.fixture
+def create_agent(session: AsyncSession, clock: Clock, create_partner: Any) -> Callable[..., Any]:
+    async def create(
+        partner: Partner | None = None,
+        *,
+        name: str = "Claire Vidal",
+        email: str | None = None,
+        timezone: str = "Europe/Paris",
+        locale: str = "fr",
+    ) -> Agent:
+        partner = partner or await create_partner()
+        agent = Agent(
+            partner_id=partner.id,
+            name=name,
+            email=email or f"agent-{secrets.token_hex(4)}@caf.example",
+            timezone=timezone,
+            locale=locale,
+            created_at=clock(),
+        )
+        session.add(agent)
+        await session.flush()
+        return agent
+
+    return create
+
+
+@pytest.fixture
+def create_user(session: AsyncSession, clock: Clock) -> Callable[..., Any]:
+    async def create(
+        role: Role = Role.ADMIN,
+        *,
+        email: str | None = None,
+        name: str = "Camille Test",
+        site_ids: list[int] | None = None,
+        agent_id: int | None = None,
+        locale: str = "fr",
+        password: str | None = None,
+    ) -> User:
+        return await accounts.create_user(
+            session,
+            None,
+            email=email or f"{role.value}-{secrets.token_hex(4)}@visio.example",
+            name=name,
+            role=role,
+            site_ids=site_ids or [],
+            agent_id=agent_id,
+            locale=locale,
+            password=password,
+            now=clock(),
+        )
+
+    return create
+
+
+@pytest.fixture
+def bearer(session: AsyncSession, clock: Clock) -> Callable[..., Any]:
+    """`await bearer(user)` → headers carrying a fresh API token of that user."""
+
+    async def headers(user: User, **extra: str) -> dict[str, str]:
+        _record, token = await accounts.create_token(
+            session, None, user_id=user.id, label="test", now=clock()
+        )
+        await session.commit()
+        return {"Authorization": f"Bearer {token}", **extra}
+
+    return headers
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

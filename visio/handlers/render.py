@@ -1,0 +1,57 @@
+"""Rendering pages: every template gets the same page context (language, account, links)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from visio import web_session
+from visio.db.models import Role
+from visio.i18n import SUPPORTED_LOCALES, language_name
+from visio.i18n import lazy_gettext as _l
+from visio.keys import ACTOR, LOCALE
+
+ROLE_LABELS = {
+    Role.DESK: _l("desk agent"),
+    Role.AGENT: _l("partner agent"),
+    Role.COORDINATOR: _l("coordinator"),
+    Role.ADMIN: _l("administrator"),
+}
+
+
+def page_context(request: web.Request) -> dict[str, Any]:
+    """What every page needs: its language, the signed-in person, named links, the form token."""
+    router = request.app.router
+
+    def url(name: str, **parts: object) -> str:
+        return str(router[name].url_for(**{key: str(value) for key, value in parts.items()}))
+
+    def static(filename: str) -> str:
+        return str(router["static"].url_for(filename=filename))
+
+    return {
+        "request": request,
+        "locale": request[LOCALE],
+        "actor": request.get(ACTOR),
+        "url": url,
+        "static": static,
+        "csrf_token": lambda: web_session.csrf_token(request),
+        "languages": [(code, language_name(code)) for code in SUPPORTED_LOCALES],
+        "role_label": lambda role: str(ROLE_LABELS[Role(role)]),
+    }
+
+
+def render(
+    template: str,
+    request: web.Request,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> web.Response:
+    """The page `template` with the page context and `context`."""
+    return aiohttp_jinja2.render_template(
+        template, request, {**page_context(request), **(context or {})}, status=status
+    )
