@@ -98,5 +98,5 @@ def test_bad_values_name_their_variable(environment: dict[str, str], variable: s
 def test_a_key_file_needs_its_kid(tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_text("x")
-    with pytest.raises(ConfigError, match="^VISIO_JITSI_KID:"):
+    with pytest.raises(ConfigError, match=r"^VISIO_JITSI_KID:"):
         Settings.from_env({"VISIO_SECRET_KEY": SECRET, "VISIO_JITSI_PRIVATE_KEY_FILE": str(key)})

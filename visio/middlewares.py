@@ -103,7 +103,7 @@ def _render_error(request: web.Request, error: DomainError) -> web.StreamRespons
         return error_json(error)
     if isinstance(error, NotAuthenticated):
         login = request.app.router["login"].url_for().with_query({"next": request.path_qs})
-        return web.HTTPSeeOther(location=login)
+        raise web.HTTPSeeOther(location=login)
     from visio.handlers.render import render
 
     context = {"status": error.status, "message": str(error.message), "fields": error.fields}

@@ -64,8 +64,11 @@ def user_id(request: web.Request) -> int | None:
             request.app[SETTINGS].secret_key,
             algorithms=[ALGORITHM],
             audience=SESSION_AUDIENCE,
-            options={"require": ["sub", "exp", "aud"]},
+            # Expiry is checked against the application's clock below, not the system's.
+            options={"require": ["sub", "exp", "aud"], "verify_exp": False},
         )
+        if int(claims["exp"]) <= request.app[CLOCK]().timestamp():
+            return None
         return int(claims["sub"])
     except (jwt.InvalidTokenError, ValueError):
         return None
