@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from visio.app import create_app
@@ -110,6 +111,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'visio-test.db'}"
     asyncio.run(_migrate(url))
     yield url
+
+
+@pytest.fixture
+async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the same kind as the test database, dropped afterwards."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"visio_scratch_{secrets.token_hex(4)}"
+    admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @pytest.fixture

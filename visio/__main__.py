@@ -304,7 +304,11 @@ async def _check_database(settings: Settings) -> tuple[str | None, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; every expected failure ends with one line on stderr and exit status 1."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Our own log lines (requests included) at INFO; libraries only when they warn.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    log.setLevel(logging.INFO)
     arguments = _parser().parse_args(argv)
     try:
         return _run(arguments)

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from visio.services.accounts import Actor
 from visio.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 
 Clock = Callable[[], datetime]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
-CLOCK = web.AppKey("clock", Clock)
-TRANSLATOR = web.AppKey("translator", "Translator")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 
 DB = web.RequestKey("db", AsyncSession)
-ACTOR = web.RequestKey("actor", "Actor | None")
+ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")
 LOCALE = web.RequestKey("locale", str)
 CSP_NONCE = web.RequestKey("csp_nonce", str)
 # A CSRF token made for this response; the middleware sets its cookie.

@@ -1,18 +1,15 @@
-"""Models and migrations agree; migrations go down and up again; the server refuses an old schema."""
+"""Models and migrations agree, go down and up again; the server refuses an old schema."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import visio.db.models  # noqa: F401  (every table on the metadata)
@@ -39,24 +36,6 @@ async def test_models_and_migrations_do_not_drift(connection: AsyncConnection) -
 
 async def test_the_schema_is_at_head(connection: AsyncConnection) -> None:
     assert await current_revision(connection) == head_revision()
-
-
-@pytest.fixture
-async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of the same kind as the test database, dropped afterwards."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
-        return
-    name = f"visio_scratch_{secrets.token_hex(4)}"
-    admin = make_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def _downgrade_to_base(connection: Connection) -> None:

@@ -37,6 +37,6 @@ async def test_an_instant_comes_back_as_the_same_utc_instant(
 
 
 async def test_a_naive_datetime_is_refused(session: AsyncSession) -> None:
-    session.add(AuditEntry(at=datetime(2026, 3, 30, 9, 0), action="t", entity="t", details={}))  # noqa: DTZ001
+    session.add(AuditEntry(at=datetime(2026, 3, 30, 9, 0), action="t", entity="t", details={}))
     with pytest.raises(StatementError, match="naive datetime"):
         await session.flush()

@@ -26,9 +26,7 @@ async def test_readyz_checks_the_database_and_its_schema(client: Any) -> None:
     assert body["schema_revision"] == body["expected_revision"] == head_revision()
 
 
-async def test_readyz_is_503_on_a_database_not_at_head(
-    aiohttp_client: Any, tmp_path: Path
-) -> None:
+async def test_readyz_is_503_on_a_database_not_at_head(aiohttp_client: Any, tmp_path: Path) -> None:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}",
         secret_key="k" * 40,

@@ -45,9 +45,7 @@ async def test_sign_in_then_home_then_sign_out(client: Any, create_user: Any) ->
     html = await home.text()
     assert "Bonjour, Anne Admin" in html
     assert '<html lang="fr">' in html
-    out = await client.post(
-        "/logout", data={"csrf_token": form_token(html)}, allow_redirects=False
-    )
+    out = await client.post("/logout", data={"csrf_token": form_token(html)}, allow_redirects=False)
     assert out.status == 303
     assert (await client.get("/", allow_redirects=False)).status == 303
 
@@ -65,7 +63,8 @@ async def test_a_wrong_password_says_so_without_saying_which(client: Any, create
 async def test_a_form_without_its_token_is_refused(client: Any, create_user: Any) -> None:
     await create_user(Role.ADMIN, email="admin@visio.example", password=PASSWORD)
     response = await client.post(
-        "/login", data={"email": "admin@visio.example", "password": PASSWORD},
+        "/login",
+        data={"email": "admin@visio.example", "password": PASSWORD},
         allow_redirects=False,
     )
     assert response.status == 400

@@ -94,14 +94,15 @@ def operation(
 
 def current_actor(request: web.Request) -> Actor:
     """The signed-in actor (the `operation` wrapper has already refused anonymous calls)."""
-    actor = request.get(ACTOR)
+    actor: Actor | None = request.get(ACTOR)
     if actor is None:
         raise NotAuthenticated()
     return actor
 
 
 def now(request: web.Request) -> datetime:
-    return request.app[CLOCK]()
+    moment: datetime = request.app[CLOCK]()
+    return moment
 
 
 def match_int(request: web.Request, name: str) -> int:

@@ -1,0 +1,203 @@
+"""The `visio` command, run as a person would: one clear line for every expected failure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SECRET = "cli-secret-" + "y" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def environment(**variables: str) -> dict[str, str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("VISIO_")}
+    return {**clean, **variables}
+
+
+def visio(
+    *arguments: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "visio", *arguments],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("visio: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the server stopped: {process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                return int(response.status)
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {seconds} s")
+
+
+@pytest.fixture
+def server_processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Servers started by a test, stopped by their pid afterwards."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=10)  # also closes its pipes
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+        else:
+            process.communicate()
+
+
+def test_missing_secret_is_one_line() -> None:
+    result = visio("check-config", env=environment())
+    assert_one_line_error(result, "VISIO_SECRET_KEY")
+
+
+def test_malformed_setting_is_one_line() -> None:
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_SMTP_PORT="vingt-cinq")
+    assert_one_line_error(visio("serve", env=env), "VISIO_SMTP_PORT")
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = environment(
+        VISIO_SECRET_KEY=SECRET,
+        VISIO_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}",
+    )
+    assert_one_line_error(visio("check-config", env=env), "cannot reach the database")
+
+
+def test_an_unmigrated_database_is_refused_with_the_command_to_run(scratch_url: str) -> None:
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
+    result = visio("serve", "--port", str(free_port()), env=env)
+    assert_one_line_error(result, "visio db upgrade")
+    assert_one_line_error(visio("check-config", env=env), "visio db upgrade")
+
+
+def test_upgrade_account_token_serve_and_a_port_in_use(
+    scratch_url: str, server_processes: list[subprocess.Popen[str]]
+) -> None:
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
+    upgraded = visio("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at revision" in upgraded.stdout
+    assert visio("check-config", env=env).returncode == 0
+
+    created = visio(
+        "users",
+        "create",
+        "--email",
+        "Admin@Visio.example",
+        "--name",
+        "Anne Admin",
+        "--role",
+        "admin",
+        "--password",
+        "un mot de passe solide",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "admin@visio.example" in created.stdout
+    twice = visio(
+        "users",
+        "create",
+        "--email",
+        "admin@visio.example",
+        "--name",
+        "Again",
+        "--role",
+        "admin",
+        "--no-password",
+        env=env,
+    )
+    assert_one_line_error(twice, "existe déjà")  # the default language is French
+    no_site = visio(
+        "users",
+        "create",
+        "--email",
+        "desk@visio.example",
+        "--name",
+        "Desk",
+        "--role",
+        "desk",
+        "--site",
+        "Nowhere",
+        "--no-password",
+        env=env,
+    )
+    assert_one_line_error(no_site, "Nowhere")
+    no_password = visio(
+        "users",
+        "create",
+        "--email",
+        "p@visio.example",
+        "--name",
+        "P",
+        "--role",
+        "admin",
+        env=env,
+        stdin="",
+    )
+    assert_one_line_error(no_password, "--password")
+
+    token = visio("tokens", "create", "--email", "admin@visio.example", env=env)
+    assert token.returncode == 0, token.stderr
+    bearer = token.stdout.strip()
+    assert bearer.startswith("visio_")
+    assert_one_line_error(
+        visio("tokens", "create", "--email", "nobody@visio.example", env=env), "nobody"
+    )
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "visio", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server_processes.append(server)
+    assert wait_for(f"http://127.0.0.1:{port}/readyz", server) == 200
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
+        assert b"admin@visio.example" in response.read()
+
+    second = visio("serve", "--port", str(port), env=env)
+    assert_one_line_error(second, f"port {port}", "already in use")
