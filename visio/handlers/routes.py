@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from visio.handlers import accounts, health, openapi, pages
+from visio.handlers import accounts, health, openapi, pages, setup
 
 ID = r"{id:\d+}"
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -31,3 +31,15 @@ def setup_routes(app: web.Application) -> None:
     add("POST", "/api/v1/users", accounts.create_user, name="api_users_create")
     add("GET", f"/api/v1/users/{ID}", accounts.get_user, name="api_user")
     add("POST", f"/api/v1/users/{ID}/tokens", accounts.create_token, name="api_user_tokens_create")
+    # Set-up
+    add("GET", "/api/v1/sites", setup.list_sites, name="api_sites")
+    add("POST", "/api/v1/sites", setup.create_site, name="api_sites_create")
+    add("GET", f"/api/v1/sites/{ID}", setup.get_site, name="api_site")
+    add("POST", f"/api/v1/sites/{ID}/stations", setup.create_station, name="api_stations_create")
+    add("POST", f"/api/v1/sites/{ID}/closures", setup.create_closure, name="api_closures_create")
+    add("GET", "/api/v1/partners", setup.list_partners, name="api_partners")
+    add("POST", "/api/v1/partners", setup.create_partner, name="api_partners_create")
+    add("POST", f"/api/v1/partners/{ID}/motives", setup.create_motive, name="api_motives_create")
+    add("POST", "/api/v1/agents", setup.create_agent, name="api_agents_create")
+    add("POST", f"/api/v1/agents/{ID}/rules", setup.create_rule, name="api_rules_create")
+    add("POST", f"/api/v1/agents/{ID}/absences", setup.create_absence, name="api_absences_create")

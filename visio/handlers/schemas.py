@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from visio.db.models import Role
 from visio.handlers.validation import field_error
+from visio.scheduling.calendars import is_valid_holiday_calendar
 
 # Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is the SMTP
 # server's call; this catches typing slips at the desk.
@@ -89,3 +100,249 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+# ---------------------------------------------------------------- set-up: sites, partners, agents
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise field_error("timezone") from None
+    if "/" not in value and value != "UTC":
+        raise field_error("timezone")  # "CET", "EST"…: ambiguous abbreviations, not places
+    return value
+
+
+def _check_holiday_calendar(value: str | None) -> str | None:
+    if value is not None and not is_valid_holiday_calendar(value):
+        raise field_error("holiday_calendar")
+    return value
+
+
+def _check_aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("timezone_aware", "timezone_aware")
+    return value
+
+
+def _check_phone(value: str) -> str:
+    digits = re.sub(r"[\s.\-()]", "", value)
+    if not re.fullmatch(r"\+?\d{6,15}", digits):
+        raise field_error("phone")
+    return digits
+
+
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+HolidayCalendar = Annotated[str | None, AfterValidator(_check_holiday_calendar)]
+Instant = Annotated[datetime, AfterValidator(_check_aware)]
+Phone = Annotated[str, AfterValidator(_check_phone)]
+Weekday = Annotated[int, Field(ge=1, le=7)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9_-]{2,32}$")
+]
+
+
+class TimeRange(Strict):
+    """A wall-clock range; the end must come after the start."""
+
+    start: time
+    end: time
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: time, info: ValidationInfo) -> time:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise field_error("end_before_start")
+        return end
+
+
+class OpeningHoursIn(TimeRange):
+    weekday: Weekday
+
+
+class SiteCreate(Strict):
+    name: Name
+    commune: Name
+    timezone: Timezone
+    holiday_calendar: HolidayCalendar = None
+    opening_hours: list[OpeningHoursIn] = Field(default_factory=list, max_length=50)
+    address: ShortText = ""
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class OpeningHoursOut(BaseModel):
+    weekday: int
+    start: str
+    end: str
+
+
+class StationOut(BaseModel):
+    id: int
+    name: str
+
+
+class SiteSummary(BaseModel):
+    id: int
+    name: str
+    commune: str
+    timezone: str
+
+
+class SiteOut(SiteSummary):
+    holiday_calendar: str | None
+    address: str
+    opening_hours: list[OpeningHoursOut]
+    stations: list[StationOut]
+
+
+class StationCreate(Strict):
+    name: Name
+
+
+class InstantRange(Strict):
+    start: Instant
+    end: Instant
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise field_error("end_before_start")
+        return end
+
+
+class ClosureCreate(InstantRange):
+    reason: ShortText = ""
+    station_id: int | None = Field(
+        default=None, description="Close only this station; none closes the whole site."
+    )
+
+
+class ClosureOut(BaseModel):
+    id: int
+    site_id: int
+    station_id: int | None
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class PartnerCreate(Strict):
+    code: Code
+    name: Name
+
+
+class MotiveSummary(BaseModel):
+    id: int
+    name: str
+    duration_minutes: int
+
+
+class PartnerOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    motives: list[MotiveSummary]
+
+
+class MotiveCreate(Strict):
+    name: Name
+    duration_minutes: int = Field(ge=5, le=480)
+    slot_step_minutes: int | None = Field(default=None, ge=5, le=480)
+    buffer_before_minutes: int = Field(default=0, ge=0, le=240)
+    buffer_after_minutes: int = Field(default=0, ge=0, le=240)
+    min_notice_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
+    horizon_days: int = Field(default=60, ge=1, le=730)
+    documents: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    ] = Field(default_factory=list, max_length=30)
+    instructions: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    reminder_offsets_minutes: list[Annotated[int, Field(ge=5, le=60 * 24 * 14)]] = Field(
+        default_factory=lambda: [1440, 60], max_length=5
+    )
+
+
+class MotiveOut(MotiveSummary):
+    partner_id: int
+    slot_step_minutes: int | None
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    horizon_days: int
+    documents: list[str]
+    instructions: str
+    reminder_offsets_minutes: list[int]
+
+
+class AgentCreate(Strict):
+    partner_id: int
+    name: Name
+    email: Email
+    timezone: Timezone
+    locale: Locale = "fr"
+
+
+class AgentOut(BaseModel):
+    id: int
+    partner_id: int
+    name: str
+    email: str
+    timezone: str
+    locale: str
+
+
+class RuleCreate(TimeRange):
+    weekdays: list[Weekday] = Field(min_length=1, max_length=7)
+    every_weeks: int = Field(default=1, ge=1, le=8)
+    anchor_date: date | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    site_ids: list[int] | None = Field(default=None, max_length=500)
+    motive_ids: list[int] | None = Field(default=None, max_length=500)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _distinct(cls, weekdays: list[int]) -> list[int]:
+        if len(set(weekdays)) != len(weekdays):
+            raise field_error("unique_items")
+        return sorted(weekdays)
+
+    @field_validator("valid_until")
+    @classmethod
+    def _not_before_valid_from(cls, until: date | None, info: ValidationInfo) -> date | None:
+        valid_from = info.data.get("valid_from")
+        if until is not None and valid_from is not None and until < valid_from:
+            raise PydanticCustomError("valid_until_before_from", "valid_until_before_from")
+        return until
+
+
+class RuleOut(BaseModel):
+    id: int
+    agent_id: int
+    weekdays: list[int]
+    start: str
+    end: str
+    every_weeks: int
+    anchor_date: date | None
+    valid_from: date | None
+    valid_until: date | None
+    site_ids: list[int] | None
+    motive_ids: list[int] | None
+
+
+class AbsenceCreate(InstantRange):
+    reason: ShortText = ""
+
+
+class AbsenceOut(BaseModel):
+    id: int
+    agent_id: int
+    start: datetime
+    end: datetime
+    reason: str

@@ -66,6 +66,7 @@ CUSTOM_MESSAGES: dict[str, Any] = {
     "end_before_start": _l("The end must come after the start."),
     "blank": _l("Must not be empty."),
     "unique_items": _l("Each value may appear only once."),
+    "valid_until_before_from": _l("valid_until must not come before valid_from."),
 }
 
 

@@ -1,0 +1,42 @@
+"""Scheduling (pure core): interval arithmetic, holiday calendars and zones, the slot engine.
+
+No database, no web framework, no clock and no randomness of its own: callers pass ``now``.
+"""
+
+from visio.scheduling.calendars import (
+    HOLIDAY_CALENDARS,
+    is_valid_holiday_calendar,
+    local_day_bounds,
+    public_holidays,
+    to_local,
+    to_utc,
+)
+from visio.scheduling.slots import (
+    AgentSchedule,
+    AvailabilityRule,
+    MotiveTiming,
+    OpeningHours,
+    SiteCalendar,
+    Slot,
+    StationSchedule,
+    find_slots,
+    is_bookable,
+)
+
+__all__ = [
+    "HOLIDAY_CALENDARS",
+    "AgentSchedule",
+    "AvailabilityRule",
+    "MotiveTiming",
+    "OpeningHours",
+    "SiteCalendar",
+    "Slot",
+    "StationSchedule",
+    "find_slots",
+    "is_bookable",
+    "is_valid_holiday_calendar",
+    "local_day_bounds",
+    "public_holidays",
+    "to_local",
+    "to_utc",
+]

@@ -1,0 +1,568 @@
+"""The slot engine: every bookable (start, end, agent, station) of one site for one motive.
+
+Pure: no database, no clock (``now`` is an argument), no randomness. Every datetime crossing
+the API is aware; ``Slot`` instants are in UTC. Inside, instants are integers counting
+microseconds since the Unix epoch (UTC), exact for anything a datetime can hold, and all the
+work is interval arithmetic (:mod:`visio.scheduling.intervals`): no loop walks the clock minute
+by minute, and the only per-slot work is producing the output.
+
+What a slot is
+--------------
+Let ``d`` be the motive's duration and ``before``/``after`` its buffers. ``Slot(start, end,
+agent A, station S)`` with ``end = start + d`` is returned when all of these hold:
+
+1. ``start`` falls on a site-local date in ``[first_day, last_day]``, and
+   ``now + min_notice <= start <= now + horizon``.
+2. ``[start, end)`` lies inside one *opening window* of the site: the site's opening hours on
+   one site-local date, hours of one date that overlap or touch counting as one window.
+3. ``[start, end)`` lies inside one *availability window* of A: the windows, on one agent-local
+   date, of A's rules that apply, joined where they overlap or touch. A rule applies on an
+   agent-local date when the date's ISO weekday is in ``weekdays``, the date is within
+   ``valid_from``/``valid_until`` (inclusive), the date's week is active in the rule's cycle
+   (whole weeks counted from the Monday of ``anchor_date``, or of ``valid_from`` when there is
+   no anchor, or of 2001-01-01 when there is neither; weeks before the anchor follow the same
+   cycle), ``site_ids`` is ``None`` or holds the site and ``motive_ids`` is ``None`` or holds the
+   motive. Weekdays and dates of a rule are the agent's, in the agent's zone; the date range of
+   the request is the site's.
+4. ``[start, end)`` overlaps no site closure, no station closure of S, and no site-local day in
+   ``site.holidays``: rooms and doors have no buffers.
+5. The widened interval ``[start - before, end + after)`` overlaps none of A's absences, none
+   of A's busy intervals and none of S's busy intervals: the buffers are the agent's time to
+   prepare and to write up, and the station's to be set up and cleared, so they must not fall
+   on an absence or another appointment (whose busy intervals arrive widened by *their* own
+   buffers). Empty intervals block nothing.
+
+One slot per (start, agent): the free station with the smallest ``station_id``. The list is
+sorted by (start, agent_id) and depends only on the inputs' content, never on the order of
+any input sequence.
+
+The grid
+--------
+Candidate starts are ``w + k * step`` (``step`` defaults to the duration) where ``w`` is the
+start of a *grid window*: the overlap of one opening window with one availability window, in
+elapsed UTC time. So a change of time inside a window never shifts the grid, while windows
+themselves are wall-clock: a 09:00-12:00 window stays 09:00-12:00 on the days around the
+changes of the last Sundays of March and October, and a window spanning the change has its real
+length (00:00-06:00 in Paris lasts 5 hours on the last Sunday of March and 7 on the last Sunday
+of October). Appointments, absences, closures, holidays, ``now`` and the requested date range
+never shift the grid: they only remove candidates from it.
+
+Wall clock and windows
+----------------------
+Wall-clock times become instants with :func:`visio.scheduling.calendars.to_utc` (a time in a
+spring-forward gap moves forward by the gap, a time in an autumn fold is its first occurrence).
+A window whose end is not after its start runs to that time on the next day (``22:00-02:00``,
+``14:00-00:00``; ``start == end`` is 24 hours) and belongs to the date it starts on. Windows of
+different dates are kept apart even when they touch at midnight, so a slot never straddles two
+dates' windows; windows of different dates that overlap (possible only when hours run past
+midnight into the next date's hours) are joined, and the grid then runs on from the earlier one.
+
+Validating a booking request
+----------------------------
+The service checks a requested (start, agent, station) with :func:`is_bookable`, which runs
+:func:`find_slots` on the slot's site-local date for that one agent (and that one station, if
+chosen): the same code, the same grid, at the cost of one day for one agent.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import chain, pairwise
+from typing import Final, TypeVar
+
+from visio.scheduling.calendars import to_utc, zone
+from visio.scheduling.intervals import intersect, normalise, subtract
+
+__all__ = [
+    "AgentSchedule",
+    "AvailabilityRule",
+    "MotiveTiming",
+    "OpeningHours",
+    "SiteCalendar",
+    "Slot",
+    "StationSchedule",
+    "find_slots",
+    "is_bookable",
+]
+
+# A half-open range of instants, in microseconds since the epoch.
+_Span = tuple[int, int]
+# A range of slot starts that one station serves, with that station's id.
+_StationSpan = tuple[int, int, int]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_MIDNIGHT: Final = time(0)
+# A Monday, so that rules without an anchor and without a start date share one cycle.
+_DEFAULT_CYCLE_ANCHOR: Final = date(2001, 1, 1)
+
+
+def _check_wall_clock(*walls: time) -> None:
+    for wall in walls:
+        if wall.tzinfo is not None:
+            raise ValueError("opening hours and rules are wall-clock times, without a zone")
+
+
+def _check_aware(instant: datetime, what: str) -> None:
+    if instant.utcoffset() is None:
+        raise ValueError(f"{what} must be an aware datetime")
+
+
+def _check_intervals(intervals: Iterable[tuple[datetime, datetime]], what: str) -> None:
+    for start, end in intervals:
+        _check_aware(start, what)
+        _check_aware(end, what)
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """Hours a site is open on one ISO weekday (1 = Monday … 7 = Sunday), site-local wall
+    clock. An ``end`` not after ``start`` runs into the next day."""
+
+    weekday: int
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.weekday <= 7:
+            raise ValueError(f"ISO weekday out of range: {self.weekday}")
+        _check_wall_clock(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCalendar:
+    """When a site is open: weekly hours in its zone, minus its holidays (site-local dates,
+    precomputed with :func:`visio.scheduling.calendars.public_holidays`) and its closures."""
+
+    site_id: int
+    timezone: str
+    opening_hours: tuple[OpeningHours, ...]
+    holidays: frozenset[date]
+    closures: tuple[tuple[datetime, datetime], ...]
+
+    def __post_init__(self) -> None:
+        zone(self.timezone)
+        _check_intervals(self.closures, "a site closure")
+
+
+@dataclass(frozen=True, slots=True)
+class StationSchedule:
+    """A visio station of the site: when it is out of service, and its active appointments'
+    intervals, each already widened by that appointment's own buffers."""
+
+    station_id: int
+    closures: tuple[tuple[datetime, datetime], ...]
+    busy: tuple[tuple[datetime, datetime], ...]
+
+    def __post_init__(self) -> None:
+        _check_intervals(self.closures, "a station closure")
+        _check_intervals(self.busy, "a station's busy interval")
+
+
+@dataclass(frozen=True, slots=True)
+class MotiveTiming:
+    """The timing of one motive: length of a session, grid step (``None``: the duration),
+    buffers around it, and how soon and how far ahead it may be booked."""
+
+    motive_id: int
+    duration: timedelta
+    step: timedelta | None = None
+    buffer_before: timedelta = timedelta(0)
+    buffer_after: timedelta = timedelta(0)
+    min_notice: timedelta = timedelta(0)
+    horizon: timedelta = timedelta(days=60)
+
+    def __post_init__(self) -> None:
+        if self.duration <= timedelta(0):
+            raise ValueError("a motive's duration must be positive")
+        if self.step is not None and self.step <= timedelta(0):
+            raise ValueError("a motive's grid step must be positive")
+        if self.buffer_before < timedelta(0) or self.buffer_after < timedelta(0):
+            raise ValueError("a motive's buffers cannot be negative")
+        if self.min_notice < timedelta(0) or self.horizon < timedelta(0):
+            raise ValueError("a motive's notice and horizon cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityRule:
+    """A recurring remote duty ("permanence") of an agent, agent-local wall clock: on the
+    given ISO weekdays of every ``every_weeks``-th week, from ``start`` to ``end`` (an ``end``
+    not after ``start`` runs into the next day), between ``valid_from`` and ``valid_until``
+    inclusive, for the listed sites and motives (``None``: all of them)."""
+
+    weekdays: frozenset[int]
+    start: time
+    end: time
+    every_weeks: int = 1
+    anchor_date: date | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    site_ids: frozenset[int] | None = None
+    motive_ids: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if not all(1 <= weekday <= 7 for weekday in self.weekdays):
+            raise ValueError(f"ISO weekdays out of range: {sorted(self.weekdays)}")
+        if self.every_weeks < 1:
+            raise ValueError("a rule repeats every one week or more")
+        if (
+            self.valid_from is not None
+            and self.valid_until is not None
+            and self.valid_until < self.valid_from
+        ):
+            raise ValueError("a rule's validity ends before it starts")
+        _check_wall_clock(self.start, self.end)
+
+    def applies_to(self, site_id: int, motive_id: int) -> bool:
+        """Tell whether this rule offers the given site and motive."""
+        return (self.site_ids is None or site_id in self.site_ids) and (
+            self.motive_ids is None or motive_id in self.motive_ids
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSchedule:
+    """A partner agent as the engine sees them: zone, rules, absences, and active appointments
+    anywhere, each widened by that appointment's own buffers.
+
+    The caller passes the agents who may serve the motive (those of its partner); a rule's
+    ``motive_ids`` of ``None`` then means any of them.
+    """
+
+    agent_id: int
+    timezone: str
+    rules: tuple[AvailabilityRule, ...]
+    absences: tuple[tuple[datetime, datetime], ...]
+    busy: tuple[tuple[datetime, datetime], ...]
+
+    def __post_init__(self) -> None:
+        zone(self.timezone)
+        _check_intervals(self.absences, "an absence")
+        _check_intervals(self.busy, "an agent's busy interval")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A bookable session: ``[start, end)`` in UTC with one agent at one station."""
+
+    start: datetime
+    end: datetime
+    agent_id: int
+    station_id: int
+
+
+def find_slots(
+    site: SiteCalendar,
+    stations: Sequence[StationSchedule],
+    motive: MotiveTiming,
+    agents: Sequence[AgentSchedule],
+    first_day: date,
+    last_day: date,
+    now: datetime,
+) -> list[Slot]:
+    """Return every bookable slot whose start falls on a site-local date in
+    ``[first_day, last_day]``, one per (start, agent) with the free station of smallest id,
+    sorted by (start, agent_id); the conditions are those of the module docstring.
+
+    Independent of the order of ``stations``, ``agents`` and of every tuple inside the inputs.
+    Raises ``ValueError`` for a naive ``now`` or two stations or agents sharing an id.
+    """
+    _check_aware(now, "now")
+    station_order = _by_id(stations, lambda station: station.station_id, "station")
+    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
+    if not station_order or not agent_order:
+        return []
+
+    duration = motive.duration // _MICROSECOND
+    step = (motive.step if motive.step is not None else motive.duration) // _MICROSECOND
+    before = motive.buffer_before // _MICROSECOND
+    after = motive.buffer_after // _MICROSECOND
+    now_micros = _micros(now)
+    site_zone = site.timezone
+
+    # Every slot start lies in [earliest, latest): the requested site-local dates, cut by the
+    # notice and the horizon (inclusive, hence the extra microsecond).
+    earliest = max(
+        _wall_micros(site_zone, first_day.toordinal(), _MIDNIGHT),
+        now_micros + motive.min_notice // _MICROSECOND,
+    )
+    latest = min(
+        _wall_micros(site_zone, last_day.toordinal() + 1, _MIDNIGHT),
+        now_micros + motive.horizon // _MICROSECOND + 1,
+    )
+    if earliest >= latest:
+        return []
+
+    # Windows from the day before the first start (one may run past midnight) to the day of
+    # the last possible end: a window starting later cannot hold a slot.
+    first_site_day = _local_ordinal(earliest, site_zone) - 1
+    last_site_day = _local_ordinal(latest - 1 + duration, site_zone)
+    opening = _opening_windows(site, first_site_day, last_site_day)
+    if not opening:
+        return []
+
+    # From here on, constraints are sets of allowed *starts*: a slot [t, t + d) misses a
+    # closure [c0, c1) exactly when t is outside (c0 - d, c1), which on integers is the
+    # half-open [c0 - d + 1, c1).
+    site_closed = chain(
+        (
+            (closed_from - duration + 1, closed_until)
+            for closed_from, closed_until in _micro_spans(site.closures)
+        ),
+        (
+            (
+                _wall_micros(site_zone, holiday.toordinal(), _MIDNIGHT) - duration + 1,
+                _wall_micros(site_zone, holiday.toordinal() + 1, _MIDNIGHT),
+            )
+            for holiday in site.holidays
+            if first_site_day <= holiday.toordinal() <= last_site_day
+        ),
+    )
+    open_starts = subtract([(earliest, latest)], normalise(site_closed))
+    free_stations = _free_stations(station_order, open_starts, duration, before, after)
+    if not free_stations:
+        return []
+    station_span_ends = [span_end for _, span_end, _ in free_stations]
+
+    agent_days: dict[str, tuple[int, int]] = {}
+    found: list[tuple[int, int, int]] = []
+    for agent in agent_order:
+        rules = [rule for rule in agent.rules if rule.applies_to(site.site_id, motive.motive_id)]
+        if not rules:
+            continue
+        days = agent_days.get(agent.timezone)
+        if days is None:
+            days = agent_days[agent.timezone] = (
+                _local_ordinal(earliest, agent.timezone) - 1,
+                _local_ordinal(latest - 1 + duration, agent.timezone),
+            )
+        grid_windows = intersect(opening, _availability_windows(agent.timezone, rules, *days))
+        # A slot [t, t + d) fits the grid window [w0, w1) when w0 <= t <= w1 - d.
+        window_starts: list[_Span] = [
+            (window_start, window_end - duration + 1)
+            for window_start, window_end in grid_windows
+            if window_end - window_start >= duration
+        ]
+        if not window_starts:
+            continue
+        anchors = [anchor for anchor, _ in window_starts]
+        # The widened slot [t - before, t + d + after) misses [b0, b1) exactly when t is
+        # outside (b0 - d - after, b1 + before).
+        agent_busy = normalise(
+            (busy_from - duration - after + 1, busy_until + before)
+            for busy_from, busy_until in _micro_spans(chain(agent.absences, agent.busy))
+        )
+        agent_starts = subtract(window_starts, agent_busy)
+        for piece_start, piece_end in agent_starts:
+            anchor = anchors[bisect_right(anchors, piece_start) - 1]
+            # The stations' ranges are disjoint and sorted: start at the first one that ends
+            # after this piece starts.
+            index = bisect_right(station_span_ends, piece_start)
+            while index < len(free_stations):
+                span_start, span_end, station_id = free_stations[index]
+                if span_start >= piece_end:
+                    break
+                start_from = span_start if span_start > piece_start else piece_start
+                stop = span_end if span_end < piece_end else piece_end
+                # First grid point at or after start_from: anchor + ceil((start_from - anchor)
+                # / step) * step, in integer arithmetic.
+                start = anchor - (anchor - start_from) // step * step
+                while start < stop:
+                    found.append((start, agent.agent_id, station_id))
+                    start += step
+                index += 1
+
+    found.sort()
+    return _materialise(found, duration)
+
+
+def is_bookable(
+    slot_start: datetime,
+    agent_id: int,
+    station_id: int | None,
+    site: SiteCalendar,
+    stations: Sequence[StationSchedule],
+    motive: MotiveTiming,
+    agents: Sequence[AgentSchedule],
+    now: datetime,
+) -> Slot | None:
+    """Return the slot starting at ``slot_start`` with agent ``agent_id`` if :func:`find_slots`
+    would offer it, else ``None``.
+
+    With a ``station_id`` the slot is at that station if it is free there (even when a station
+    of smaller id is free too); with ``None`` it is at the free station of smallest id. This is
+    the check the booking service runs on a request, with the same inputs as the listing.
+    """
+    _check_aware(slot_start, "slot_start")
+    day = slot_start.astimezone(zone(site.timezone)).date()
+    chosen_agents = [agent for agent in agents if agent.agent_id == agent_id]
+    chosen_stations = (
+        stations
+        if station_id is None
+        else [station for station in stations if station.station_id == station_id]
+    )
+    for slot in find_slots(site, chosen_stations, motive, chosen_agents, day, day, now):
+        if slot.start == slot_start:
+            return slot
+    return None
+
+
+_Identified = TypeVar("_Identified", StationSchedule, AgentSchedule)
+
+
+def _by_id(
+    items: Sequence[_Identified], identify: Callable[[_Identified], int], what: str
+) -> list[_Identified]:
+    ordered = sorted(items, key=identify)
+    for previous, current in pairwise(ordered):
+        if identify(previous) == identify(current):
+            raise ValueError(f"{what} {identify(current)} is given twice")
+    return ordered
+
+
+def _micros(instant: datetime) -> int:
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def _micro_spans(intervals: Iterable[tuple[datetime, datetime]]) -> Iterable[_Span]:
+    # Empty intervals are dropped here: widened by buffers they would start blocking.
+    for start, end in intervals:
+        if start < end:
+            yield _micros(start), _micros(end)
+
+
+# Wall clock to instant, cached: rules and opening hours repeat a few times of day over and
+# over, and a conversion through zoneinfo costs far more than a cache hit. Pure, so a cache
+# shared between calls returns what a fresh conversion would.
+@lru_cache(maxsize=1 << 16)
+def _wall_micros(zone_name: str, ordinal: int, wall: time) -> int:
+    return _micros(to_utc(date.fromordinal(ordinal), wall, zone_name))
+
+
+def _local_ordinal(micros: int, zone_name: str) -> int:
+    instant = _EPOCH + timedelta(microseconds=micros)
+    return instant.astimezone(zone(zone_name)).toordinal()
+
+
+def _iso_weekday(ordinal: int) -> int:
+    # Day 1 of the proleptic Gregorian calendar, 0001-01-01, is a Monday.
+    return (ordinal - 1) % 7 + 1
+
+
+def _wall_span(zone_name: str, ordinal: int, start: time, end: time) -> _Span:
+    end_ordinal = ordinal if end > start else ordinal + 1
+    return _wall_micros(zone_name, ordinal, start), _wall_micros(zone_name, end_ordinal, end)
+
+
+def _join_days(days: list[list[_Span]]) -> list[_Span]:
+    # Each day's windows are already joined; across days only overlaps are joined, so windows
+    # touching at midnight stay two windows with two grids.
+    if len(days) == 1:
+        return days[0]
+    return normalise(chain.from_iterable(days), join_touching=False)
+
+
+def _opening_windows(site: SiteCalendar, first: int, last: int) -> list[_Span]:
+    """The site's opening windows on site-local days ``first``..``last`` (ordinals)."""
+    hours_by_weekday: dict[int, list[OpeningHours]] = {}
+    for hours in site.opening_hours:
+        hours_by_weekday.setdefault(hours.weekday, []).append(hours)
+    days: list[list[_Span]] = []
+    for ordinal in range(first, last + 1):
+        hours_today = hours_by_weekday.get(_iso_weekday(ordinal))
+        if hours_today:
+            windows = normalise(
+                _wall_span(site.timezone, ordinal, hours.start, hours.end) for hours in hours_today
+            )
+            if windows:
+                days.append(windows)
+    return _join_days(days)
+
+
+def _availability_windows(
+    zone_name: str, rules: Sequence[AvailabilityRule], first: int, last: int
+) -> list[_Span]:
+    """The windows of ``rules`` on agent-local days ``first``..``last`` (ordinals)."""
+    cycles = []
+    for rule in rules:
+        anchor = rule.anchor_date or rule.valid_from or _DEFAULT_CYCLE_ANCHOR
+        cycles.append(
+            (
+                rule.weekdays,
+                rule.valid_from.toordinal() if rule.valid_from else first,
+                rule.valid_until.toordinal() if rule.valid_until else last,
+                rule.every_weeks,
+                anchor.toordinal() - anchor.weekday(),
+                rule.start,
+                rule.end,
+            )
+        )
+    days: list[list[_Span]] = []
+    for ordinal in range(first, last + 1):
+        weekday = _iso_weekday(ordinal)
+        windows = [
+            _wall_span(zone_name, ordinal, start, end)
+            for weekdays, valid_from, valid_until, every_weeks, cycle_monday, start, end in cycles
+            if weekday in weekdays
+            and valid_from <= ordinal <= valid_until
+            and ((ordinal - cycle_monday) // 7) % every_weeks == 0
+        ]
+        if windows:
+            joined = normalise(windows)
+            if joined:
+                days.append(joined)
+    return _join_days(days)
+
+
+def _free_stations(
+    stations: Sequence[StationSchedule],
+    open_starts: list[_Span],
+    duration: int,
+    before: int,
+    after: int,
+) -> list[_StationSpan]:
+    """Split ``open_starts`` into ranges of starts, each labelled with the station of smallest
+    id that is free for a slot starting there (stations given in id order)."""
+    unserved = open_starts
+    served: list[_StationSpan] = []
+    for station in stations:
+        if not unserved:
+            break
+        blocked = normalise(
+            chain(
+                (
+                    (busy_from - duration - after + 1, busy_until + before)
+                    for busy_from, busy_until in _micro_spans(station.busy)
+                ),
+                (
+                    (closed_from - duration + 1, closed_until)
+                    for closed_from, closed_until in _micro_spans(station.closures)
+                ),
+            )
+        )
+        served.extend(
+            (start, end, station.station_id) for start, end in subtract(unserved, blocked)
+        )
+        unserved = intersect(unserved, blocked)
+    served.sort()
+    return served
+
+
+def _materialise(found: list[tuple[int, int, int]], duration: int) -> list[Slot]:
+    # Several agents share most starts: build each instant once.
+    instants: dict[int, datetime] = {}
+    slots: list[Slot] = []
+    for start_micros, agent_id, station_id in found:
+        start = instants.get(start_micros)
+        if start is None:
+            start = instants[start_micros] = _EPOCH + timedelta(microseconds=start_micros)
+        end_micros = start_micros + duration
+        end = instants.get(end_micros)
+        if end is None:
+            end = instants[end_micros] = _EPOCH + timedelta(microseconds=end_micros)
+        slots.append(Slot(start, end, agent_id, station_id))
+    return slots
