@@ -54,8 +54,8 @@ PARTNERS = (
     ("DGFiP", 0.09),
 )
 BOOKINGS = 2_000
-MORNINGS = ((time(9), time(12)), (time(8, 30), time(12, 30)), (time(9, 30), time(12)))
-AFTERNOONS = ((time(13, 30), time(16, 30)), (time(14), time(17)), (time(13, 30), time(17)))
+MORNINGS = ((time(8, 30), time(12, 30)), (time(9), time(12, 30)), (time(9), time(12)))
+AFTERNOONS = ((time(13, 30), time(17, 30)), (time(14), time(17, 30)), (time(13, 30), time(17)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,8 @@ class World:
     stations_by_site: dict[int, tuple[StationSchedule, ...]]
     motives_by_partner: dict[int, tuple[MotiveTiming, ...]]
     agents_by_partner: dict[int, tuple[AgentSchedule, ...]]
-    bookings: int
+    bookings_here: int
+    bookings_elsewhere: int
 
 
 def build_sites(rng: random.Random) -> tuple[list[SiteCalendar], dict[int, list[StationSchedule]]]:
@@ -168,34 +169,42 @@ def book(
     stations: dict[int, list[StationSchedule]],
     motives: dict[int, list[MotiveTiming]],
     agents: dict[int, list[AgentSchedule]],
-) -> int:
-    """Place BOOKINGS appointments on slots the engine offers, one day at a time."""
-    booked = 0
+) -> tuple[int, int]:
+    """Place BOOKINGS appointments on slots the engine offers, one day at a time.
+
+    A remote agent serves many houses besides these five: about half of the bookings are
+    sessions with another house's station, which make the agent busy but leave these stations
+    free (otherwise 2,000 sessions in four weeks would fill nine stations to the brim).
+    Returns (bookings here, bookings elsewhere).
+    """
+    here = elsewhere = 0
     for _ in range(BOOKINGS * 20):
-        if booked == BOOKINGS:
+        if here + elsewhere == BOOKINGS:
             break
         site = rng.choice(sites)
         partner_id = rng.choice(list(motives))
         motive = rng.choice(motives[partner_id])
         day = FIRST_DAY + timedelta(days=rng.randrange(28))
-        offered = find_slots(
-            site, stations[site.site_id], motive, agents[partner_id], day, day, NOW
-        )
+        at_this_house = rng.random() < 0.45
+        site_stations = stations[site.site_id] if at_this_house else [StationSchedule(0, (), ())]
+        offered = find_slots(site, site_stations, motive, agents[partner_id], day, day, NOW)
         if not offered:
             continue
         slot = rng.choice(offered)
         # What the booking service stores as busy: the session widened by its buffers.
         busy = (slot.start - motive.buffer_before, slot.end + motive.buffer_after)
-        site_stations = stations[site.site_id]
-        for index, station in enumerate(site_stations):
-            if station.station_id == slot.station_id:
-                site_stations[index] = replace(station, busy=(*station.busy, busy))
+        if at_this_house:
+            for index, station in enumerate(site_stations):
+                if station.station_id == slot.station_id:
+                    site_stations[index] = replace(station, busy=(*station.busy, busy))
+            here += 1
+        else:
+            elsewhere += 1
         partner_agents = agents[partner_id]
         for index, agent in enumerate(partner_agents):
             if agent.agent_id == slot.agent_id:
                 partner_agents[index] = replace(agent, busy=(*agent.busy, busy))
-        booked += 1
-    return booked
+    return here, elsewhere
 
 
 def build_world(agent_count: int, seed: int) -> World:
@@ -203,13 +212,14 @@ def build_world(agent_count: int, seed: int) -> World:
     sites, stations = build_sites(rng)
     motives = build_motives(rng)
     agents = build_agents(rng, agent_count, motives)
-    booked = book(rng, sites, stations, motives, agents)
+    here, elsewhere = book(rng, sites, stations, motives, agents)
     return World(
         tuple(sites),
         {site_id: tuple(listed) for site_id, listed in stations.items()},
         {partner_id: tuple(listed) for partner_id, listed in motives.items()},
         {partner_id: tuple(listed) for partner_id, listed in agents.items()},
-        booked,
+        here,
+        elsewhere,
     )
 
 
@@ -264,7 +274,8 @@ def main() -> None:
         partner_sizes = sorted(len(listed) for listed in world.agents_by_partner.values())
         print(
             f"{agent_count} agents (per partner {partner_sizes}), {len(world.sites)} sites, "
-            f"{station_count} stations, {world.bookings} bookings, built in {built:.1f} s"
+            f"{station_count} stations, {world.bookings_here + world.bookings_elsewhere} bookings "
+            f"({world.bookings_here} at these stations), built in {built:.1f} s"
         )
         print(
             f"  find_slots, one (site, motive), 28 days: {len(counts)} queries x "

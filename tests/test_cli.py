@@ -95,11 +95,20 @@ def test_malformed_setting_is_one_line() -> None:
 
 
 def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
-    env = environment(
+    missing_folder = environment(
         VISIO_SECRET_KEY=SECRET,
         VISIO_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}",
     )
-    assert_one_line_error(visio("check-config", env=env), "cannot reach the database")
+    assert_one_line_error(visio("check-config", env=missing_folder), "VISIO_DATABASE_URL")
+    # Nothing listens on port 1 of the loopback: the connection is refused at once.
+    refused = environment(
+        VISIO_SECRET_KEY=SECRET,
+        VISIO_DATABASE_URL="postgresql+asyncpg://visio@127.0.0.1:1/visio",
+    )
+    assert_one_line_error(visio("check-config", env=refused), "cannot reach the database")
+    assert_one_line_error(
+        visio("serve", "--port", str(free_port()), env=refused), "cannot reach the database"
+    )
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(scratch_url: str) -> None:

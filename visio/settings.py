@@ -91,6 +91,11 @@ class Settings:
                 f"postgresql+asyncpg://user@host/db, got driver {url.drivername!r}"
             )
 
+        if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+            folder = Path(url.database).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ConfigError(f"VISIO_DATABASE_URL: the folder {folder} does not exist")
+
         secret_key = text("VISIO_SECRET_KEY") or ""
         if not secret_key and not demo:
             raise ConfigError(

@@ -458,6 +458,17 @@ def _wall_span(zone_name: str, ordinal: int, start: time, end: time) -> _Span:
     return _wall_micros(zone_name, ordinal, start), _wall_micros(zone_name, end_ordinal, end)
 
 
+def _add_day(days: list[list[_Span]], windows: list[_Span]) -> None:
+    # One day's windows, joined where they overlap or touch; most days have a single window,
+    # which only needs to be non-empty (a window inside a spring-forward gap is empty).
+    if len(windows) > 1:
+        windows = normalise(windows)
+    elif windows[0][0] >= windows[0][1]:
+        return
+    if windows:
+        days.append(windows)
+
+
 def _join_days(days: list[list[_Span]]) -> list[_Span]:
     # Each day's windows are already joined; across days only overlaps are joined, so windows
     # touching at midnight stay two windows with two grids.
@@ -475,11 +486,13 @@ def _opening_windows(site: SiteCalendar, first: int, last: int) -> list[_Span]:
     for ordinal in range(first, last + 1):
         hours_today = hours_by_weekday.get(_iso_weekday(ordinal))
         if hours_today:
-            windows = normalise(
-                _wall_span(site.timezone, ordinal, hours.start, hours.end) for hours in hours_today
+            _add_day(
+                days,
+                [
+                    _wall_span(site.timezone, ordinal, hours.start, hours.end)
+                    for hours in hours_today
+                ],
             )
-            if windows:
-                days.append(windows)
     return _join_days(days)
 
 
@@ -512,9 +525,7 @@ def _availability_windows(
             and ((ordinal - cycle_monday) // 7) % every_weeks == 0
         ]
         if windows:
-            joined = normalise(windows)
-            if joined:
-                days.append(joined)
+            _add_day(days, windows)
     return _join_days(days)
 
 
