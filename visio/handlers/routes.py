@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from visio.handlers import accounts, health, openapi, pages, setup
+from visio.handlers import accounts, health, openapi, pages, setup, slots
 
 ID = r"{id:\d+}"
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -43,3 +43,6 @@ def setup_routes(app: web.Application) -> None:
     add("POST", "/api/v1/agents", setup.create_agent, name="api_agents_create")
     add("POST", f"/api/v1/agents/{ID}/rules", setup.create_rule, name="api_rules_create")
     add("POST", f"/api/v1/agents/{ID}/absences", setup.create_absence, name="api_absences_create")
+    # Booking
+    add("GET", "/api/v1/slots", slots.list_slots, name="api_slots")
+    add("GET", "/api/v1/slots/first", slots.first_slots, name="api_slots_first")

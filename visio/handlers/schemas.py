@@ -22,6 +22,9 @@ from visio.db.models import Role
 from visio.handlers.validation import field_error
 from visio.scheduling.calendars import is_valid_holiday_calendar
 
+# How many days one slot search may span (API.md).
+MAX_SEARCH_DAYS = 62
+
 # Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is the SMTP
 # server's call; this catches typing slips at the desk.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -346,3 +349,55 @@ class AbsenceOut(BaseModel):
     start: datetime
     end: datetime
     reason: str
+
+
+# ---------------------------------------------------------------- slots
+
+
+class SlotQuery(Strict):
+    site_id: int
+    motive_id: int
+    from_: date = Field(alias="from", description="First site-local day, YYYY-MM-DD")
+    to: date = Field(description="Last site-local day (inclusive), at most 62 days after `from`")
+    agent_id: int | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _span(cls, to: date, info: ValidationInfo) -> date:
+        first = info.data.get("from_")
+        if first is not None:
+            if to < first:
+                raise PydanticCustomError("to_before_from", "to_before_from")
+            if (to - first).days > MAX_SEARCH_DAYS:
+                raise PydanticCustomError(
+                    "range_too_long", "range_too_long", {"days": MAX_SEARCH_DAYS}
+                )
+        return to
+
+
+class FirstSlotQuery(Strict):
+    motive_id: int
+    site_id: int | None = None
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    agent_id: int
+    station_id: int
+
+
+class SlotsOut(BaseModel):
+    site_id: int
+    timezone: str
+    slots: list[SlotOut]
+    reason_code: Literal["no_station", "no_agent", "no_opening_hours", "all_taken"] | None = None
+    reason: str | None = Field(
+        default=None, description="Why there is no slot, for the desk agent to read."
+    )
+
+
+class FirstSlotsOut(BaseModel):
+    sites: list[SlotsOut] = Field(
+        description="Per site of the caller's scope, its earliest free slot, earliest first."
+    )

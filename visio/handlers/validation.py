@@ -67,6 +67,8 @@ CUSTOM_MESSAGES: dict[str, Any] = {
     "blank": _l("Must not be empty."),
     "unique_items": _l("Each value may appear only once."),
     "valid_until_before_from": _l("valid_until must not come before valid_from."),
+    "to_before_from": _l("Must not come before the start of the range."),
+    "range_too_long": _l("The range may span at most %(days)s days."),
 }
 
 

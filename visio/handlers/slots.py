@@ -1,0 +1,74 @@
+"""Slot search: when can the citizen at the desk see a partner agent?"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from visio.db.models import Role
+from visio.handlers.api import current_actor, json_model, now, operation
+from visio.handlers.schemas import FirstSlotQuery, FirstSlotsOut, SlotOut, SlotQuery, SlotsOut
+from visio.keys import DB
+from visio.services import availability
+
+BOOKERS = {Role.DESK, Role.ADMIN}
+
+
+def slots_out(search: availability.SlotSearch) -> SlotsOut:
+    """Slots in the site's wall-clock time, with the reason when there are none."""
+    zone = ZoneInfo(search.timezone)
+    return SlotsOut(
+        site_id=search.site_id,
+        timezone=search.timezone,
+        slots=[
+            SlotOut(
+                start=slot.start.astimezone(zone),
+                end=slot.end.astimezone(zone),
+                agent_id=slot.agent_id,
+                station_id=slot.station_id,
+            )
+            for slot in search.slots
+        ],
+        reason_code=search.reason_code,
+        reason=str(search.reason) if search.reason is not None else None,
+    )
+
+
+@operation(
+    "Free slots at a site for a motive, day by day (site-local dates, inclusive)",
+    roles=BOOKERS,
+    query=SlotQuery,
+    response=SlotsOut,
+    tags=["booking"],
+)
+async def list_slots(request: web.Request, query: SlotQuery) -> web.Response:
+    search = await availability.search_slots(
+        request[DB],
+        current_actor(request),
+        site_id=query.site_id,
+        motive_id=query.motive_id,
+        first_day=query.from_,
+        last_day=query.to,
+        agent_id=query.agent_id,
+        now=now(request),
+    )
+    return json_model(slots_out(search))
+
+
+@operation(
+    "The first free slot for a motive at each site of the caller's scope",
+    roles=BOOKERS,
+    query=FirstSlotQuery,
+    response=FirstSlotsOut,
+    tags=["booking"],
+)
+async def first_slots(request: web.Request, query: FirstSlotQuery) -> web.Response:
+    found = await availability.first_slots(
+        request[DB],
+        current_actor(request),
+        motive_id=query.motive_id,
+        site_id=query.site_id,
+        now=now(request),
+    )
+    return json_model(FirstSlotsOut(sites=[slots_out(search) for search in found]))
