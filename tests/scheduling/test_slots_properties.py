@@ -68,12 +68,13 @@ def quarter_time(quarters: int) -> time:
 
 @st.composite
 def spans(draw: st.DrawFn, base: date, max_size: int) -> tuple[Span, ...]:
-    """Intervals in five-minute steps from the day before ``base`` over five days, some empty."""
+    """Intervals of up to 4 hours in five-minute steps from the day before ``base`` over five
+    days, some of them empty."""
     origin = datetime.combine(base - timedelta(days=1), time(0), tzinfo=UTC)
     result = []
     for _ in range(draw(st.integers(0, max_size))):
         start = origin + timedelta(minutes=5 * draw(st.integers(0, 5 * 288)))
-        result.append((start, start + timedelta(minutes=5 * draw(st.integers(0, 96)))))
+        result.append((start, start + timedelta(minutes=5 * draw(st.integers(0, 48)))))
     return tuple(result)
 
 
@@ -81,39 +82,72 @@ def optional_days(base: date, low: int, high: int) -> st.SearchStrategy[date | N
     return st.none() | st.integers(low, high).map(lambda offset: base + timedelta(days=offset))
 
 
+EVERY_DAY = frozenset(range(1, 8))
+WEEKDAY_SETS = st.sampled_from(
+    (EVERY_DAY, frozenset(range(1, 6)), frozenset({6, 7}))
+) | st.frozensets(st.integers(1, 7), min_size=1)
+
+
+def mostly_none(wanted: int, other: int) -> st.SearchStrategy[frozenset[int] | None]:
+    """``None`` half of the time, else a set with or without ``wanted``."""
+    return st.sampled_from(
+        (
+            None,
+            None,
+            None,
+            frozenset({wanted}),
+            frozenset({other}),
+            frozenset({wanted, other}),
+        )
+    )
+
+
 @st.composite
-def rules(draw: st.DrawFn, base: date) -> AvailabilityRule:
-    start, end = draw(wall_windows())
-    valid_from = draw(optional_days(base, -2, 4))
-    valid_until = draw(optional_days(base, -2, 4))
+def rules(
+    draw: st.DrawFn, base: date, windows: st.SearchStrategy[tuple[time, time]]
+) -> AvailabilityRule:
+    start, end = draw(windows)
+    valid_from = draw(st.none() | optional_days(base, -2, 4))
+    valid_until = draw(st.none() | optional_days(base, -2, 4))
     if valid_from is not None and valid_until is not None and valid_until < valid_from:
         valid_from, valid_until = valid_until, valid_from
     return AvailabilityRule(
-        weekdays=draw(st.frozensets(st.integers(1, 7), min_size=1)),
+        weekdays=draw(WEEKDAY_SETS),
         start=start,
         end=end,
-        every_weeks=draw(st.integers(1, 3)),
+        every_weeks=draw(st.sampled_from((1, 1, 1, 2, 3))),
         anchor_date=draw(optional_days(base, -14, 14)),
         valid_from=valid_from,
         valid_until=valid_until,
-        site_ids=draw(st.none() | st.frozensets(st.sampled_from((SITE_ID, 2)), min_size=1)),
-        motive_ids=draw(st.none() | st.frozensets(st.sampled_from((MOTIVE_ID, 11)), min_size=1)),
+        site_ids=draw(mostly_none(SITE_ID, 2)),
+        motive_ids=draw(mostly_none(MOTIVE_ID, 11)),
     )
 
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
     base = draw(st.sampled_from(BASE_DAYS))
+    site_zone = draw(st.sampled_from(ZONES))
+    # Site hours and rules draw their windows mostly from one small palette, and agents are
+    # mostly in the site's zone, so that windows often meet and slots exist to be checked.
+    palette = draw(st.lists(wall_windows(), min_size=1, max_size=2))
+    windows = st.sampled_from(palette) | wall_windows()
     opening_hours = tuple(
-        OpeningHours(draw(st.integers(1, 7)), *draw(wall_windows()))
-        for _ in range(draw(st.integers(0, 5)))
+        OpeningHours(weekday, start, end)
+        for weekdays, (start, end) in draw(
+            st.lists(st.tuples(WEEKDAY_SETS, windows), min_size=1, max_size=3)
+        )
+        for weekday in sorted(weekdays)
     )
     site = SiteCalendar(
         SITE_ID,
-        draw(st.sampled_from(ZONES)),
+        site_zone,
         opening_hours,
-        frozenset(base + timedelta(days=offset) for offset in draw(st.sets(st.integers(-1, 4)))),
-        draw(spans(base, 2)),
+        frozenset(
+            base + timedelta(days=offset)
+            for offset in draw(st.sets(st.integers(-1, 4), max_size=1))
+        ),
+        draw(spans(base, 1)),
     )
     station_ids = draw(st.lists(st.integers(1, 9), min_size=1, max_size=3, unique=True))
     stations = tuple(
@@ -121,11 +155,13 @@ def worlds(draw: st.DrawFn) -> World:
         for station_id in station_ids
     )
     agent_ids = draw(st.lists(st.integers(1, 9), min_size=1, max_size=3, unique=True))
+    # Rules on every day, with no filter, half of the time: the others rarely all apply.
+    plain_rules = windows.map(lambda window: AvailabilityRule(EVERY_DAY, *window))
     agents = tuple(
         AgentSchedule(
             agent_id,
-            draw(st.sampled_from(ZONES)),
-            tuple(draw(st.lists(rules(base), min_size=1, max_size=3))),
+            draw(st.sampled_from((site_zone, site_zone, site_zone, *ZONES))),
+            tuple(draw(st.lists(plain_rules | rules(base, windows), min_size=1, max_size=3))),
             draw(spans(base, 2)),
             draw(spans(base, 3)),
         )
@@ -139,11 +175,15 @@ def worlds(draw: st.DrawFn) -> World:
         buffer_before=draw(buffers),
         buffer_after=draw(buffers),
         min_notice=draw(st.sampled_from((timedelta(0), timedelta(hours=1), timedelta(days=1)))),
-        horizon=draw(st.sampled_from((timedelta(days=1), timedelta(days=2), timedelta(days=60)))),
+        horizon=draw(
+            st.sampled_from(
+                (timedelta(days=1), timedelta(days=3), timedelta(days=60), timedelta(days=60))
+            )
+        ),
     )
     first_day = base + timedelta(days=draw(st.integers(0, 1)))
     last_day = first_day + timedelta(days=draw(st.integers(0, 2)))
-    now = datetime.combine(base, time(0), tzinfo=UTC) + QUARTER * draw(st.integers(-192, 192))
+    now = datetime.combine(base, time(0), tzinfo=UTC) + QUARTER * draw(st.integers(-96, 48))
     return World(site, stations, motive, agents, first_day, last_day, now)
 
 

@@ -288,7 +288,7 @@ def find_slots(
     # notice and the horizon (inclusive, hence the extra microsecond).
     earliest = max(
         _wall_micros(site_zone, first_day.toordinal(), _MIDNIGHT),
-        now_micros + motive.min_notice // _MICROSECOND,
+        now_micros + motive.min_notice // _MICROSECOND + 1,
     )
     latest = min(
         _wall_micros(site_zone, last_day.toordinal() + 1, _MIDNIGHT),

@@ -1,19 +1,20 @@
 """Finding free slots: load what the slot engine needs, in a fixed number of queries.
 
-Whatever the number of agents, days or bookings, one search runs the same ten statements
-(site, opening hours, stations, closures, motive, rules, their sites, their motives,
-absences, busy time): no query per agent, per day or per slot. They select plain rows
-(Core), not ORM objects: this is the hot read path.
+Whatever the number of agents, days or bookings, one search runs the same five statements
+(the site with its hours, the motive, the stations, the permanences with their sites and
+motives, and every interval that blocks time): no query per agent, per day or per slot.
+They select plain rows (Core), not ORM objects: this is the hot read path.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import CompoundSelect, Integer, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import (
@@ -97,50 +98,35 @@ async def load_inputs(
     last_day: date,
     agent_id: int | None = None,
 ) -> SearchInputs:
-    """The engine's inputs for one site and motive over site-local days, in ten queries.
+    """The engine's inputs for one site and motive over site-local days, in five queries.
 
     Raises `NotFound` for an unknown site or an unknown or retired motive.
     """
-    site_row = (
+    # 1. The site and its opening hours.
+    site_rows = (
         await session.execute(
-            select(Site.id, Site.name, Site.timezone, Site.holiday_calendar).where(
-                Site.id == site_id
+            select(
+                Site.name,
+                Site.timezone,
+                Site.holiday_calendar,
+                OpeningHour.weekday,
+                OpeningHour.start,
+                OpeningHour.end,
             )
+            .outerjoin(OpeningHour, OpeningHour.site_id == Site.id)
+            .where(Site.id == site_id)
         )
-    ).one_or_none()
-    if site_row is None:
+    ).all()
+    if not site_rows:
         raise NotFound()
-    range_start = local_day_bounds(first_day, site_row.timezone)[0] - ZONE_MARGIN
-    range_end = local_day_bounds(last_day, site_row.timezone)[1] + ZONE_MARGIN
+    site_name, timezone, holiday_calendar = site_rows[0][:3]
+    range_start = local_day_bounds(first_day, timezone)[0] - ZONE_MARGIN
+    range_end = local_day_bounds(last_day, timezone)[1] + ZONE_MARGIN
 
-    hours = (
-        await session.execute(
-            select(OpeningHour.weekday, OpeningHour.start, OpeningHour.end).where(
-                OpeningHour.site_id == site_id
-            )
-        )
-    ).all()
-    station_ids = list(
-        (
-            await session.scalars(
-                select(Station.id).where(Station.site_id == site_id, Station.active)
-            )
-        ).all()
-    )
-    closures = (
-        await session.execute(
-            select(Closure.station_id, Closure.start_at, Closure.end_at).where(
-                Closure.site_id == site_id,
-                Closure.start_at < range_end,
-                Closure.end_at > range_start,
-            )
-        )
-    ).all()
-
+    # 2. The motive.
     motive_row = (
         await session.execute(
             select(
-                Motive.id,
                 Motive.partner_id,
                 Motive.duration_minutes,
                 Motive.slot_step_minutes,
@@ -153,184 +139,195 @@ async def load_inputs(
     ).one_or_none()
     if motive_row is None:
         raise NotFound()
+    partner_id = motive_row[0]
 
-    # The partner's active agents (or the one asked for), through their rules.
-    agents_query = select(Agent.id).where(Agent.partner_id == motive_row.partner_id, Agent.active)
-    if agent_id is not None:
-        agents_query = agents_query.where(Agent.id == agent_id)
-    agent_ids = agents_query.scalar_subquery()
-    rules_query = (
-        select(
-            RuleRow.id,
-            RuleRow.agent_id,
-            Agent.timezone,
-            RuleRow.weekdays,
-            RuleRow.start,
-            RuleRow.end,
-            RuleRow.every_weeks,
-            RuleRow.anchor_date,
-            RuleRow.valid_from,
-            RuleRow.valid_until,
-        )
-        .join(Agent, Agent.id == RuleRow.agent_id)
-        .where(
-            Agent.partner_id == motive_row.partner_id,
-            Agent.active,
-            or_(RuleRow.valid_until.is_(None), RuleRow.valid_until >= first_day - ZONE_MARGIN),
-            or_(RuleRow.valid_from.is_(None), RuleRow.valid_from <= last_day + ZONE_MARGIN),
-        )
-    )
-    if agent_id is not None:
-        rules_query = rules_query.where(RuleRow.agent_id == agent_id)
-    rules = (await session.execute(rules_query)).all()
-    rule_ids = rules_query.with_only_columns(RuleRow.id).scalar_subquery()
-    sites_of_rule: dict[int, set[int]] = defaultdict(set)
-    for rule_id, linked_site in await session.execute(
-        select(rule_sites.c.rule_id, rule_sites.c.site_id).where(rule_sites.c.rule_id.in_(rule_ids))
-    ):
-        sites_of_rule[rule_id].add(linked_site)
-    motives_of_rule: dict[int, set[int]] = defaultdict(set)
-    for rule_id, linked_motive in await session.execute(
-        select(rule_motives.c.rule_id, rule_motives.c.motive_id).where(
-            rule_motives.c.rule_id.in_(rule_ids)
-        )
-    ):
-        motives_of_rule[rule_id].add(linked_motive)
+    # 3. The site's stations.
+    station_query = select(Station.id).where(Station.site_id == site_id, Station.active)
+    station_ids = list((await session.scalars(station_query)).all())
 
-    absences = (
-        await session.execute(
-            select(Absence.agent_id, Absence.start_at, Absence.end_at).where(
-                Absence.agent_id.in_(agent_ids),
-                Absence.start_at < range_end,
-                Absence.end_at > range_start,
-            )
-        )
-    ).all()
-    # Busy time of these agents anywhere, and of this site's stations with anyone.
-    busy = (
+    # 4. The permanences of the partner's active agents (or of the one asked for), each
+    # with the sites and motives it is limited to (none: every one).
+    agent_filter = [Agent.partner_id == partner_id, Agent.active]
+    if agent_id is not None:
+        agent_filter.append(Agent.id == agent_id)
+    rule_rows = (
         await session.execute(
             select(
-                Appointment.agent_id,
-                Appointment.station_id,
-                Appointment.busy_from,
-                Appointment.busy_until,
-            ).where(
-                Appointment.status.in_(ACTIVE_STATUSES),
-                Appointment.busy_from < range_end,
-                Appointment.busy_until > range_start,
-                or_(
-                    Appointment.agent_id.in_(agent_ids),
-                    and_(Appointment.site_id == site_id, Appointment.station_id.in_(station_ids)),
-                ),
+                RuleRow.id,
+                RuleRow.agent_id,
+                Agent.timezone,
+                RuleRow.weekdays,
+                RuleRow.start,
+                RuleRow.end,
+                RuleRow.every_weeks,
+                RuleRow.anchor_date,
+                RuleRow.valid_from,
+                RuleRow.valid_until,
+                rule_sites.c.site_id,
+                rule_motives.c.motive_id,
+            )
+            .join(Agent, Agent.id == RuleRow.agent_id)
+            .outerjoin(rule_sites, rule_sites.c.rule_id == RuleRow.id)
+            .outerjoin(rule_motives, rule_motives.c.rule_id == RuleRow.id)
+            .where(
+                *agent_filter,
+                or_(RuleRow.valid_until.is_(None), RuleRow.valid_until >= first_day - ZONE_MARGIN),
+                or_(RuleRow.valid_from.is_(None), RuleRow.valid_from <= last_day + ZONE_MARGIN),
             )
         )
     ).all()
 
-    return _assemble(
-        site_row, hours, station_ids, closures, motive_row, rules, sites_of_rule,
-        motives_of_rule, absences, busy, first_day, last_day,
-    )  # fmt: skip
-
-
-def _assemble(
-    site_row: Any,
-    hours: Any,
-    station_ids: list[int],
-    closures: Any,
-    motive_row: Any,
-    rules: Any,
-    sites_of_rule: dict[int, set[int]],
-    motives_of_rule: dict[int, set[int]],
-    absences: Any,
-    busy: Any,
-    first_day: date,
-    last_day: date,
-) -> SearchInputs:
-    site_closures = tuple((row.start_at, row.end_at) for row in closures if row.station_id is None)
-    station_closures: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for row in closures:
-        if row.station_id is not None:
-            station_closures[row.station_id].append((row.start_at, row.end_at))
-    agent_busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    station_busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    station_set = set(station_ids)
-    for row in busy:
-        agent_busy[row.agent_id].append((row.busy_from, row.busy_until))
-        if row.station_id in station_set:
-            station_busy[row.station_id].append((row.busy_from, row.busy_until))
-    agent_absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for row in absences:
-        agent_absences[row.agent_id].append((row.start_at, row.end_at))
-
-    agent_rules: dict[int, list[AvailabilityRule]] = defaultdict(list)
-    agent_zone: dict[int, str] = {}
-    for row in rules:
-        agent_zone[row.agent_id] = row.timezone
-        agent_rules[row.agent_id].append(
-            AvailabilityRule(
-                weekdays=frozenset(row.weekdays),
-                start=row.start,
-                end=row.end,
-                every_weeks=row.every_weeks,
-                anchor_date=row.anchor_date,
-                valid_from=row.valid_from,
-                valid_until=row.valid_until,
-                site_ids=frozenset(sites_of_rule[row.id]) if row.id in sites_of_rule else None,
-                motive_ids=(
-                    frozenset(motives_of_rule[row.id]) if row.id in motives_of_rule else None
-                ),
-            )
-        )
+    # 5. Everything that blocks time in the range, in one statement: closures of the site
+    # (or of one of its stations), absences of the agents, and the busy time of active
+    # appointments of these agents anywhere or of this site's stations with anyone.
+    agent_ids = select(Agent.id).where(*agent_filter).scalar_subquery()
+    no_id = null().cast(Integer)
+    blocking: CompoundSelect[Any] = union_all(
+        select(
+            literal(_CLOSURE).label("kind"),
+            no_id.label("agent_id"),
+            Closure.station_id.label("station_id"),
+            Closure.start_at.label("start_at"),
+            Closure.end_at.label("end_at"),
+        ).where(
+            Closure.site_id == site_id, Closure.start_at < range_end, Closure.end_at > range_start
+        ),
+        select(literal(_ABSENCE), Absence.agent_id, no_id, Absence.start_at, Absence.end_at).where(
+            Absence.agent_id.in_(agent_ids),
+            Absence.start_at < range_end,
+            Absence.end_at > range_start,
+        ),
+        select(
+            literal(_BUSY),
+            Appointment.agent_id,
+            Appointment.station_id,
+            Appointment.busy_from,
+            Appointment.busy_until,
+        ).where(
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.busy_from < range_end,
+            Appointment.busy_until > range_start,
+            or_(Appointment.agent_id.in_(agent_ids), Appointment.site_id == site_id),
+        ),
+    )
+    blocked = (await session.execute(blocking)).all()
 
     site = SiteCalendar(
-        site_id=site_row.id,
-        timezone=site_row.timezone,
+        site_id=site_id,
+        timezone=timezone,
         opening_hours=tuple(
-            OpeningHours(weekday=row.weekday, start=row.start, end=row.end) for row in hours
+            OpeningHours(weekday=weekday, start=start, end=end)
+            for *_site, weekday, start, end in site_rows
+            if weekday is not None
         ),
         holidays=public_holidays(
-            site_row.holiday_calendar, first_day - timedelta(days=1), last_day + timedelta(days=1)
+            holiday_calendar, first_day - timedelta(days=1), last_day + timedelta(days=1)
         ),
-        closures=site_closures,
+        closures=tuple(
+            (start, end)
+            for kind, _agent, station, start, end in blocked
+            if kind == _CLOSURE and station is None
+        ),
     )
-    stations = tuple(
+    return SearchInputs(
+        site=site,
+        site_name=site_name,
+        stations=_stations(station_ids, blocked),
+        motive=_motive_timing(motive_id, motive_row),
+        partner_id=partner_id,
+        agents=_agents(rule_rows, blocked),
+    )
+
+
+_CLOSURE, _ABSENCE, _BUSY = "c", "a", "b"
+Interval = tuple[datetime, datetime]
+
+
+def _stations(station_ids: list[int], blocked: Sequence[Any]) -> tuple[StationSchedule, ...]:
+    closures: dict[int, list[Interval]] = defaultdict(list)
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    for kind, _agent, station, start, end in blocked:
+        if kind == _BUSY:
+            busy[station].append((start, end))
+        elif kind == _CLOSURE and station is not None:
+            closures[station].append((start, end))
+    return tuple(
         StationSchedule(
-            station_id=station_id,
-            closures=tuple(station_closures[station_id]),
-            busy=tuple(station_busy[station_id]),
+            station_id=station, closures=tuple(closures[station]), busy=tuple(busy[station])
         )
-        for station_id in station_ids
+        for station in station_ids
     )
-    motive = MotiveTiming(
-        motive_id=motive_row.id,
-        duration=timedelta(minutes=motive_row.duration_minutes),
-        step=(
-            timedelta(minutes=motive_row.slot_step_minutes)
-            if motive_row.slot_step_minutes
-            else None
-        ),
-        buffer_before=timedelta(minutes=motive_row.buffer_before_minutes),
-        buffer_after=timedelta(minutes=motive_row.buffer_after_minutes),
-        min_notice=timedelta(minutes=motive_row.min_notice_minutes),
-        horizon=timedelta(days=motive_row.horizon_days),
+
+
+def _motive_timing(motive_id: int, row: Any) -> MotiveTiming:
+    _partner, duration, step, before, after, notice, horizon = row
+    return MotiveTiming(
+        motive_id=motive_id,
+        duration=timedelta(minutes=duration),
+        step=timedelta(minutes=step) if step else None,
+        buffer_before=timedelta(minutes=before),
+        buffer_after=timedelta(minutes=after),
+        min_notice=timedelta(minutes=notice),
+        horizon=timedelta(days=horizon),
     )
-    agents = tuple(
+
+
+def _agents(rule_rows: Sequence[Any], blocked: Sequence[Any]) -> tuple[AgentSchedule, ...]:
+    # One row per (rule, linked site, linked motive): fold them back into rules.
+    rules: dict[int, tuple[Any, ...]] = {}
+    sites_of: dict[int, set[int]] = defaultdict(set)
+    motives_of: dict[int, set[int]] = defaultdict(set)
+    for row in rule_rows:
+        rule_id = row[0]
+        rules[rule_id] = row[:10]
+        if row[10] is not None:
+            sites_of[rule_id].add(row[10])
+        if row[11] is not None:
+            motives_of[rule_id].add(row[11])
+    absences: dict[int, list[Interval]] = defaultdict(list)
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    for kind, agent, _station, start, end in blocked:
+        if kind == _BUSY:
+            busy[agent].append((start, end))
+        elif kind == _ABSENCE:
+            absences[agent].append((start, end))
+    agent_rules: dict[int, list[AvailabilityRule]] = defaultdict(list)
+    agent_zone: dict[int, str] = {}
+    for rule_id, (
+        _id,
+        agent,
+        zone_name,
+        weekdays,
+        start,
+        end,
+        every,
+        anchor,
+        since,
+        until,
+    ) in rules.items():
+        agent_zone[agent] = zone_name
+        agent_rules[agent].append(
+            AvailabilityRule(
+                weekdays=frozenset(weekdays),
+                start=start,
+                end=end,
+                every_weeks=every,
+                anchor_date=anchor,
+                valid_from=since,
+                valid_until=until,
+                site_ids=frozenset(sites_of[rule_id]) if rule_id in sites_of else None,
+                motive_ids=frozenset(motives_of[rule_id]) if rule_id in motives_of else None,
+            )
+        )
+    return tuple(
         AgentSchedule(
             agent_id=agent,
             timezone=agent_zone[agent],
             rules=tuple(agent_rules[agent]),
-            absences=tuple(agent_absences[agent]),
-            busy=tuple(agent_busy[agent]),
+            absences=tuple(absences[agent]),
+            busy=tuple(busy[agent]),
         )
         for agent in sorted(agent_rules)
-    )
-    return SearchInputs(
-        site=site,
-        site_name=site_row.name,
-        stations=stations,
-        motive=motive,
-        partner_id=motive_row.partner_id,
-        agents=agents,
     )
 
 
