@@ -55,9 +55,9 @@ from visio.db.models import (
     Station,
 )
 from visio.db.models.agents import rule_sites
+from visio.keys import ENGINE
 from visio.scheduling import find_slots
 from visio.services import accounts, availability
-from visio.keys import ENGINE
 from visio.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -288,7 +288,7 @@ def find_slots(
     # notice and the horizon (inclusive, hence the extra microsecond).
     earliest = max(
         _wall_micros(site_zone, first_day.toordinal(), _MIDNIGHT),
-        now_micros + motive.min_notice // _MICROSECOND + 1,
+        now_micros + motive.min_notice // _MICROSECOND,
     )
     latest = min(
         _wall_micros(site_zone, last_day.toordinal() + 1, _MIDNIGHT),
@@ -299,7 +299,7 @@ def find_slots(
 
     # Windows from the day before the first start (one may run past midnight) to the day of
     # the last possible end: a window starting later cannot hold a slot.
-    first_site_day = _local_ordinal(earliest, site_zone) - 1
+    first_site_day = _local_ordinal(earliest, site_zone)
     last_site_day = _local_ordinal(latest - 1 + duration, site_zone)
     opening = _opening_windows(site, first_site_day, last_site_day)
     if not opening:
