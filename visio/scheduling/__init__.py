@@ -8,6 +8,7 @@ from visio.scheduling.calendars import (
     is_valid_holiday_calendar,
     local_day_bounds,
     public_holidays,
+    time_zone,
     to_local,
     to_utc,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "is_valid_holiday_calendar",
     "local_day_bounds",
     "public_holidays",
+    "time_zone",
     "to_local",
     "to_utc",
 ]

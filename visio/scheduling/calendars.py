@@ -42,9 +42,9 @@ __all__ = [
     "is_valid_holiday_calendar",
     "local_day_bounds",
     "public_holidays",
+    "time_zone",
     "to_local",
     "to_utc",
-    "zone",
 ]
 
 # The package also lists school-holiday zones among France's subdivisions; those say when
@@ -84,7 +84,7 @@ def _holidays_of_year(code: str | None, year: int) -> frozenset[date]:
     return frozenset(country_holidays("FR", subdiv=code, years=year).keys())
 
 
-def zone(name: str) -> ZoneInfo:
+def time_zone(name: str) -> ZoneInfo:
     """Return the IANA zone ``name``; raise ``ValueError`` when there is no such zone."""
     try:
         return ZoneInfo(name)
@@ -101,7 +101,7 @@ def to_utc(day: date, wall: time, zone_name: str) -> datetime:
     """
     if wall.tzinfo is not None:
         raise ValueError("a wall-clock time carries no time zone")
-    local = datetime.combine(day, wall.replace(fold=0), tzinfo=zone(zone_name))
+    local = datetime.combine(day, wall.replace(fold=0), tzinfo=time_zone(zone_name))
     return local.astimezone(UTC)
 
 
@@ -109,7 +109,7 @@ def to_local(instant: datetime, zone_name: str) -> datetime:
     """Return the aware datetime that clocks in ``zone_name`` show at ``instant`` (aware)."""
     if instant.utcoffset() is None:
         raise ValueError("an instant must be an aware datetime")
-    return instant.astimezone(zone(zone_name))
+    return instant.astimezone(time_zone(zone_name))
 
 
 def local_day_bounds(day: date, zone_name: str) -> tuple[datetime, datetime]:

@@ -74,7 +74,7 @@ from functools import lru_cache
 from itertools import chain, pairwise
 from typing import Final, TypeVar
 
-from visio.scheduling.calendars import to_utc, zone
+from visio.scheduling.calendars import time_zone, to_utc
 from visio.scheduling.intervals import intersect, normalise, subtract
 
 __all__ = [
@@ -145,7 +145,7 @@ class SiteCalendar:
     closures: tuple[tuple[datetime, datetime], ...]
 
     def __post_init__(self) -> None:
-        zone(self.timezone)
+        time_zone(self.timezone)
         _check_intervals(self.closures, "a site closure")
 
 
@@ -240,7 +240,7 @@ class AgentSchedule:
     busy: tuple[tuple[datetime, datetime], ...]
 
     def __post_init__(self) -> None:
-        zone(self.timezone)
+        time_zone(self.timezone)
         _check_intervals(self.absences, "an absence")
         _check_intervals(self.busy, "an agent's busy interval")
 
@@ -299,7 +299,7 @@ def find_slots(
 
     # Windows from the day before the first start (one may run past midnight) to the day of
     # the last possible end: a window starting later cannot hold a slot.
-    first_site_day = _local_ordinal(earliest, site_zone)
+    first_site_day = _local_ordinal(earliest, site_zone) - 1
     last_site_day = _local_ordinal(latest - 1 + duration, site_zone)
     opening = _opening_windows(site, first_site_day, last_site_day)
     if not opening:
@@ -398,7 +398,7 @@ def is_bookable(
     the check the booking service runs on a request, with the same inputs as the listing.
     """
     _check_aware(slot_start, "slot_start")
-    day = slot_start.astimezone(zone(site.timezone)).date()
+    day = slot_start.astimezone(time_zone(site.timezone)).date()
     chosen_agents = [agent for agent in agents if agent.agent_id == agent_id]
     chosen_stations = (
         stations
@@ -445,7 +445,7 @@ def _wall_micros(zone_name: str, ordinal: int, wall: time) -> int:
 
 def _local_ordinal(micros: int, zone_name: str) -> int:
     instant = _EPOCH + timedelta(microseconds=micros)
-    return instant.astimezone(zone(zone_name)).toordinal()
+    return instant.astimezone(time_zone(zone_name)).toordinal()
 
 
 def _iso_weekday(ordinal: int) -> int:

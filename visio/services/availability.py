@@ -45,7 +45,7 @@ from visio.scheduling import (
     local_day_bounds,
     public_holidays,
 )
-from visio.scheduling.calendars import zone
+from visio.scheduling.calendars import time_zone
 from visio.services.accounts import Actor
 from visio.services.errors import NotAllowed, NotFound
 
@@ -422,7 +422,7 @@ async def first_slots(
     for site in site_ids:
         timezone = await session.scalar(select(Site.timezone).where(Site.id == site))
         assert timezone is not None
-        today = now.astimezone(zone(timezone)).date()
+        today = now.astimezone(time_zone(timezone)).date()
         last_possible = today + timedelta(days=horizon)
         first_day = today
         found: SlotSearch | None = None
@@ -466,7 +466,7 @@ async def check_bookable(
     timezone = await session.scalar(select(Site.timezone).where(Site.id == site_id))
     if timezone is None:
         raise NotFound()
-    day = start.astimezone(zone(timezone)).date()
+    day = start.astimezone(time_zone(timezone)).date()
     inputs = await load_inputs(
         session, site_id=site_id, motive_id=motive_id, first_day=day, last_day=day,
         agent_id=agent_id,
