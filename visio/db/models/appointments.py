@@ -44,6 +44,9 @@ class Appointment(Base):
         Index(None, "station_id", "start_at"),
         Index(None, "status", "start_at"),
         Index(None, "citizen_id"),
+        # Slot searches look for time still busy after a date, per agent and per site.
+        Index(None, "agent_id", "busy_until"),
+        Index(None, "site_id", "busy_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

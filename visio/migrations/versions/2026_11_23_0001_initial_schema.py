@@ -42,7 +42,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_citizens_email"), "citizens", ["email"], unique=False)
     op.create_index(
-        op.f("ix_citizens_last_name_key"),
+        op.f("ix_citizens_last_name_key_first_name_key"),
         "citizens",
         ["last_name_key", "first_name_key"],
         unique=False,
@@ -194,7 +194,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_absences")),
     )
-    op.create_index(op.f("ix_absences_agent_id"), "absences", ["agent_id", "end_at"], unique=False)
+    op.create_index(
+        op.f("ix_absences_agent_id_end_at"), "absences", ["agent_id", "end_at"], unique=False
+    )
     op.create_table(
         "availability_rules",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -251,7 +253,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_closures")),
     )
-    op.create_index(op.f("ix_closures_site_id"), "closures", ["site_id", "end_at"], unique=False)
+    op.create_index(
+        op.f("ix_closures_site_id_end_at"), "closures", ["site_id", "end_at"], unique=False
+    )
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -404,19 +408,43 @@ def upgrade() -> None:
         sa.UniqueConstraint("room", name=op.f("uq_appointments_room")),
     )
     op.create_index(
-        op.f("ix_appointments_agent_id"), "appointments", ["agent_id", "start_at"], unique=False
+        op.f("ix_appointments_agent_id_busy_until"),
+        "appointments",
+        ["agent_id", "busy_until"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_appointments_agent_id_start_at"),
+        "appointments",
+        ["agent_id", "start_at"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_appointments_citizen_id"), "appointments", ["citizen_id"], unique=False
     )
     op.create_index(
-        op.f("ix_appointments_site_id"), "appointments", ["site_id", "start_at"], unique=False
+        op.f("ix_appointments_site_id_busy_until"),
+        "appointments",
+        ["site_id", "busy_until"],
+        unique=False,
     )
     op.create_index(
-        op.f("ix_appointments_station_id"), "appointments", ["station_id", "start_at"], unique=False
+        op.f("ix_appointments_site_id_start_at"),
+        "appointments",
+        ["site_id", "start_at"],
+        unique=False,
     )
     op.create_index(
-        op.f("ix_appointments_status"), "appointments", ["status", "start_at"], unique=False
+        op.f("ix_appointments_station_id_start_at"),
+        "appointments",
+        ["station_id", "start_at"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_appointments_status_start_at"),
+        "appointments",
+        ["status", "start_at"],
+        unique=False,
     )
     op.create_table(
         "audit_log",
@@ -433,7 +461,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"], unique=False)
-    op.create_index(op.f("ix_audit_log_entity"), "audit_log", ["entity", "entity_id"], unique=False)
+    op.create_index(
+        op.f("ix_audit_log_entity_entity_id"), "audit_log", ["entity", "entity_id"], unique=False
+    )
     op.create_table(
         "availability_rule_motives",
         sa.Column("rule_id", sa.Integer(), nullable=False),
@@ -518,7 +548,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_requests")),
     )
     op.create_index(
-        op.f("ix_desk_requests_site_id"), "desk_requests", ["site_id", "at"], unique=False
+        op.f("ix_desk_requests_site_id_at"), "desk_requests", ["site_id", "at"], unique=False
     )
     op.create_table(
         "user_sites",
@@ -644,7 +674,7 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
-        op.f("ix_outbox_messages_status"),
+        op.f("ix_outbox_messages_status_next_attempt_at"),
         "outbox_messages",
         ["status", "next_attempt_at"],
         unique=False,
@@ -653,14 +683,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    op.drop_index(op.f("ix_outbox_messages_status"), table_name="outbox_messages")
+    op.drop_index(op.f("ix_outbox_messages_status_next_attempt_at"), table_name="outbox_messages")
     op.drop_index(op.f("ix_outbox_messages_appointment_id"), table_name="outbox_messages")
     op.drop_table("outbox_messages")
     op.drop_index(op.f("ix_appointment_events_appointment_id"), table_name="appointment_events")
     op.drop_table("appointment_events")
     op.drop_index(op.f("ix_user_sites_site_id"), table_name="user_sites")
     op.drop_table("user_sites")
-    op.drop_index(op.f("ix_desk_requests_site_id"), table_name="desk_requests")
+    op.drop_index(op.f("ix_desk_requests_site_id_at"), table_name="desk_requests")
     op.drop_table("desk_requests")
     op.drop_index(op.f("ix_availability_rule_sites_site_id"), table_name="availability_rule_sites")
     op.drop_table("availability_rule_sites")
@@ -668,23 +698,25 @@ def downgrade() -> None:
         op.f("ix_availability_rule_motives_motive_id"), table_name="availability_rule_motives"
     )
     op.drop_table("availability_rule_motives")
-    op.drop_index(op.f("ix_audit_log_entity"), table_name="audit_log")
+    op.drop_index(op.f("ix_audit_log_entity_entity_id"), table_name="audit_log")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_table("audit_log")
-    op.drop_index(op.f("ix_appointments_status"), table_name="appointments")
-    op.drop_index(op.f("ix_appointments_station_id"), table_name="appointments")
-    op.drop_index(op.f("ix_appointments_site_id"), table_name="appointments")
+    op.drop_index(op.f("ix_appointments_status_start_at"), table_name="appointments")
+    op.drop_index(op.f("ix_appointments_station_id_start_at"), table_name="appointments")
+    op.drop_index(op.f("ix_appointments_site_id_start_at"), table_name="appointments")
+    op.drop_index(op.f("ix_appointments_site_id_busy_until"), table_name="appointments")
     op.drop_index(op.f("ix_appointments_citizen_id"), table_name="appointments")
-    op.drop_index(op.f("ix_appointments_agent_id"), table_name="appointments")
+    op.drop_index(op.f("ix_appointments_agent_id_start_at"), table_name="appointments")
+    op.drop_index(op.f("ix_appointments_agent_id_busy_until"), table_name="appointments")
     op.drop_table("appointments")
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_table("users")
-    op.drop_index(op.f("ix_closures_site_id"), table_name="closures")
+    op.drop_index(op.f("ix_closures_site_id_end_at"), table_name="closures")
     op.drop_table("closures")
     op.drop_index(op.f("ix_availability_rules_agent_id"), table_name="availability_rules")
     op.drop_table("availability_rules")
-    op.drop_index(op.f("ix_absences_agent_id"), table_name="absences")
+    op.drop_index(op.f("ix_absences_agent_id_end_at"), table_name="absences")
     op.drop_table("absences")
     op.drop_index(op.f("ix_stations_site_id"), table_name="stations")
     op.drop_table("stations")
@@ -697,6 +729,6 @@ def downgrade() -> None:
     op.drop_table("sites")
     op.drop_table("partners")
     op.drop_index(op.f("ix_citizens_phone"), table_name="citizens")
-    op.drop_index(op.f("ix_citizens_last_name_key"), table_name="citizens")
+    op.drop_index(op.f("ix_citizens_last_name_key_first_name_key"), table_name="citizens")
     op.drop_index(op.f("ix_citizens_email"), table_name="citizens")
     op.drop_table("citizens")
