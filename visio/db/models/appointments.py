@@ -22,14 +22,7 @@ class AppointmentStatus(enum.StrEnum):
 
 # Statuses that occupy the agent and the station: everything but a cancellation. A held or
 # missed appointment did take its time, so nothing may be booked over it afterwards either.
-ACTIVE_STATUSES = frozenset(
-    {
-        AppointmentStatus.BOOKED,
-        AppointmentStatus.HELD,
-        AppointmentStatus.NO_SHOW,
-        AppointmentStatus.AGENT_ABSENT,
-    }
-)
+ACTIVE_STATUSES = frozenset(set(AppointmentStatus) - {AppointmentStatus.CANCELLED})
 
 
 class Appointment(Base):
