@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -63,6 +64,18 @@ def actor_of(user: User) -> Actor:
         site_ids=frozenset(site.id for site in user.sites),
         agent_id=user.agent_id,
     )
+
+
+async def load_by_ids(
+    session: AsyncSession, model: type[Any], ids: Sequence[int], *criteria: Any
+) -> tuple[list[Any], str]:
+    """The rows of `model` with these ids (and `criteria`), and the ids not found, as text."""
+    wanted = set(ids)
+    found = list(
+        (await session.scalars(select(model).where(model.id.in_(wanted), *criteria))).all()
+    )
+    missing = sorted(wanted - {row.id for row in found})
+    return found, ", ".join(str(i) for i in missing)
 
 
 def hash_password(password: str) -> str:
@@ -124,12 +137,9 @@ async def create_user(
     if role in (Role.AGENT, Role.ADMIN) and site_ids:
         errors["site_ids"] = _l("Only desk and coordinator accounts are scoped to sites.")
     if site_ids and "site_ids" not in errors:
-        sites = list((await session.scalars(select(Site).where(Site.id.in_(site_ids)))).all())
-        missing = sorted(set(site_ids) - {site.id for site in sites})
+        sites, missing = await load_by_ids(session, Site, site_ids)
         if missing:
-            errors["site_ids"] = _l(
-                "Unknown site: %(ids)s.", ids=", ".join(str(i) for i in missing)
-            )
+            errors["site_ids"] = _l("Unknown site: %(ids)s.", ids=missing)
     if role is Role.AGENT:
         if agent_id is None:
             errors["agent_id"] = _l("An agent account must be linked to an agent.")

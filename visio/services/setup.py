@@ -31,7 +31,7 @@ from visio.db.models import (
 from visio.db.models.agents import rule_sites
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
-from visio.services.accounts import Actor
+from visio.services.accounts import Actor, load_by_ids
 from visio.services.errors import AlreadyExists, InvalidInput, NotAllowed, NotFound
 
 
@@ -371,23 +371,15 @@ async def create_rule(
     sites: list[Site] = []
     motives: list[Motive] = []
     if rule.site_ids:
-        wanted = set(rule.site_ids)
-        sites = list((await session.scalars(select(Site).where(Site.id.in_(wanted)))).all())
-        missing = sorted(wanted - {site.id for site in sites})
+        sites, missing = await load_by_ids(session, Site, rule.site_ids)
         if missing:
-            errors["site_ids"] = _l(
-                "Unknown site: %(ids)s.", ids=", ".join(str(i) for i in missing)
-            )
+            errors["site_ids"] = _l("Unknown site: %(ids)s.", ids=missing)
     if rule.motive_ids:
-        wanted = set(rule.motive_ids)
-        query = select(Motive).where(Motive.id.in_(wanted), Motive.partner_id == agent.partner_id)
-        motives = list((await session.scalars(query)).all())
-        missing = sorted(wanted - {motive.id for motive in motives})
+        motives, missing = await load_by_ids(
+            session, Motive, rule.motive_ids, Motive.partner_id == agent.partner_id
+        )
         if missing:
-            errors["motive_ids"] = _l(
-                "Not a motive of this agent's partner: %(ids)s.",
-                ids=", ".join(str(i) for i in missing),
-            )
+            errors["motive_ids"] = _l("Not a motive of this agent's partner: %(ids)s.", ids=missing)
     if errors:
         raise InvalidInput(fields=errors)
     record = AvailabilityRule(
