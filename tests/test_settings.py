@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from visio.settings import ConfigError, Settings
 
@@ -25,7 +27,14 @@ def test_defaults_with_only_a_secret() -> None:
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
     key = tmp_path / "jaas.pem"
-    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     settings = Settings.from_env(
         {
             "VISIO_DATABASE_URL": "postgresql+asyncpg://visio@db.internal/visio",
@@ -93,6 +102,31 @@ def test_bad_values_name_their_variable(environment: dict[str, str], variable: s
     message = str(raised.value)
     assert message.startswith(f"{variable}:")
     assert "\n" not in message
+
+
+def test_a_key_file_must_hold_a_key(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text("not a key")
+    with pytest.raises(ConfigError, match=r"^VISIO_JITSI_PRIVATE_KEY_FILE:"):
+        Settings.from_env(
+            {
+                "VISIO_SECRET_KEY": SECRET,
+                "VISIO_JITSI_PRIVATE_KEY_FILE": str(key),
+                "VISIO_JITSI_KID": "vpaas-magic-cookie-abc/1",
+                "VISIO_JITSI_TENANT": "vpaas-magic-cookie-abc",
+            }
+        )
+
+
+def test_a_short_token_secret_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^VISIO_JITSI_APP_SECRET:"):
+        Settings.from_env(
+            {
+                "VISIO_SECRET_KEY": SECRET,
+                "VISIO_JITSI_APP_ID": "visio",
+                "VISIO_JITSI_APP_SECRET": "short",
+            }
+        )
 
 
 def test_a_key_file_needs_its_kid(tmp_path: Path) -> None:

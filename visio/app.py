@@ -15,7 +15,7 @@ from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision
 from visio.handlers.routes import setup_routes
 from visio.i18n import gettext, ngettext
-from visio.keys import CLOCK, ENGINE, SESSIONMAKER, SETTINGS, Clock
+from visio.keys import CLOCK, ENGINE, JITSI, LINKS, SESSIONMAKER, SETTINGS, Clock
 from visio.middlewares import (
     auth_middleware,
     error_middleware,
@@ -23,6 +23,7 @@ from visio.middlewares import (
     security_headers_middleware,
     transaction_middleware,
 )
+from visio.services.notifications import Links
 from visio.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -69,6 +70,8 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[JITSI] = settings.jitsi()
+    app[LINKS] = Links(base_url=settings.base_url)
     if bind is None:
         engine = make_engine(settings.database_url)
         app[ENGINE] = engine

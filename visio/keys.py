@@ -8,7 +8,9 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from visio.meetings.jitsi import JitsiConfig
 from visio.services.accounts import Actor
+from visio.services.notifications import Links
 from visio.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -17,6 +19,8 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+JITSI = web.AppKey("jitsi", JitsiConfig)
+LINKS = web.AppKey("links", Links)
 
 DB = web.RequestKey("db", AsyncSession)
 ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")

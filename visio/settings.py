@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from visio.meetings.jitsi import JitsiConfig
+
 SmtpTls = Literal["none", "starttls", "tls"]
 LOCALES = ("fr", "en")
 # A secret shorter than this is too easy to guess for signing session cookies.
@@ -151,7 +153,7 @@ class Settings:
         if "@" not in mail_from:
             raise ConfigError(f"VISIO_MAIL_FROM: not an email address: {mail_from!r}")
 
-        return cls(
+        settings = cls(
             database_url=database_url,
             secret_key=secret_key,
             base_url=base_url,
@@ -171,6 +173,31 @@ class Settings:
             mail_from=mail_from,
             retention_days=integer("VISIO_RETENTION_DAYS", cls.retention_days, 1, 3650),
         )
+        settings.jitsi()  # the meeting settings are checked together, at start
+        return settings
+
+    def jitsi(self) -> JitsiConfig:
+        """How meeting links are made, from the VISIO_JITSI_* settings; `ConfigError` if wrong."""
+        key = None
+        if self.jitsi_private_key_file is not None:
+            try:
+                key = self.jitsi_private_key_file.read_text()
+            except OSError as error:
+                raise ConfigError(
+                    f"VISIO_JITSI_PRIVATE_KEY_FILE: cannot read {self.jitsi_private_key_file}: "
+                    f"{error.strerror}"
+                ) from None
+        try:
+            return JitsiConfig(
+                domain=self.jitsi_domain,
+                app_id=self.jitsi_app_id,
+                app_secret=self.jitsi_app_secret,
+                private_key_pem=key,
+                kid=self.jitsi_kid,
+                tenant=self.jitsi_tenant,
+            )
+        except ValueError as error:
+            raise ConfigError(str(error).splitlines()[0]) from None
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, the demo)."""

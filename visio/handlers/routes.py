@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from visio.handlers import accounts, health, openapi, pages, setup, slots
+from visio.handlers import accounts, appointments, health, openapi, pages, setup, slots
 
 ID = r"{id:\d+}"
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -46,3 +46,37 @@ def setup_routes(app: web.Application) -> None:
     # Booking
     add("GET", "/api/v1/slots", slots.list_slots, name="api_slots")
     add("GET", "/api/v1/slots/first", slots.first_slots, name="api_slots_first")
+    add("GET", "/api/v1/citizens", appointments.find_citizens, name="api_citizens")
+    add(
+        "POST",
+        "/api/v1/appointments",
+        appointments.create_appointment,
+        name="api_appointments_create",
+    )
+    add("GET", "/api/v1/appointments", appointments.list_appointments, name="api_appointments")
+    add("GET", f"/api/v1/appointments/{ID}", appointments.get_appointment, name="api_appointment")
+    add(
+        "POST",
+        f"/api/v1/appointments/{ID}/cancel",
+        appointments.cancel,
+        name="api_appointment_cancel",
+    )
+    add(
+        "POST",
+        f"/api/v1/appointments/{ID}/reschedule",
+        appointments.reschedule,
+        name="api_appointment_reschedule",
+    )
+    add(
+        "POST",
+        f"/api/v1/appointments/{ID}/outcome",
+        appointments.outcome,
+        name="api_appointment_outcome",
+    )
+    add(
+        "POST",
+        f"/api/v1/appointments/{ID}/arrived",
+        appointments.arrived,
+        name="api_appointment_arrived",
+    )
+    add("GET", f"/api/v1/appointments/{ID}/join", appointments.join, name="api_appointment_join")

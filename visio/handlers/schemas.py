@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from visio.db.models import Role
+from visio.db.models import AppointmentStatus, Role
 from visio.handlers.validation import field_error
 from visio.scheduling.calendars import is_valid_holiday_calendar
 
@@ -401,3 +401,114 @@ class FirstSlotsOut(BaseModel):
     sites: list[SlotsOut] = Field(
         description="Per site of the caller's scope, its earliest free slot, earliest first."
     )
+
+
+# ---------------------------------------------------------------- appointments
+
+
+class CitizenIn(Strict):
+    first_name: Name
+    last_name: Name
+    birth_date: date | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale = "fr"
+    id: int | None = Field(
+        default=None, description="A citizen already known (from GET /api/v1/citizens)."
+    )
+
+
+class AppointmentCreate(Strict):
+    site_id: int
+    motive_id: int
+    start: Instant
+    agent_id: int | None = None
+    station_id: int | None = None
+    citizen: CitizenIn
+
+
+class CitizenOut(BaseModel):
+    id: int
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    email: str | None
+    phone: str | None
+    locale: str
+
+
+class AppointmentOut(BaseModel):
+    id: int
+    reference: str
+    status: AppointmentStatus
+    start: datetime
+    end: datetime
+    site_id: int
+    station_id: int
+    partner_id: int
+    motive_id: int
+    agent_id: int
+    citizen: CitizenOut | None
+    room: str
+    rescheduled_from_id: int | None
+    arrived_at: datetime | None
+    agent_joined_at: datetime | None
+    cancel_reason: str
+    outcome_note: str
+
+
+class AppointmentQuery(Strict):
+    site_id: int | None = None
+    agent_id: int | None = None
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    status: list[AppointmentStatus] | None = Field(
+        default=None, description="One status, or several separated by commas."
+    )
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return value.split(",") if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _ordered(cls, to: date | None, info: ValidationInfo) -> date | None:
+        first = info.data.get("from_")
+        if to is not None and first is not None and to < first:
+            raise PydanticCustomError("to_before_from", "to_before_from")
+        return to
+
+
+class CancelIn(Strict):
+    reason: ShortText = ""
+
+
+class RescheduleIn(Strict):
+    start: Instant
+    agent_id: int | None = None
+    station_id: int | None = None
+
+
+class OutcomeIn(Strict):
+    status: Literal["held", "no_show", "agent_absent"]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
+class JoinQuery(Strict):
+    as_: Literal["station", "agent"] = Field(alias="as")
+
+
+class JoinOut(BaseModel):
+    url: str
+    room: str
+    jwt: str | None
+    not_before: datetime
+    expires: datetime
+    state: Literal["too_early", "open", "over"] = Field(
+        description="Whether the join button should be active now."
+    )
+
+
+class CitizenSearch(Strict):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]

@@ -68,7 +68,10 @@ class Appointment(Base):
     )
     # Bumped on each change the agent's calendar must see (ICS SEQUENCE).
     sequence: Mapped[int] = mapped_column(server_default="0")
+    # The citizen sat down at the station (marked by the desk).
     arrived_at: Mapped[datetime | None]
+    # The partner agent opened their meeting link: a desk can tell a late agent.
+    agent_joined_at: Mapped[datetime | None]
     cancel_reason: Mapped[str] = mapped_column(Text, server_default="")
     outcome_note: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = created_at_column()

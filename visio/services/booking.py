@@ -1,0 +1,533 @@
+"""Booking: book, reschedule, cancel, record the outcome, mark the citizen arrived.
+
+No double booking, ever. A booking takes, in this fixed order, a row lock on its agent and
+then on its station (PostgreSQL), re-checks the slot with the engine on fresh data, and
+inserts; two requests for the same agent or station therefore run one after the other,
+and the second sees the first's appointment. On SQLite every write transaction holds the
+database's write lock from its start (BEGIN IMMEDIATE), which serialises them the same way.
+Behind that, PostgreSQL's exclusion constraints refuse overlapping busy time outright; a
+violation becomes `SlotUnavailable`, never a 500.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visio.db.models import (
+    Agent,
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Citizen,
+    Motive,
+    Role,
+    Site,
+    Station,
+)
+from visio.i18n import lazy_gettext as _l
+from visio.meetings.jitsi import JitsiConfig, JoinLink, Participant, join_link, join_state
+from visio.meetings.rooms import new_room_name
+from visio.scheduling import Slot, find_slots
+from visio.scheduling.calendars import time_zone
+from visio.services import audit, availability, notifications
+from visio.services.accounts import Actor
+from visio.services.citizens import CitizenDetails, find_or_create_citizen
+from visio.services.errors import (
+    Conflict,
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    SlotUnavailable,
+)
+from visio.services.notifications import Links
+
+# How many free slots a refused booking proposes instead, and how far it looks for them.
+NEXT_SLOTS = 5
+NEXT_SLOTS_DAYS = 14
+# A booking whose chosen agent lost the race tries the next free agent at the same time.
+MAX_AGENT_ATTEMPTS = 5
+
+OUTCOMES = frozenset(
+    {AppointmentStatus.HELD, AppointmentStatus.NO_SHOW, AppointmentStatus.AGENT_ABSENT}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    site_id: int
+    motive_id: int
+    start: datetime
+    citizen: CitizenDetails
+    agent_id: int | None = None
+    station_id: int | None = None
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _visible_to(actor: Actor) -> Any:
+    """The SQL condition for the appointments an actor may see."""
+    if actor.is_admin:
+        return True
+    if actor.role is Role.DESK:
+        return Appointment.site_id.in_(actor.site_ids)
+    if actor.role is Role.AGENT and actor.agent_id is not None:
+        return Appointment.agent_id == actor.agent_id
+    return False
+
+
+def may_read(actor: Actor) -> None:
+    if actor.role not in (Role.DESK, Role.AGENT, Role.ADMIN):
+        raise NotAllowed()
+
+
+async def get_appointment(
+    session: AsyncSession, actor: Actor, appointment_id: int, *, lock: bool = False
+) -> Appointment:
+    """An appointment the actor may see (the booking site's desk, its agent, admins).
+
+    `NotFound` otherwise: whether it exists is nobody else's business.
+    """
+    may_read(actor)
+    query = select(Appointment).where(Appointment.id == appointment_id, _visible_to(actor))
+    if lock:
+        query = query.with_for_update()
+    appointment = await session.scalar(query)
+    if appointment is None:
+        raise NotFound()
+    return appointment
+
+
+async def list_appointments(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: int | None,
+    agent_id: int | None,
+    first: datetime | None,
+    last: datetime | None,
+    statuses: Sequence[AppointmentStatus],
+    limit: int = 500,
+) -> list[Appointment]:
+    """The appointments in the actor's scope matching the filters, by start."""
+    may_read(actor)
+    query = select(Appointment).where(_visible_to(actor)).order_by(Appointment.start_at)
+    if site_id is not None:
+        query = query.where(Appointment.site_id == site_id)
+    if agent_id is not None:
+        query = query.where(Appointment.agent_id == agent_id)
+    if first is not None:
+        query = query.where(Appointment.end_at > first)
+    if last is not None:
+        query = query.where(Appointment.start_at < last)
+    if statuses:
+        query = query.where(Appointment.status.in_(statuses))
+    return list((await session.scalars(query.limit(limit))).all())
+
+
+async def citizens_of(session: AsyncSession, ids: set[int]) -> dict[int, Citizen]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Citizen).where(Citizen.id.in_(ids)))
+    return {citizen.id: citizen for citizen in rows}
+
+
+# ---------------------------------------------------------------- booking
+
+
+async def book(
+    session: AsyncSession, actor: Actor, request: BookingRequest, *, now: datetime, links: Links
+) -> Appointment:
+    """Book a visio appointment for the citizen at the desk, or raise `SlotUnavailable`
+    (with the next free slots) when the slot is not, or no longer, free."""
+    availability.may_search(actor, request.site_id)
+    motive = await session.get(Motive, request.motive_id)
+    if motive is None or not motive.active:
+        raise NotFound()
+    appointment = await _book_slot(session, actor, request, motive, now=now)
+    citizen = await find_or_create_citizen(session, request.citizen, now=now)
+    clash = await session.scalar(
+        select(Appointment.id).where(
+            Appointment.citizen_id == citizen.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_at < appointment.end_at,
+            Appointment.end_at > appointment.start_at,
+        )
+    )
+    if clash is not None:
+        # One person, one place at a time: the desk probably booked twice by mistake.
+        raise Conflict(
+            _l("This citizen already has an appointment at that time (%(reference)s).",
+               reference=f"V-{clash:06d}"),
+            fields={"start": _l("The citizen is already booked then.")},
+        )  # fmt: skip
+    appointment.citizen_id = citizen.id
+    session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id, at=now, by_user_id=actor.user_id, from_status=None,
+            to_status=AppointmentStatus.BOOKED,
+        )
+    )  # fmt: skip
+    audit.record(
+        session, actor_id=actor.user_id, action="appointment.book", entity="appointment",
+        entity_id=appointment.id, now=now,
+        details={"site_id": appointment.site_id, "agent_id": appointment.agent_id,
+                 "station_id": appointment.station_id, "motive_id": appointment.motive_id,
+                 "start": appointment.start_at.isoformat()},
+    )  # fmt: skip
+    await notifications.queue_booked(session, appointment, citizen, links=links, now=now)
+    return appointment
+
+
+async def _book_slot(
+    session: AsyncSession,
+    actor: Actor,
+    request: BookingRequest,
+    motive: Motive,
+    *,
+    now: datetime,
+    rescheduled_from: Appointment | None = None,
+) -> Appointment:
+    """Insert the appointment for a free (start, agent, station), choosing the agent and the
+    station when the request leaves them open; `SlotUnavailable` when nothing is free."""
+    timezone = await session.scalar(select(Site.timezone).where(Site.id == request.site_id))
+    if timezone is None:
+        raise NotFound()
+    day = request.start.astimezone(time_zone(timezone)).date()
+    tried: set[int] = set()
+    for _attempt in range(MAX_AGENT_ATTEMPTS):
+        candidates = await _candidates(session, request, day, now, exclude=tried)
+        if not candidates:
+            break
+        slot = candidates[0]
+        await _lock(session, slot.agent_id, request.station_id or slot.station_id)
+        # Fresh data now that no one else can book this agent or station.
+        confirmed = await availability.check_bookable(
+            session, site_id=request.site_id, motive_id=request.motive_id, start=request.start,
+            agent_id=slot.agent_id, station_id=request.station_id, now=now,
+        )  # fmt: skip
+        if confirmed is None:
+            tried.add(slot.agent_id)
+            continue
+        if request.station_id is None and confirmed.station_id != slot.station_id:
+            await _lock(session, None, confirmed.station_id)
+        appointment = Appointment(
+            site_id=request.site_id,
+            station_id=confirmed.station_id,
+            partner_id=motive.partner_id,
+            motive_id=motive.id,
+            agent_id=confirmed.agent_id,
+            start_at=confirmed.start,
+            end_at=confirmed.end,
+            busy_from=confirmed.start - timedelta(minutes=motive.buffer_before_minutes),
+            busy_until=confirmed.end + timedelta(minutes=motive.buffer_after_minutes),
+            status=AppointmentStatus.BOOKED,
+            room=new_room_name(secrets.token_bytes),
+            booked_by_id=actor.user_id,
+            rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(appointment)
+        try:
+            # The exclusion constraints' verdict, inside a savepoint so that the
+            # transaction stays usable to propose other slots.
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            # A concurrent booking won the race the locks should have prevented (another
+            # code path, a manual insert): the database said no, so do we.
+            tried.add(confirmed.agent_id)
+            continue
+        return appointment
+    raise SlotUnavailable(
+        extra={"next_slots": await _next_slots(session, request, day, now)},
+    )
+
+
+async def _candidates(
+    session: AsyncSession, request: BookingRequest, day: date, now: datetime, exclude: set[int]
+) -> list[Slot]:
+    """The slots at exactly the requested start, best first (the agent asked for, else
+    each free agent by id), leaving out agents that already lost a race."""
+    inputs = await availability.load_inputs(
+        session, site_id=request.site_id, motive_id=request.motive_id, first_day=day,
+        last_day=day, agent_id=request.agent_id,
+    )  # fmt: skip
+    stations = inputs.stations
+    if request.station_id is not None:
+        stations = tuple(s for s in stations if s.station_id == request.station_id)
+    slots = find_slots(inputs.site, stations, inputs.motive, inputs.agents, day, day, now)
+    return [s for s in slots if s.start == request.start and s.agent_id not in exclude]
+
+
+async def _lock(session: AsyncSession, agent_id: int | None, station_id: int | None) -> None:
+    """Row locks on the agent, then the station: always this order, so no deadlock.
+
+    SQLite has no row locks; its transaction already holds the write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if agent_id is not None:
+        await session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
+    if station_id is not None:
+        await session.execute(select(Station.id).where(Station.id == station_id).with_for_update())
+
+
+async def _next_slots(
+    session: AsyncSession, request: BookingRequest, day: date, now: datetime
+) -> list[dict[str, Any]]:
+    """The next free slots from the requested day on, for the desk to offer instead."""
+    inputs = await availability.load_inputs(
+        session, site_id=request.site_id, motive_id=request.motive_id, first_day=day,
+        last_day=day + timedelta(days=NEXT_SLOTS_DAYS - 1), agent_id=request.agent_id,
+    )  # fmt: skip
+    slots = find_slots(
+        inputs.site, inputs.stations, inputs.motive, inputs.agents, day,
+        day + timedelta(days=NEXT_SLOTS_DAYS - 1), now,
+    )  # fmt: skip
+    zone = time_zone(inputs.site.timezone)
+    later = [slot for slot in slots if slot.start >= request.start] or slots
+    return [
+        {
+            "start": slot.start.astimezone(zone).isoformat(),
+            "end": slot.end.astimezone(zone).isoformat(),
+            "agent_id": slot.agent_id,
+            "station_id": slot.station_id,
+        }
+        for slot in later[:NEXT_SLOTS]
+    ]
+
+
+# ---------------------------------------------------------------- changes
+
+
+def _transition(
+    session: AsyncSession,
+    appointment: Appointment,
+    to_status: AppointmentStatus,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+) -> None:
+    session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id, at=now, by_user_id=actor.user_id,
+            from_status=appointment.status, to_status=to_status, note=note,
+        )
+    )  # fmt: skip
+    audit.record(
+        session, actor_id=actor.user_id, action=f"appointment.{to_status.value}",
+        entity="appointment", entity_id=appointment.id, now=now,
+        details={"from": appointment.status.value, "to": to_status.value},
+    )  # fmt: skip
+    appointment.status = to_status
+    appointment.updated_at = now
+
+
+def _require_booked(appointment: Appointment) -> None:
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise InvalidTransition(
+            _l("This appointment is %(status)s: it can no longer change.",
+               status=status_label(appointment.status))
+        )  # fmt: skip
+
+
+async def cancel(
+    session: AsyncSession,
+    actor: Actor,
+    appointment_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    links: Links,
+) -> Appointment:
+    """Cancel a booked appointment (its desk, its agent, an admin); frees its time at once."""
+    appointment = await get_appointment(session, actor, appointment_id, lock=True)
+    _require_booked(appointment)
+    if appointment.end_at <= now:
+        raise InvalidTransition(_l("This appointment is over: record its outcome instead."))
+    _transition(session, appointment, AppointmentStatus.CANCELLED, actor, now, reason)
+    appointment.cancel_reason = reason
+    appointment.sequence += 1
+    await session.flush()
+    citizen = await session.get(Citizen, appointment.citizen_id) if appointment.citizen_id else None
+    await notifications.queue_cancelled(session, appointment, citizen, links=links, now=now)
+    return appointment
+
+
+async def reschedule(
+    session: AsyncSession,
+    actor: Actor,
+    appointment_id: int,
+    *,
+    start: datetime,
+    agent_id: int | None,
+    station_id: int | None,
+    now: datetime,
+    links: Links,
+) -> tuple[Appointment, Appointment]:
+    """Move a booked appointment: cancel it and book the new time, linked, all at once.
+
+    The old appointment's own time counts as free for the new one (moving by a quarter of
+    an hour is allowed). When the new slot is not free nothing changes: `SlotUnavailable`.
+    """
+    if actor.role not in (Role.DESK, Role.ADMIN):
+        raise NotAllowed()
+    old = await get_appointment(session, actor, appointment_id, lock=True)
+    _require_booked(old)
+    if old.start_at <= now:
+        raise InvalidTransition(_l("This appointment has started: it can no longer move."))
+    motive = await session.get(Motive, old.motive_id)
+    assert motive is not None
+    _transition(session, old, AppointmentStatus.CANCELLED, actor, now, "rescheduled")
+    old.cancel_reason = "rescheduled"
+    await session.flush()
+    request = BookingRequest(
+        site_id=old.site_id,
+        motive_id=old.motive_id,
+        start=start,
+        citizen=CitizenDetails(first_name="", last_name=""),
+        agent_id=agent_id,
+        station_id=station_id,
+    )
+    new = await _book_slot(session, actor, request, motive, now=now, rescheduled_from=old)
+    new.citizen_id = old.citizen_id
+    # The calendar invitation is the same event moved: it keeps counting its versions.
+    new.sequence = old.sequence + 1
+    session.add(
+        AppointmentEvent(
+            appointment_id=new.id, at=now, by_user_id=actor.user_id, from_status=None,
+            to_status=AppointmentStatus.BOOKED, note=f"rescheduled from {old.id}",
+        )
+    )  # fmt: skip
+    audit.record(
+        session, actor_id=actor.user_id, action="appointment.reschedule", entity="appointment",
+        entity_id=new.id, now=now,
+        details={"from_appointment": old.id, "start": new.start_at.isoformat(),
+                 "agent_id": new.agent_id, "station_id": new.station_id},
+    )  # fmt: skip
+    await session.flush()
+    citizen = await session.get(Citizen, new.citizen_id) if new.citizen_id else None
+    await notifications.queue_rescheduled(session, old, new, citizen, links=links, now=now)
+    return old, new
+
+
+async def record_outcome(
+    session: AsyncSession,
+    actor: Actor,
+    appointment_id: int,
+    *,
+    status: AppointmentStatus,
+    note: str,
+    now: datetime,
+) -> Appointment:
+    """Held, citizen absent, or agent absent: once the appointment has started."""
+    if status not in OUTCOMES:
+        raise InvalidTransition()
+    appointment = await get_appointment(session, actor, appointment_id, lock=True)
+    _require_booked(appointment)
+    if now < appointment.start_at:
+        raise InvalidTransition(_l("This appointment has not started yet."))
+    _transition(session, appointment, status, actor, now, note)
+    appointment.outcome_note = note
+    await session.flush()
+    return appointment
+
+
+async def mark_arrived(
+    session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime
+) -> Appointment:
+    """The citizen is at the station: the agent's agenda shows it at once."""
+    if actor.role not in (Role.DESK, Role.ADMIN):
+        raise NotAllowed()
+    appointment = await get_appointment(session, actor, appointment_id, lock=True)
+    _require_booked(appointment)
+    if appointment.arrived_at is None:
+        appointment.arrived_at = now
+        appointment.updated_at = now
+        audit.record(
+            session, actor_id=actor.user_id, action="appointment.arrived",
+            entity="appointment", entity_id=appointment.id, now=now,
+        )  # fmt: skip
+    await session.flush()
+    return appointment
+
+
+async def mark_agent_joined(session: AsyncSession, appointment: Appointment, now: datetime) -> None:
+    """The agent opened their link: the desk stops showing them as late."""
+    if appointment.agent_joined_at is None:
+        await session.execute(
+            update(Appointment)
+            .where(Appointment.id == appointment.id, Appointment.agent_joined_at.is_(None))
+            .values(agent_joined_at=now)
+        )
+        appointment.agent_joined_at = now
+
+
+STATUS_LABELS = {
+    AppointmentStatus.BOOKED: _l("booked"),
+    AppointmentStatus.HELD: _l("held"),
+    AppointmentStatus.NO_SHOW: _l("missed by the citizen"),
+    AppointmentStatus.AGENT_ABSENT: _l("missed by the agent"),
+    AppointmentStatus.CANCELLED: _l("cancelled"),
+}
+
+
+def status_label(status: AppointmentStatus) -> str:
+    return str(STATUS_LABELS[status])
+
+
+# ---------------------------------------------------------------- meeting links
+
+
+async def join(
+    session: AsyncSession,
+    actor: Actor,
+    appointment_id: int,
+    *,
+    side: str,
+    config: JitsiConfig,
+    now: datetime,
+) -> tuple[Appointment, JoinLink, str]:
+    """The meeting link of one side, and whether joining is open now.
+
+    The agent side is for the appointment's own agent (moderator) and admins; the station
+    side for the booking site's desk and admins (a guest, named after the site). Anyone
+    else gets `NotFound`, never a token.
+    """
+    appointment = await get_appointment(session, actor, appointment_id)
+    if side == "agent":
+        if not (actor.is_admin or actor.agent_id == appointment.agent_id):
+            raise NotFound()
+        agent = await session.get(Agent, appointment.agent_id)
+        assert agent is not None
+        participant = Participant.for_agent(agent.id, agent.name, agent.email)
+    else:
+        if actor.role not in (Role.DESK, Role.ADMIN):
+            raise NotFound()
+        site = await session.get(Site, appointment.site_id)
+        assert site is not None
+        participant = Participant.for_station(appointment.station_id, site.name)
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise InvalidTransition(
+            _l("This appointment is %(status)s: there is no meeting to join.",
+               status=status_label(appointment.status))
+        )  # fmt: skip
+    link = join_link(
+        config, room=appointment.room, start=appointment.start_at, end=appointment.end_at,
+        participant=participant, now=now,
+    )  # fmt: skip
+    state = join_state(now, appointment.start_at, appointment.end_at, config)
+    if side == "agent" and actor.agent_id == appointment.agent_id and state == "open":
+        await mark_agent_joined(session, appointment, now)
+    return appointment, link, state

@@ -1,0 +1,196 @@
+"""What gets queued in the outbox when an appointment changes.
+
+Every message is written in the same transaction as the change it reports (transactional
+outbox): if the booking is committed, so are its emails; if it is rolled back, no email
+speaks of it. The partner agent always hears; the citizen only when they gave an email.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visio.db.models import (
+    Agent,
+    Appointment,
+    Citizen,
+    Motive,
+    OutboxMessage,
+    OutboxStatus,
+    Partner,
+    Site,
+)
+from visio.notify.render import render_email
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where the public site lives, for the links emails carry."""
+
+    base_url: str
+
+    def agent_join(self, appointment_id: int) -> str:
+        return f"{self.base_url}/appointments/{appointment_id}/join/agent"
+
+
+@dataclass(frozen=True, slots=True)
+class _Parties:
+    site: Site
+    partner: Partner
+    motive: Motive
+    agent: Agent
+
+
+async def _parties(session: AsyncSession, appointment: Appointment) -> _Parties:
+    # Primary-key loads: most are already in the session's identity map after a booking.
+    site = await session.get(Site, appointment.site_id)
+    partner = await session.get(Partner, appointment.partner_id)
+    motive = await session.get(Motive, appointment.motive_id)
+    agent = await session.get(Agent, appointment.agent_id)
+    assert site and partner and motive and agent, "an appointment's references exist"
+    return _Parties(site=site, partner=partner, motive=motive, agent=agent)
+
+
+def reference(appointment: Appointment) -> str:
+    """A short reference to quote on the phone: the id, no personal data."""
+    return f"V-{appointment.id:06d}"
+
+
+def _queue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    template: str,
+    appointment: Appointment,
+    parties: _Parties,
+    to_email: str,
+    to_name: str,
+    locale: str,
+    zone: str,
+    for_agent: bool,
+    citizen: Citizen | None,
+    links: Links,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    context = {
+        "for_agent": for_agent,
+        "recipient_name": to_name,
+        "locale": locale,
+        "zone": zone,
+        "start": appointment.start_at,
+        "site": parties.site,
+        "partner": parties.partner,
+        "motive": parties.motive,
+        "documents": list(parties.motive.documents),
+        "instructions": parties.motive.instructions,
+        "reference": reference(appointment),
+        "join_url": links.agent_join(appointment.id),
+        # The agent needs to know whom they will see; nobody else gets the name.
+        "citizen_name": (
+            f"{citizen.first_name} {citizen.last_name}" if for_agent and citizen else ""
+        ),
+        "reason": appointment.cancel_reason,
+        **(extra or {}),
+    }
+    email = render_email(template, locale, context)
+    session.add(
+        OutboxMessage(
+            kind=kind,
+            appointment_id=appointment.id,
+            recipient_email=to_email,
+            recipient_name=to_name,
+            locale=locale,
+            subject=email.subject,
+            body_text=email.text,
+            body_html=email.html,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def _queue_both(
+    session: AsyncSession,
+    template: str,
+    appointment: Appointment,
+    citizen: Citizen | None,
+    links: Links,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    parties = await _parties(session, appointment)
+    agent = parties.agent
+    common: dict[str, Any] = {"template": template, "appointment": appointment, "parties": parties,
+              "citizen": citizen, "links": links, "now": now, "extra": extra}  # fmt: skip
+    _queue(
+        session, kind=f"{template}.agent", to_email=agent.email, to_name=agent.name,
+        locale=agent.locale, zone=agent.timezone, for_agent=True, **common,
+    )  # fmt: skip
+    if citizen is not None and citizen.email and citizen.erased_at is None:
+        _queue(
+            session, kind=f"{template}.citizen", to_email=citizen.email,
+            to_name=f"{citizen.first_name} {citizen.last_name}", locale=citizen.locale,
+            zone=parties.site.timezone, for_agent=False, **common,
+        )  # fmt: skip
+
+
+async def queue_booked(
+    session: AsyncSession,
+    appointment: Appointment,
+    citizen: Citizen | None,
+    *,
+    links: Links,
+    now: datetime,
+) -> None:
+    """The confirmation to the agent, and to the citizen if they gave an email."""
+    await _queue_both(session, "booked", appointment, citizen, links, now)
+
+
+async def queue_cancelled(
+    session: AsyncSession,
+    appointment: Appointment,
+    citizen: Citizen | None,
+    *,
+    links: Links,
+    now: datetime,
+) -> None:
+    """The cancellation; messages of this appointment not sent yet are withdrawn."""
+    await withdraw_pending(session, appointment.id)
+    await _queue_both(session, "cancelled", appointment, citizen, links, now)
+
+
+async def queue_rescheduled(
+    session: AsyncSession,
+    old: Appointment,
+    new: Appointment,
+    citizen: Citizen | None,
+    *,
+    links: Links,
+    now: datetime,
+) -> None:
+    """The move, telling the old time and the new one."""
+    await withdraw_pending(session, old.id)
+    await _queue_both(
+        session, "rescheduled", new, citizen, links, now, {"previous_start": old.start_at}
+    )
+
+
+async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
+    """Messages about an appointment that changed, still waiting: they would now mislead."""
+    pending = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.appointment_id == appointment_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.kind.like("booked.%"),
+        )
+    )
+    for message in pending:
+        # A confirmation not yet sent is replaced by the message about the change.
+        message.status = OutboxStatus.CANCELLED
