@@ -1,0 +1,335 @@
+"""The booking lifecycle through the API: book, read, list, cancel, reschedule, outcome,
+arrival, join links; every refusal clear, and nothing half-written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.conftest import Clock
+from tests.handlers.conftest import MONDAY_10, book, booking
+from visio.db.models import (
+    Appointment,
+    AppointmentEvent,
+    AuditEntry,
+    AvailabilityRule,
+    Citizen,
+    OutboxMessage,
+    Partner,
+    Role,
+)
+
+
+async def count(session: AsyncSession, model: Any) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_book_then_read(client: Any, session: AsyncSession, world: dict[str, Any]) -> None:
+    body = await book(client, world)
+    assert body["status"] == "booked"
+    assert body["start"] == MONDAY_10
+    assert body["end"] == "2026-03-16T10:30:00+01:00"
+    assert body["agent_id"] == world["agent"].id
+    assert body["citizen"]["last_name"] == "Chassang"
+    assert body["citizen"]["phone"] == "0612345678"
+    assert body["room"].startswith("visio-") and "chassang" not in body["room"].lower()
+    assert body["reference"] == f"V-{body['id']:06d}"
+    again = await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+    assert await again.json() == body
+    # Same transaction: history, audit and the emails to send.
+    stored = await session.get(Appointment, body["id"])
+    assert stored is not None
+    assert stored.busy_until - stored.end_at == timedelta(minutes=10)
+    events = (
+        await session.scalars(
+            select(AppointmentEvent.to_status).where(AppointmentEvent.appointment_id == body["id"])
+        )
+    ).all()
+    assert events == ["booked"]
+    assert (
+        await session.scalar(
+            select(func.count()).where(
+                AuditEntry.action == "appointment.book", AuditEntry.entity_id == body["id"]
+            )
+        )
+        == 1
+    )
+    mails = (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.appointment_id == body["id"])
+            .order_by(OutboxMessage.kind)
+        )
+    ).all()
+    assert [(m.kind, m.recipient_email) for m in mails] == [
+        ("booked.agent", "isabelle.delmas@caf.example"),
+        ("booked.citizen", "monique.chassang@courriel.example"),
+    ]
+    assert "Numéro d'allocataire" in mails[1].body_text  # documents to bring, for the citizen
+    assert "lundi 16 mars 2026" in mails[1].body_text
+    assert "Monique Chassang" in mails[0].body_text  # the agent knows whom they will see
+    assert "/appointments/" in mails[0].body_text and "jwt" not in mails[0].body_text
+
+
+async def test_the_agent_and_the_desk_see_it_others_do_not(
+    client: Any,
+    world: dict[str, Any],
+    create_site: Any,
+    create_user: Any,
+    bearer: Any,
+) -> None:
+    body = await book(client, world)
+    path = f"/api/v1/appointments/{body['id']}"
+    assert (await client.get(path, headers=world["agent_headers"])).status == 200
+    elsewhere = await create_site("Pélussin")
+    other_desk = await create_user(Role.DESK, site_ids=[elsewhere.id])
+    coordinator = await create_user(Role.COORDINATOR, site_ids=[world["site"].id])
+    assert (await client.get(path, headers=await bearer(other_desk))).status == 404
+    assert (await client.get(path, headers=await bearer(coordinator))).status == 403
+    listed = await client.get("/api/v1/appointments", headers=await bearer(other_desk))
+    assert await listed.json() == []
+
+
+async def test_a_known_citizen_is_found_not_duplicated(
+    client: Any, session: AsyncSession, world: dict[str, Any]
+) -> None:
+    first = await book(client, world)
+    before = await count(session, Citizen)
+    second = await book(
+        client,
+        world,
+        start="2026-03-23T10:00:00+01:00",
+        citizen={"first_name": "monique", "last_name": "CHASSANG", "phone": "0612345678"},
+    )
+    assert second["citizen"]["id"] == first["citizen"]["id"]
+    assert await count(session, Citizen) == before
+    found = await client.get("/api/v1/citizens", params={"q": "chass"}, headers=world["headers"])
+    assert [c["id"] for c in await found.json()] == [first["citizen"]["id"]]
+    # Picking the record by id works too.
+    third = await book(
+        client,
+        world,
+        start="2026-03-30T10:00:00+02:00",
+        citizen={"first_name": "Monique", "last_name": "Chassang", "id": first["citizen"]["id"]},
+    )
+    assert third["citizen"]["id"] == first["citizen"]["id"]
+
+
+async def test_a_citizen_is_not_booked_twice_at_once(
+    client: Any, session: AsyncSession, world: dict[str, Any], create_agent: Any
+) -> None:
+    await book(client, world)
+    partner = await session.get(Partner, world["agent"].partner_id)
+    colleague = await create_agent(partner, name="Thomas Bonnet")
+    rule = AvailabilityRule(
+        agent_id=colleague.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
+    )
+    rule.sites, rule.motives = [world["site"]], []
+    session.add(rule)
+    await session.flush()
+    response = await client.post(
+        "/api/v1/appointments", json=booking(world), headers=world["headers"]
+    )
+    assert response.status == 409
+    assert "start" in (await response.json())["error"]["fields"]
+
+
+async def test_a_taken_slot_is_409_with_the_next_free_ones(
+    client: Any, session: AsyncSession, world: dict[str, Any]
+) -> None:
+    await book(client, world)
+    before = await count(session, Appointment)
+    response = await client.post(
+        "/api/v1/appointments",
+        json=booking(world, citizen={"first_name": "Jean", "last_name": "Rigal"}),
+        headers=world["headers"],
+    )
+    assert response.status == 409
+    error = (await response.json())["error"]
+    assert error["code"] == "slot_unavailable"
+    assert error["message"] == "Ce créneau n'est plus libre."
+    # 10:30 falls in the 10 minutes after 10:00–10:30; the next ones are 11:00 and 11:30.
+    assert [slot["start"] for slot in error["next_slots"]][:2] == [
+        "2026-03-16T11:00:00+01:00",
+        "2026-03-16T11:30:00+01:00",
+    ]
+    assert await count(session, Appointment) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"start": "2026-03-16T10:10:00+01:00"}, 409, None),  # off the grid
+        ({"start": "2026-03-16T13:00:00+01:00"}, 409, None),  # outside the permanence
+        ({"start": "2026-03-13T09:30:00+01:00"}, 409, None),  # less than the notice
+        ({"start": "2026-03-16T10:00:00"}, 422, "start"),  # no offset
+        ({"citizen": {"first_name": "", "last_name": "Rigal"}}, 422, "citizen.first_name"),
+        ({"citizen": {"last_name": "Rigal"}}, 422, "citizen.first_name"),
+        (
+            {"citizen": {"first_name": "Jean", "last_name": "Rigal", "email": "jean@"}},
+            422,
+            "citizen.email",
+        ),
+        (
+            {"citizen": {"first_name": "Jean", "last_name": "Rigal", "phone": "appelez"}},
+            422,
+            "citizen.phone",
+        ),
+        ({"site_id": 424242}, 404, None),
+        ({"motive_id": 424242}, 404, None),
+    ],
+)
+async def test_bad_bookings(
+    client: Any,
+    session: AsyncSession,
+    world: dict[str, Any],
+    change: dict[str, Any],
+    status: int,
+    field: str | None,
+) -> None:
+    before = (
+        await count(session, Appointment),
+        await count(session, Citizen),
+        await count(session, OutboxMessage),
+    )
+    response = await client.post(
+        "/api/v1/appointments", json=booking(world, **change), headers=world["headers"]
+    )
+    assert response.status == status, await response.text()
+    if field:
+        assert field in (await response.json())["error"]["fields"]
+    after = (
+        await count(session, Appointment),
+        await count(session, Citizen),
+        await count(session, OutboxMessage),
+    )
+    assert after == before
+
+
+async def test_cancel(client: Any, session: AsyncSession, world: dict[str, Any]) -> None:
+    body = await book(client, world)
+    path = f"/api/v1/appointments/{body['id']}"
+    response = await client.post(
+        f"{path}/cancel", json={"reason": "Empêchement"}, headers=world["agent_headers"]
+    )
+    assert response.status == 200
+    assert (await response.json())["status"] == "cancelled"
+    again = await client.post(f"{path}/cancel", json={}, headers=world["headers"])
+    assert again.status == 409
+    assert (await again.json())["error"]["code"] == "invalid_transition"
+    # The time is free again.
+    rebooked = await book(client, world, citizen={"first_name": "Jean", "last_name": "Rigal"})
+    assert rebooked["start"] == MONDAY_10
+    kinds = (
+        await session.scalars(
+            select(OutboxMessage.kind)
+            .where(OutboxMessage.appointment_id == body["id"])
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    assert kinds[-2:] == ["cancelled.agent", "cancelled.citizen"]
+
+
+async def test_reschedule_moves_and_links(
+    client: Any, session: AsyncSession, world: dict[str, Any]
+) -> None:
+    body = await book(client, world)
+    response = await client.post(
+        f"/api/v1/appointments/{body['id']}/reschedule",
+        json={"start": "2026-03-16T10:30:00+01:00"},  # overlaps its own old time: allowed
+        headers=world["headers"],
+    )
+    assert response.status == 201, await response.text()
+    new = await response.json()
+    assert new["rescheduled_from_id"] == body["id"]
+    assert new["start"] == "2026-03-16T10:30:00+01:00"
+    assert new["citizen"]["id"] == body["citizen"]["id"]
+    assert new["room"] != body["room"]
+    old = await (
+        await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+    ).json()
+    assert old["status"] == "cancelled"
+    stored = await session.get(Appointment, new["id"])
+    assert stored is not None and stored.sequence == 1
+
+
+async def test_a_failed_reschedule_changes_nothing(
+    client: Any, session: AsyncSession, world: dict[str, Any]
+) -> None:
+    body = await book(client, world)
+    before = await count(session, Appointment)
+    response = await client.post(
+        f"/api/v1/appointments/{body['id']}/reschedule",
+        json={"start": "2026-03-16T13:00:00+01:00"},
+        headers=world["headers"],
+    )
+    assert response.status == 409
+    assert "next_slots" in (await response.json())["error"]
+    kept = await (
+        await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+    ).json()
+    assert kept["status"] == "booked"
+    assert await count(session, Appointment) == before
+
+
+async def test_outcome_only_once_started(client: Any, world: dict[str, Any], clock: Clock) -> None:
+    body = await book(client, world)
+    path = f"/api/v1/appointments/{body['id']}/outcome"
+    early = await client.post(path, json={"status": "held"}, headers=world["agent_headers"])
+    assert early.status == 409
+    clock.now = datetime(2026, 3, 16, 9, 35, tzinfo=UTC)
+    wrong = await client.post(path, json={"status": "done"}, headers=world["agent_headers"])
+    assert wrong.status == 422
+    held = await client.post(
+        path, json={"status": "held", "note": "Dossier complété"}, headers=world["agent_headers"]
+    )
+    assert held.status == 200
+    assert (await held.json())["status"] == "held"
+    twice = await client.post(path, json={"status": "no_show"}, headers=world["headers"])
+    assert twice.status == 409
+    cancel = await client.post(
+        f"/api/v1/appointments/{body['id']}/cancel", json={}, headers=world["headers"]
+    )
+    assert cancel.status == 409
+
+
+async def test_arrival_is_for_the_desk(client: Any, world: dict[str, Any], clock: Clock) -> None:
+    body = await book(client, world)
+    path = f"/api/v1/appointments/{body['id']}/arrived"
+    assert (await client.post(path, headers=world["agent_headers"])).status == 403
+    clock.now = datetime(2026, 3, 16, 8, 55, tzinfo=UTC)
+    response = await client.post(path, headers=world["headers"])
+    assert response.status == 200
+    assert (await response.json())["arrived_at"] == "2026-03-16T09:55:00+01:00"
+    seen = await client.get(f"/api/v1/appointments/{body['id']}", headers=world["agent_headers"])
+    assert (await seen.json())["arrived_at"] == "2026-03-16T09:55:00+01:00"
+
+
+async def test_join_links_in_plain_mode(client: Any, world: dict[str, Any], clock: Clock) -> None:
+    body = await book(client, world)
+    path = f"/api/v1/appointments/{body['id']}/join"
+    station = await (
+        await client.get(path, params={"as": "station"}, headers=world["headers"])
+    ).json()
+    assert station["url"] == f"https://meet.jit.si/{body['room']}"
+    assert station["jwt"] is None
+    assert station["state"] == "too_early"
+    # The desk cannot take the agent's (moderator) side; the agent not the station's.
+    assert (await client.get(path, params={"as": "agent"}, headers=world["headers"])).status == 404
+    assert (
+        await client.get(path, params={"as": "station"}, headers=world["agent_headers"])
+    ).status == 404
+    assert (await client.get(path, params={"as": "both"}, headers=world["headers"])).status == 422
+    clock.now = datetime(2026, 3, 16, 8, 50, tzinfo=UTC)  # 09:50 in Paris: open
+    agent_side = await (
+        await client.get(path, params={"as": "agent"}, headers=world["agent_headers"])
+    ).json()
+    assert agent_side["state"] == "open"
+    read = await (
+        await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+    ).json()
+    assert read["agent_joined_at"] == "2026-03-16T09:50:00+01:00"
