@@ -1,0 +1,221 @@
+"""No double booking under load: many simultaneous requests for one slot, in one process and
+across two processes sharing one PostgreSQL database; and the database's own wall."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.test_cli import environment, free_port, wait_for
+from visio.app import create_app
+from visio.db.engine import make_engine, make_sessionmaker
+from visio.db.migrate import upgrade_engine
+from visio.db.models import (
+    Agent,
+    Appointment,
+    AppointmentStatus,
+    AvailabilityRule,
+    Motive,
+    OpeningHour,
+    Partner,
+    Role,
+    Site,
+    Station,
+)
+from visio.services import accounts
+from visio.settings import Settings
+
+SECRET = "concurrency-secret-" + "z" * 30
+REQUESTS = 50
+
+
+def next_monday_10() -> datetime:
+    """Monday 10:00 in Paris, two weeks ahead of today: the servers run on the real clock."""
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Paris")).date()
+    monday = today + timedelta(days=14 - today.weekday())
+    return datetime.combine(monday, time(10), ZoneInfo("Europe/Paris"))
+
+
+START = next_monday_10().isoformat()
+
+
+async def seed(engine: AsyncEngine) -> dict[str, Any]:
+    """One house with one station, one agent holding Monday mornings, a desk with a token."""
+    await upgrade_engine(engine)
+    now = datetime.now(UTC)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        site = Site(name="France Services Murat", commune="Murat", timezone="Europe/Paris",
+                    created_at=now)  # fmt: skip
+        site.opening_hours = [OpeningHour(weekday=1, start=time(9), end=time(12))]
+        site.stations = [Station(name="Cabine visio", created_at=now)]
+        partner = Partner(code="CAF", name="CAF du Cantal", created_at=now)
+        session.add_all([site, partner])
+        await session.flush()
+        motive = Motive(partner_id=partner.id, name="Prime d'activité", duration_minutes=30,
+                        min_notice_minutes=0, horizon_days=730, documents=[],
+                        reminder_offsets=[60])  # fmt: skip
+        agent = Agent(partner_id=partner.id, name="Isabelle Delmas",
+                      email="isabelle.delmas@caf.example", timezone="Europe/Paris",
+                      created_at=now)  # fmt: skip
+        session.add_all([motive, agent])
+        await session.flush()
+        rule = AvailabilityRule(agent_id=agent.id, weekdays=[1], start=time(9), end=time(12),
+                                every_weeks=1, created_at=now)  # fmt: skip
+        rule.sites, rule.motives = [], []
+        session.add(rule)
+        desk = await accounts.create_user(
+            session, None, email="desk@visio.example", name="Desk", role=Role.DESK,
+            site_ids=[site.id], now=now,
+        )  # fmt: skip
+        _record, token = await accounts.create_token(
+            session, None, user_id=desk.id, label="load", now=now
+        )
+        return {"site_id": site.id, "motive_id": motive.id, "agent_id": agent.id,
+                "token": token}  # fmt: skip
+
+
+def body(world: dict[str, Any], number: int) -> dict[str, Any]:
+    return {
+        "site_id": world["site_id"],
+        "motive_id": world["motive_id"],
+        "agent_id": world["agent_id"],
+        "start": START,
+        "citizen": {"first_name": f"Usager {number}", "last_name": "Concurrent"},
+    }
+
+
+async def fire(base_urls: list[str], world: dict[str, Any]) -> Counter[int]:
+    """REQUESTS bookings of the same slot at once, spread over the servers."""
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as client:
+        gate = asyncio.Event()
+
+        async def one(number: int) -> int:
+            await gate.wait()
+            url = f"{base_urls[number % len(base_urls)]}/api/v1/appointments"
+            async with client.post(url, json=body(world, number), headers=headers) as response:
+                payload = await response.json()
+                if response.status == 409:
+                    assert payload["error"]["code"] == "slot_unavailable"
+                    assert "next_slots" in payload["error"]
+                return response.status
+
+        tasks = [asyncio.create_task(one(n)) for n in range(REQUESTS)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return Counter(await asyncio.gather(*tasks))
+
+
+async def active_at_start(engine: AsyncEngine) -> int:
+    async with make_sessionmaker(engine)() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).where(Appointment.status != AppointmentStatus.CANCELLED)
+            )
+            or 0
+        )
+
+
+@pytest.fixture
+async def seeded(scratch_url: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    engine = make_engine(scratch_url)
+    try:
+        yield scratch_url, await seed(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_fifty_simultaneous_bookings_of_one_slot(
+    aiohttp_server: Any, seeded: tuple[str, dict[str, Any]]
+) -> None:
+    url, world = seeded
+    server = await aiohttp_server(create_app(Settings(database_url=url, secret_key=SECRET)))
+    outcome = await fire([str(server.make_url("")).rstrip("/")], world)
+    assert outcome == Counter({201: 1, 409: REQUESTS - 1})
+    engine = make_engine(url)
+    try:
+        assert await active_at_start(engine) == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_processes_on_one_postgresql(seeded: tuple[str, dict[str, Any]]) -> None:
+    url, world = seeded
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=url)
+    ports = [free_port(), free_port()]
+    # Popen only starts the servers; nothing here waits on them while the loop runs.
+    servers = [
+        subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", "visio", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for port in ports
+    ]
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            await asyncio.to_thread(wait_for, f"http://127.0.0.1:{port}/readyz", server)
+        outcome = await fire([f"http://127.0.0.1:{port}" for port in ports], world)
+        assert outcome == Counter({201: 1, 409: REQUESTS - 1})
+    finally:
+        for server in servers:
+            server.terminate()
+            server.communicate(timeout=20)
+    engine = make_engine(url)
+    try:
+        assert await active_at_start(engine) == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_database_itself_refuses_overlapping_busy_time(
+    seeded: tuple[str, dict[str, Any]],
+) -> None:
+    """Even a write that skips the booking service cannot double-book on PostgreSQL."""
+    url, world = seeded
+    engine = make_engine(url)
+    start = next_monday_10() - timedelta(hours=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            station_id = await session.scalar(select(Station.id))
+            partner_id = await session.scalar(select(Partner.id))
+
+            def appointment(offset: int, room: str, status: str = "booked") -> Appointment:
+                begin = start + timedelta(minutes=offset)
+                return Appointment(
+                    site_id=world["site_id"], station_id=station_id, partner_id=partner_id,
+                    motive_id=world["motive_id"], agent_id=world["agent_id"], start_at=begin,
+                    end_at=begin + timedelta(minutes=30), busy_from=begin,
+                    busy_until=begin + timedelta(minutes=40), status=status,
+                    room="visio-" + room * 26,
+                )  # fmt: skip
+
+            session.add(appointment(0, "a"))
+            await session.commit()
+            session.add(appointment(35, "b"))  # inside the first one's buffer
+            with pytest.raises(IntegrityError, match="ex_appointments_"):
+                await session.commit()
+            await session.rollback()
+            # A cancelled appointment holds nothing; back to back is fine.
+            session.add(appointment(15, "c", status="cancelled"))
+            session.add(appointment(40, "d"))
+            await session.commit()
+    finally:
+        await engine.dispose()
