@@ -27,16 +27,17 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_slots import scratch_database  # noqa: E402  (a sibling script)
+from bench_slots import scratch_database
 
-from visio.db.engine import make_engine, make_sessionmaker  # noqa: E402
-from visio.db.migrate import upgrade_engine  # noqa: E402
-from visio.db.models import (  # noqa: E402
+from visio.db.engine import make_engine, make_sessionmaker
+from visio.db.migrate import upgrade_engine
+from visio.db.models import (
     Agent,
     AvailabilityRule,
     Motive,
@@ -47,7 +48,8 @@ from visio.db.models import (  # noqa: E402
     Site,
     Station,
 )
-from visio.services import accounts  # noqa: E402
+from visio.scheduling import public_holidays
+from visio.services import accounts
 
 SECRET = "bench-booking-" + "k" * 40
 SITES, STATIONS, AGENTS = 10, 3, 60
@@ -82,8 +84,13 @@ async def populate(url: str) -> tuple[str, list[dict[str, Any]]]:
                         reminder_offsets=[1440, 60])  # fmt: skip
         session.add(motive)
         agents = [
-            Agent(partner_id=partner.id, name=f"Agent {i}", email=f"agent{i}@caf.example",
-                  timezone="Europe/Paris", created_at=now)  # fmt: skip
+            Agent(
+                partner_id=partner.id,
+                name=f"Agent {i}",
+                email=f"agent{i}@caf.example",
+                timezone="Europe/Paris",
+                created_at=now,
+            )
             for i in range(AGENTS)
         ]
         session.add_all(agents)
@@ -103,15 +110,18 @@ async def populate(url: str) -> tuple[str, list[dict[str, Any]]]:
         # Conflict-free requests: at each start, each agent and each station once at most.
         requests = []
         rng = random.Random(11)
-        paris = __import__("zoneinfo").ZoneInfo("Europe/Paris")
+        paris = ZoneInfo("Europe/Paris")
         monday = first_monday()
         agent_ids = [agent.id for agent in agents]
+        closed = public_holidays(None, monday, monday + timedelta(days=40))
         for day in range(5 * 4 + 4):
             current = monday + timedelta(days=day)
-            if current.weekday() >= 5:
+            if current.weekday() >= 5 or current in closed:
                 continue
             for half_hour in range(20):
-                start = datetime.combine(current, wall(8), paris) + timedelta(minutes=30 * half_hour)
+                start = datetime.combine(current, wall(8), paris) + timedelta(
+                    minutes=30 * half_hour
+                )
                 free_agents = rng.sample(agent_ids, len(agent_ids))
                 for site in sites:
                     for station in site.stations:
@@ -121,9 +131,7 @@ async def populate(url: str) -> tuple[str, list[dict[str, Any]]]:
                             "station_id": station.id,
                         })  # fmt: skip
         rng.shuffle(requests)
-        motive_id = motive.id
     await engine.dispose()
-    del motive_id
     return token, requests
 
 
@@ -139,7 +147,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise SystemExit("the server stopped")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
                 return
         except OSError:
             time.sleep(0.2)
