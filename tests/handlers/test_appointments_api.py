@@ -333,3 +333,39 @@ async def test_join_links_in_plain_mode(client: Any, world: dict[str, Any], cloc
         await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
     ).json()
     assert read["agent_joined_at"] == "2026-03-16T09:50:00+01:00"
+
+
+async def test_lists_filter_by_status_and_days(client: Any, world: dict[str, Any]) -> None:
+    first = await book(client, world)
+    second = await book(
+        client,
+        world,
+        start="2026-03-23T10:00:00+01:00",
+        citizen={"first_name": "Jean", "last_name": "Rigal"},
+    )
+    await client.post(
+        f"/api/v1/appointments/{second['id']}/cancel", json={}, headers=world["headers"]
+    )
+
+    async def ids(headers: dict[str, str], **params: Any) -> list[int]:
+        response = await client.get("/api/v1/appointments", params=params, headers=headers)
+        assert response.status == 200, await response.text()
+        return [item["id"] for item in await response.json()]
+
+    assert await ids(world["headers"]) == [first["id"], second["id"]]
+    assert await ids(world["headers"], status="booked") == [first["id"]]
+    assert await ids(world["headers"], status="booked,cancelled") == [first["id"], second["id"]]
+    assert await ids(world["headers"], **{"from": "2026-03-20", "to": "2026-03-31"}) == [
+        second["id"]
+    ]
+    assert await ids(world["agent_headers"], status="booked") == [first["id"]]
+    bad = await client.get(
+        "/api/v1/appointments", params={"status": "done"}, headers=world["headers"]
+    )
+    assert bad.status == 422
+    backwards = await client.get(
+        "/api/v1/appointments",
+        params={"from": "2026-03-31", "to": "2026-03-20"},
+        headers=world["headers"],
+    )
+    assert backwards.status == 422
