@@ -369,3 +369,92 @@ async def test_lists_filter_by_status_and_days(client: Any, world: dict[str, Any
         headers=world["headers"],
     )
     assert backwards.status == 422
+
+
+async def test_a_move_to_another_agent_tells_both_agents(
+    client: Any, session: AsyncSession, world: dict[str, Any], create_agent: Any
+) -> None:
+    partner = await session.get(Partner, world["agent"].partner_id)
+    colleague = await create_agent(partner, name="Thomas Bonnet", email="thomas.bonnet@caf.example")
+    rule = AvailabilityRule(
+        agent_id=colleague.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
+    )
+    rule.sites, rule.motives = [world["site"]], []
+    session.add(rule)
+    await session.flush()
+    body = await book(client, world)
+    response = await client.post(
+        f"/api/v1/appointments/{body['id']}/reschedule",
+        json={"start": "2026-03-16T11:00:00+01:00", "agent_id": colleague.id},
+        headers=world["headers"],
+    )
+    assert response.status == 201, await response.text()
+    new = await response.json()
+    sent = (
+        await session.execute(
+            select(OutboxMessage.kind, OutboxMessage.recipient_email)
+            .where(
+                OutboxMessage.appointment_id.in_([body["id"], new["id"]]),
+                OutboxMessage.status == "pending",
+            )
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    assert [tuple(row) for row in sent] == [
+        ("cancelled.agent", "isabelle.delmas@caf.example"),
+        ("booked.agent", "thomas.bonnet@caf.example"),
+        ("rescheduled.citizen", "monique.chassang@courriel.example"),
+    ]
+
+
+async def test_citizens_of_other_houses_stay_out_of_reach(
+    client: Any,
+    world: dict[str, Any],
+    create_site: Any,
+    create_user: Any,
+    bearer: Any,
+    session: AsyncSession,
+) -> None:
+    body = await book(client, world)
+    pelussin = await create_site("Pélussin", stations=1)
+    rule = AvailabilityRule(
+        agent_id=world["agent"].id, weekdays=[2], start=time(9), end=time(12), every_weeks=1
+    )
+    rule.sites, rule.motives = [pelussin], []
+    session.add(rule)
+    await session.flush()
+    other_desk = await create_user(Role.DESK, site_ids=[pelussin.id])
+    headers = await bearer(other_desk)
+    elsewhere = {"site_id": pelussin.id, "start": "2026-03-17T10:00:00+01:00"}
+    by_id = await client.post(
+        "/api/v1/appointments",
+        headers=headers,
+        json=booking(
+            world,
+            **elsewhere,
+            citizen={"first_name": "x", "last_name": "y", "id": body["citizen"]["id"]},
+        ),
+    )
+    assert by_id.status == 422
+    assert "citizen.id" in (await by_id.json())["error"]["fields"]
+    # Same name and phone: a new record for this house, the other one untouched.
+    same = await client.post(
+        "/api/v1/appointments",
+        headers=headers,
+        json=booking(
+            world,
+            **elsewhere,
+            citizen={
+                "first_name": "Monique",
+                "last_name": "Chassang",
+                "phone": "0612345678",
+                "email": "autre@example.org",
+            },
+        ),
+    )
+    assert same.status == 201
+    assert (await same.json())["citizen"]["id"] != body["citizen"]["id"]
+    kept = await session.get(Citizen, body["citizen"]["id"])
+    assert kept is not None
+    await session.refresh(kept)
+    assert kept.email == "monique.chassang@courriel.example"

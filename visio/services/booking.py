@@ -153,7 +153,7 @@ async def book(
     if motive is None or not motive.active:
         raise NotFound()
     appointment = await _book_slot(session, actor, request, motive, now=now)
-    citizen = await find_or_create_citizen(session, request.citizen, now=now)
+    citizen = await find_or_create_citizen(session, actor, request.citizen, now=now)
     clash = await session.scalar(
         select(Appointment.id).where(
             Appointment.citizen_id == citizen.id,

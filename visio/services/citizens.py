@@ -5,8 +5,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Appointment, Citizen, Role
@@ -40,18 +41,37 @@ class CitizenDetails:
     id: int | None = None
 
 
+def known_here(actor: Actor) -> Any:
+    """SQL condition: citizens this actor's sites have booked (admins: every citizen).
+
+    Citizen data stays where it is needed: a house neither reads nor changes the records
+    of people only another house has seen.
+    """
+    if actor.is_admin:
+        return true()
+    booked_here = select(Appointment.citizen_id).where(
+        Appointment.site_id.in_(actor.site_ids), Appointment.citizen_id.is_not(None)
+    )
+    return Citizen.id.in_(booked_here)
+
+
 async def find_or_create_citizen(
-    session: AsyncSession, details: CitizenDetails, *, now: datetime
+    session: AsyncSession, actor: Actor, details: CitizenDetails, *, now: datetime
 ) -> Citizen:
-    """The citizen the desk means: the record picked by id, else one already known under
-    the same name and birth date, or the same email, or the same phone; else a new one.
+    """The citizen the desk means: the record picked by id, else one already known at the
+    actor's sites under the same name with the same birth date, email or phone (the same
+    name alone is not enough: namesakes are common in a village); else a new one.
 
     A match is updated with what the desk typed (a new email or phone), so the record
     stays current without a second copy of the person.
     """
     if details.id is not None:
-        citizen = await session.get(Citizen, details.id)
-        if citizen is None or citizen.erased_at is not None:
+        citizen = await session.scalar(
+            select(Citizen).where(
+                Citizen.id == details.id, Citizen.erased_at.is_(None), known_here(actor)
+            )
+        )
+        if citizen is None:
             raise InvalidInput(fields={"citizen.id": _l("Unknown citizen.")})
         return citizen
     first_key, last_key = name_key(details.first_name), name_key(details.last_name)
@@ -67,7 +87,7 @@ async def find_or_create_citizen(
     if conditions:
         citizen = await session.scalar(
             select(Citizen)
-            .where(or_(*conditions), Citizen.erased_at.is_(None))
+            .where(or_(*conditions), Citizen.erased_at.is_(None), known_here(actor))
             .order_by(Citizen.id)
             .limit(1)
         )
@@ -113,11 +133,6 @@ async def search_citizens(
                 Citizen.phone.startswith(text.replace(" ", ""), autoescape=True),
             )
         )
-    if not actor.is_admin:
-        # Only people this desk's sites have booked: citizen data stays where it is needed.
-        booked_here = select(Appointment.citizen_id).where(
-            Appointment.site_id.in_(actor.site_ids), Appointment.citizen_id.is_not(None)
-        )
-        query = query.where(Citizen.id.in_(booked_here))
+    query = query.where(known_here(actor))
     query = query.order_by(Citizen.last_name_key, Citizen.first_name_key).limit(limit)
     return list((await session.scalars(query)).all())

@@ -124,16 +124,20 @@ async def _queue_both(
     links: Links,
     now: datetime,
     extra: dict[str, Any] | None = None,
+    *,
+    to_agent: bool = True,
+    to_citizen: bool = True,
 ) -> None:
     parties = await _parties(session, appointment)
     agent = parties.agent
     common: dict[str, Any] = {"template": template, "appointment": appointment, "parties": parties,
               "citizen": citizen, "links": links, "now": now, "extra": extra}  # fmt: skip
-    _queue(
-        session, kind=f"{template}.agent", to_email=agent.email, to_name=agent.name,
-        locale=agent.locale, zone=agent.timezone, for_agent=True, **common,
-    )  # fmt: skip
-    if citizen is not None and citizen.email and citizen.erased_at is None:
+    if to_agent:
+        _queue(
+            session, kind=f"{template}.agent", to_email=agent.email, to_name=agent.name,
+            locale=agent.locale, zone=agent.timezone, for_agent=True, **common,
+        )  # fmt: skip
+    if to_citizen and citizen is not None and citizen.email and citizen.erased_at is None:
         _queue(
             session, kind=f"{template}.citizen", to_email=citizen.email,
             to_name=f"{citizen.first_name} {citizen.last_name}", locale=citizen.locale,
@@ -175,11 +179,19 @@ async def queue_rescheduled(
     links: Links,
     now: datetime,
 ) -> None:
-    """The move, telling the old time and the new one."""
+    """The move, telling the old time and the new one.
+
+    When the move also changes the agent, the first agent is told the appointment is
+    cancelled and the new one that it is booked: neither ever heard of the other's.
+    """
     await withdraw_pending(session, old.id)
-    await _queue_both(
-        session, "rescheduled", new, citizen, links, now, {"previous_start": old.start_at}
-    )
+    moved = {"previous_start": old.start_at}
+    if old.agent_id == new.agent_id:
+        await _queue_both(session, "rescheduled", new, citizen, links, now, moved)
+        return
+    await _queue_both(session, "cancelled", old, citizen, links, now, to_citizen=False)
+    await _queue_both(session, "booked", new, citizen, links, now, to_citizen=False)
+    await _queue_both(session, "rescheduled", new, citizen, links, now, moved, to_agent=False)
 
 
 async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
