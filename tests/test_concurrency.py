@@ -51,30 +51,39 @@ def next_monday_10() -> datetime:
 START = next_monday_10().isoformat()
 
 
-async def seed(engine: AsyncEngine) -> dict[str, Any]:
-    """One house with one station, one agent holding Monday mornings, a desk with a token."""
+async def seed(engine: AsyncEngine, *, stations: int = 1, agents: int = 1) -> dict[str, Any]:
+    """One house with its stations, agents holding Monday mornings, a desk with a token."""
     await upgrade_engine(engine)
     now = datetime.now(UTC)
     async with make_sessionmaker(engine)() as session, session.begin():
         site = Site(name="France Services Murat", commune="Murat", timezone="Europe/Paris",
                     created_at=now)  # fmt: skip
         site.opening_hours = [OpeningHour(weekday=1, start=time(9), end=time(12))]
-        site.stations = [Station(name="Cabine visio", created_at=now)]
+        site.stations = [Station(name=f"Cabine {n}", created_at=now) for n in range(stations)]
         partner = Partner(code="CAF", name="CAF du Cantal", created_at=now)
         session.add_all([site, partner])
         await session.flush()
         motive = Motive(partner_id=partner.id, name="Prime d'activité", duration_minutes=30,
                         min_notice_minutes=0, horizon_days=730, documents=[],
                         reminder_offsets=[60])  # fmt: skip
-        agent = Agent(partner_id=partner.id, name="Isabelle Delmas",
-                      email="isabelle.delmas@caf.example", timezone="Europe/Paris",
-                      created_at=now)  # fmt: skip
-        session.add_all([motive, agent])
+        people = [
+            Agent(
+                partner_id=partner.id,
+                name=f"Agent {n}",
+                email=f"agent{n}@caf.example",
+                timezone="Europe/Paris",
+                created_at=now,
+            )
+            for n in range(agents)
+        ]
+        session.add_all([motive, *people])
         await session.flush()
-        rule = AvailabilityRule(agent_id=agent.id, weekdays=[1], start=time(9), end=time(12),
-                                every_weeks=1, created_at=now)  # fmt: skip
-        rule.sites, rule.motives = [], []
-        session.add(rule)
+        for person in people:
+            rule = AvailabilityRule(agent_id=person.id, weekdays=[1], start=time(9),
+                                    end=time(12), every_weeks=1, created_at=now)  # fmt: skip
+            rule.sites, rule.motives = [], []
+            session.add(rule)
+        agent = people[0]
         desk = await accounts.create_user(
             session, None, email="desk@visio.example", name="Desk", role=Role.DESK,
             site_ids=[site.id], now=now,
@@ -87,13 +96,15 @@ async def seed(engine: AsyncEngine) -> dict[str, Any]:
 
 
 def body(world: dict[str, Any], number: int) -> dict[str, Any]:
-    return {
+    request = {
         "site_id": world["site_id"],
         "motive_id": world["motive_id"],
-        "agent_id": world["agent_id"],
         "start": START,
         "citizen": {"first_name": f"Usager {number}", "last_name": "Concurrent"},
     }
+    if world.get("name_the_agent", True):
+        request["agent_id"] = world["agent_id"]
+    return request
 
 
 async def fire(base_urls: list[str], world: dict[str, Any]) -> Counter[int]:
@@ -148,6 +159,22 @@ async def test_fifty_simultaneous_bookings_of_one_slot(
     engine = make_engine(url)
     try:
         assert await active_at_start(engine) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_open_requests_share_out_the_stations(aiohttp_server: Any, scratch_url: str) -> None:
+    """Requests naming no agent nor station: 3 agents free, 2 stations, so exactly 2 win,
+    whoever retries which agent, and nobody gets a 500."""
+    engine = make_engine(scratch_url)
+    try:
+        world = {**await seed(engine, stations=2, agents=3), "name_the_agent": False}
+        server = await aiohttp_server(
+            create_app(Settings(database_url=scratch_url, secret_key=SECRET))
+        )
+        outcome = await fire([str(server.make_url("")).rstrip("/")], world)
+        assert outcome == Counter({201: 2, 409: REQUESTS - 2})
+        assert await active_at_start(engine) == 2
     finally:
         await engine.dispose()
 

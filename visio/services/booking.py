@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import (
@@ -213,55 +213,79 @@ async def _book_slot(
         candidates = await _candidates(session, request, day, now, exclude=tried)
         if not candidates:
             break
-        confirmed = candidates[0]
-        if not locked_first:
-            chosen_agent, chosen_station = confirmed.agent_id, confirmed.station_id
-            await _lock(session, chosen_agent, chosen_station)
-            # Fresh data now that no one else can book this agent or this station.
-            checked = await availability.check_bookable(
-                session, site_id=request.site_id, motive_id=request.motive_id,
-                start=request.start, agent_id=chosen_agent, station_id=chosen_station, now=now,
-            )  # fmt: skip
-            if checked is None:
-                tried.add(chosen_agent)
-                continue
-            confirmed = checked
-        appointment = Appointment(
-            site_id=request.site_id,
-            station_id=confirmed.station_id,
-            partner_id=motive.partner_id,
-            motive_id=motive.id,
-            agent_id=confirmed.agent_id,
-            start_at=confirmed.start,
-            end_at=confirmed.end,
-            busy_from=confirmed.start - timedelta(minutes=motive.buffer_before_minutes),
-            busy_until=confirmed.end + timedelta(minutes=motive.buffer_after_minutes),
-            status=AppointmentStatus.BOOKED,
-            room=new_room_name(secrets.token_bytes),
-            booked_by_id=actor.user_id,
-            rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
-            sequence=0,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(appointment)
+        slot = candidates[0]
         if not postgres:
-            await session.flush()
-            return appointment
+            return await _insert(
+                session, actor, request.site_id, motive, slot, now, rescheduled_from
+            )
+        # Each attempt in its own savepoint: a failed one gives back the row locks it took
+        # before the next attempt locks another agent, so two bookings never wait on each
+        # other's locks in opposite orders.
+        attempt = await session.begin_nested()
         try:
-            # The exclusion constraints' verdict, inside a savepoint so that the
-            # transaction stays usable to propose other slots.
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError:
-            # A concurrent booking won the race the locks should have prevented (another
-            # code path, a manual insert): the database said no, so do we.
-            tried.add(confirmed.agent_id)
+            if not locked_first:
+                await _lock(session, slot.agent_id, slot.station_id)
+                # Fresh data now that no one else can book this agent or this station.
+                checked = await availability.check_bookable(
+                    session, site_id=request.site_id, motive_id=request.motive_id,
+                    start=request.start, agent_id=slot.agent_id, station_id=slot.station_id,
+                    now=now,
+                )  # fmt: skip
+                if checked is None:
+                    raise _LostRace()
+                slot = checked
+            # The exclusion constraints have the last word on the insert.
+            appointment = await _insert(
+                session, actor, request.site_id, motive, slot, now, rescheduled_from
+            )
+        except (_LostRace, IntegrityError, OperationalError):
+            # Another booking took this agent or station first (an IntegrityError is the
+            # exclusion constraint, an OperationalError a deadlock PostgreSQL broke): the
+            # database said no, so do we, and try the next free agent.
+            await attempt.rollback()
+            tried.add(slot.agent_id)
             continue
+        await attempt.commit()
         return appointment
     raise SlotUnavailable(
         extra={"next_slots": await _next_slots(session, request, day, now)},
     )
+
+
+class _LostRace(Exception):
+    """The slot was taken between the search and the locks."""
+
+
+async def _insert(
+    session: AsyncSession,
+    actor: Actor,
+    site_id: int,
+    motive: Motive,
+    slot: Slot,
+    now: datetime,
+    rescheduled_from: Appointment | None,
+) -> Appointment:
+    appointment = Appointment(
+        site_id=site_id,
+        station_id=slot.station_id,
+        partner_id=motive.partner_id,
+        motive_id=motive.id,
+        agent_id=slot.agent_id,
+        start_at=slot.start,
+        end_at=slot.end,
+        busy_from=slot.start - timedelta(minutes=motive.buffer_before_minutes),
+        busy_until=slot.end + timedelta(minutes=motive.buffer_after_minutes),
+        status=AppointmentStatus.BOOKED,
+        room=new_room_name(secrets.token_bytes),
+        booked_by_id=actor.user_id,
+        rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    await session.flush()
+    return appointment
 
 
 async def _candidates(
