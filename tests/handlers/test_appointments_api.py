@@ -458,3 +458,29 @@ async def test_citizens_of_other_houses_stay_out_of_reach(
     assert kept is not None
     await session.refresh(kept)
     assert kept.email == "monique.chassang@courriel.example"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("get", "/api/v1/appointments?from=9999-12-31&to=9999-12-31", None),
+        ("get", "/api/v1/appointments?from=0001-01-01", None),
+        ("get", "/api/v1/appointments/99999999999999999999999", None),
+        ("get", "/api/v1/appointments?site_id=99999999999999999999999", None),
+        ("get", "/api/v1/slots?site_id=1&motive_id=1&from=9999-12-30&to=9999-12-31", None),
+        ("post", "/api/v1/appointments", {"start": "9999-12-31T23:30:00-05:00"}),
+        ("post", "/api/v1/appointments", {"start": "0001-01-01T00:30:00+05:00"}),
+        ("post", "/api/v1/appointments", {"site_id": 2**40}),
+        ("post", "/api/v1/appointments", "[" * 200_000),
+    ],
+)
+async def test_extreme_input_is_never_a_500(
+    client: Any, world: dict[str, Any], method: str, path: str, payload: Any
+) -> None:
+    if isinstance(payload, dict):
+        response = await client.post(path, json=booking(world, **payload), headers=world["headers"])
+    elif isinstance(payload, str):
+        response = await client.post(path, data=payload, headers=world["headers"])
+    else:
+        response = await getattr(client, method)(path, headers=world["headers"])
+    assert response.status in (400, 404, 422), await response.text()

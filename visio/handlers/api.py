@@ -21,7 +21,7 @@ from visio.db.models import Role
 from visio.handlers.validation import parse_json, parse_query
 from visio.keys import ACTOR, CLOCK
 from visio.services.accounts import Actor
-from visio.services.errors import NotAllowed, NotAuthenticated
+from visio.services.errors import NotAllowed, NotAuthenticated, NotFound
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -105,9 +105,16 @@ def now(request: web.Request) -> datetime:
     return moment
 
 
+# Ids are 32-bit integers in the database.
+MAX_ID = 2**31 - 1
+
+
 def match_int(request: web.Request, name: str) -> int:
-    """A path parameter the route pattern already restricts to digits."""
-    return int(request.match_info[name])
+    """A path id (the route pattern already restricts it to digits); too large: not found."""
+    value = int(request.match_info[name])
+    if value > MAX_ID:
+        raise NotFound()
+    return value
 
 
 def _dumps(value: Any) -> str:

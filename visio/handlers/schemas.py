@@ -53,19 +53,19 @@ class UserCreate(Strict):
     email: Email
     name: Name
     role: Role
-    site_ids: list[int] = Field(default_factory=list, max_length=500)
-    agent_id: int | None = None
+    site_ids: list[Id] = Field(default_factory=list, max_length=500)
+    agent_id: Id | None = None
     locale: Locale = "fr"
     password: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class UserOut(BaseModel):
-    id: int
+    id: Id
     email: str
     name: str
     role: Role
     site_ids: list[int]
-    agent_id: int | None
+    agent_id: Id | None
     locale: str
     active: bool
     created_at: datetime
@@ -76,7 +76,7 @@ class TokenCreate(Strict):
 
 
 class TokenOut(BaseModel):
-    id: int
+    id: Id
     token: str = Field(description="The bearer token; shown once, only its hash is kept.")
     prefix: str
     label: str
@@ -124,9 +124,28 @@ def _check_holiday_calendar(value: str | None) -> str | None:
     return value
 
 
+# Dates and instants outside this range are typing slips, and would overflow the calendar
+# arithmetic around them (a day before 0001-01-01, an offset past 9999-12-31).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def _check_aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise PydanticCustomError("timezone_aware", "timezone_aware")
+    if not EARLIEST <= value.date() <= LATEST:
+        raise PydanticCustomError("out_of_range", "out_of_range")
+    return value
+
+
+def _check_date(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError("out_of_range", "out_of_range")
+    return value
+
+
+def _check_birth_date(value: date) -> date:
+    if not date(1900, 1, 1) <= value <= LATEST:
+        raise PydanticCustomError("out_of_range", "out_of_range")
     return value
 
 
@@ -140,6 +159,10 @@ def _check_phone(value: str) -> str:
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 HolidayCalendar = Annotated[str | None, AfterValidator(_check_holiday_calendar)]
 Instant = Annotated[datetime, AfterValidator(_check_aware)]
+Day = Annotated[date, AfterValidator(_check_date)]
+BirthDate = Annotated[date, AfterValidator(_check_birth_date)]
+# Ids are 32-bit integers in the database: anything larger is refused before it gets there.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Phone = Annotated[str, AfterValidator(_check_phone)]
 Weekday = Annotated[int, Field(ge=1, le=7)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
@@ -185,12 +208,12 @@ class OpeningHoursOut(BaseModel):
 
 
 class StationOut(BaseModel):
-    id: int
+    id: Id
     name: str
 
 
 class SiteSummary(BaseModel):
-    id: int
+    id: Id
     name: str
     commune: str
     timezone: str
@@ -222,15 +245,15 @@ class InstantRange(Strict):
 
 class ClosureCreate(InstantRange):
     reason: ShortText = ""
-    station_id: int | None = Field(
+    station_id: Id | None = Field(
         default=None, description="Close only this station; none closes the whole site."
     )
 
 
 class ClosureOut(BaseModel):
-    id: int
-    site_id: int
-    station_id: int | None
+    id: Id
+    site_id: Id
+    station_id: Id | None
     start: datetime
     end: datetime
     reason: str
@@ -242,13 +265,13 @@ class PartnerCreate(Strict):
 
 
 class MotiveSummary(BaseModel):
-    id: int
+    id: Id
     name: str
     duration_minutes: int
 
 
 class PartnerOut(BaseModel):
-    id: int
+    id: Id
     code: str
     name: str
     motives: list[MotiveSummary]
@@ -272,7 +295,7 @@ class MotiveCreate(Strict):
 
 
 class MotiveOut(MotiveSummary):
-    partner_id: int
+    partner_id: Id
     slot_step_minutes: int | None
     buffer_before_minutes: int
     buffer_after_minutes: int
@@ -284,7 +307,7 @@ class MotiveOut(MotiveSummary):
 
 
 class AgentCreate(Strict):
-    partner_id: int
+    partner_id: Id
     name: Name
     email: Email
     timezone: Timezone
@@ -292,8 +315,8 @@ class AgentCreate(Strict):
 
 
 class AgentOut(BaseModel):
-    id: int
-    partner_id: int
+    id: Id
+    partner_id: Id
     name: str
     email: str
     timezone: str
@@ -303,11 +326,11 @@ class AgentOut(BaseModel):
 class RuleCreate(TimeRange):
     weekdays: list[Weekday] = Field(min_length=1, max_length=7)
     every_weeks: int = Field(default=1, ge=1, le=8)
-    anchor_date: date | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
-    site_ids: list[int] | None = Field(default=None, max_length=500)
-    motive_ids: list[int] | None = Field(default=None, max_length=500)
+    anchor_date: Day | None = None
+    valid_from: Day | None = None
+    valid_until: Day | None = None
+    site_ids: list[Id] | None = Field(default=None, max_length=500)
+    motive_ids: list[Id] | None = Field(default=None, max_length=500)
 
     @field_validator("weekdays")
     @classmethod
@@ -326,8 +349,8 @@ class RuleCreate(TimeRange):
 
 
 class RuleOut(BaseModel):
-    id: int
-    agent_id: int
+    id: Id
+    agent_id: Id
     weekdays: list[int]
     start: str
     end: str
@@ -344,8 +367,8 @@ class AbsenceCreate(InstantRange):
 
 
 class AbsenceOut(BaseModel):
-    id: int
-    agent_id: int
+    id: Id
+    agent_id: Id
     start: datetime
     end: datetime
     reason: str
@@ -355,11 +378,11 @@ class AbsenceOut(BaseModel):
 
 
 class SlotQuery(Strict):
-    site_id: int
-    motive_id: int
-    from_: date = Field(alias="from", description="First site-local day, YYYY-MM-DD")
-    to: date = Field(description="Last site-local day (inclusive), at most 62 days after `from`")
-    agent_id: int | None = None
+    site_id: Id
+    motive_id: Id
+    from_: Day = Field(alias="from", description="First site-local day, YYYY-MM-DD")
+    to: Day = Field(description="Last site-local day (inclusive), at most 62 days after `from`")
+    agent_id: Id | None = None
 
     @field_validator("to")
     @classmethod
@@ -376,19 +399,19 @@ class SlotQuery(Strict):
 
 
 class FirstSlotQuery(Strict):
-    motive_id: int
-    site_id: int | None = None
+    motive_id: Id
+    site_id: Id | None = None
 
 
 class SlotOut(BaseModel):
     start: datetime
     end: datetime
-    agent_id: int
-    station_id: int
+    agent_id: Id
+    station_id: Id
 
 
 class SlotsOut(BaseModel):
-    site_id: int
+    site_id: Id
     timezone: str
     slots: list[SlotOut]
     reason_code: Literal["no_station", "no_agent", "no_opening_hours", "all_taken"] | None = None
@@ -409,26 +432,26 @@ class FirstSlotsOut(BaseModel):
 class CitizenIn(Strict):
     first_name: Name
     last_name: Name
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
     email: Email | None = None
     phone: Phone | None = None
     locale: Locale = "fr"
-    id: int | None = Field(
+    id: Id | None = Field(
         default=None, description="A citizen already known (from GET /api/v1/citizens)."
     )
 
 
 class AppointmentCreate(Strict):
-    site_id: int
-    motive_id: int
+    site_id: Id
+    motive_id: Id
     start: Instant
-    agent_id: int | None = None
-    station_id: int | None = None
+    agent_id: Id | None = None
+    station_id: Id | None = None
     citizen: CitizenIn
 
 
 class CitizenOut(BaseModel):
-    id: int
+    id: Id
     first_name: str
     last_name: str
     birth_date: date | None
@@ -438,16 +461,16 @@ class CitizenOut(BaseModel):
 
 
 class AppointmentOut(BaseModel):
-    id: int
+    id: Id
     reference: str
     status: AppointmentStatus
     start: datetime
     end: datetime
-    site_id: int
-    station_id: int
-    partner_id: int
-    motive_id: int
-    agent_id: int
+    site_id: Id
+    station_id: Id
+    partner_id: Id
+    motive_id: Id
+    agent_id: Id
     citizen: CitizenOut | None
     room: str
     rescheduled_from_id: int | None
@@ -458,10 +481,10 @@ class AppointmentOut(BaseModel):
 
 
 class AppointmentQuery(Strict):
-    site_id: int | None = None
-    agent_id: int | None = None
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    site_id: Id | None = None
+    agent_id: Id | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
     status: list[AppointmentStatus] | None = Field(
         default=None, description="One status, or several separated by commas."
     )
@@ -486,8 +509,8 @@ class CancelIn(Strict):
 
 class RescheduleIn(Strict):
     start: Instant
-    agent_id: int | None = None
-    station_id: int | None = None
+    agent_id: Id | None = None
+    station_id: Id | None = None
 
 
 class OutcomeIn(Strict):

@@ -68,6 +68,7 @@ CUSTOM_MESSAGES: dict[str, Any] = {
     "unique_items": _l("Each value may appear only once."),
     "valid_until_before_from": _l("valid_until must not come before valid_from."),
     "to_before_from": _l("Must not come before the start of the range."),
+    "out_of_range": _l("This date is out of range."),
     "range_too_long": _l("The range may span at most %(days)s days."),
 }
 
@@ -118,7 +119,7 @@ def parse_json(model: type[M], body: bytes) -> M:
     """Validate a JSON body: 400 when it is not JSON or not an object, 422 field by field."""
     try:
         document = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Malformed(_l("The body is not valid JSON.")) from None
     if not isinstance(document, dict):
         raise Malformed(_l("The body must be a JSON object."))
