@@ -71,7 +71,18 @@ async def test_a_form_without_its_token_is_refused(client: Any, create_user: Any
     assert "visio_session" not in response.cookies
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example/",  # a tab the URL parser drops: //evil.example
+        "/\n/evil.example/",
+        "/%09/evil.example/",
+        "javascript:alert(1)",
+    ],
+)
 async def test_sign_in_never_sends_people_elsewhere(
     client: Any, create_user: Any, target: str
 ) -> None:
@@ -84,6 +95,20 @@ async def test_sign_in_never_sends_people_elsewhere(
 async def test_a_forged_session_cookie_is_ignored(client: Any) -> None:
     client.session.cookie_jar.update_cookies({"visio_session": "eyJhbGciOiJub25lIn0.e30."})
     assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_the_language_switch_needs_its_form_token_and_stays_here(client: Any) -> None:
+    page = await client.get("/login")
+    token = form_token(await page.text())
+    forged = await client.post("/language", data={"locale": "en"}, allow_redirects=False)
+    assert forged.status == 400
+    away = await client.post(
+        "/language",
+        data={"locale": "en", "next": "/\t/evil.example/", "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert away.status == 303
+    assert away.headers["Location"] == "/"
 
 
 async def test_the_language_switch_sticks(client: Any, create_user: Any) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
+from yarl import URL
 
 from visio import web_session
 from visio.handlers.api import now
@@ -18,10 +20,23 @@ from visio.services.errors import NotAuthenticated
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only paths on this site: never send someone elsewhere after signing in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only paths on this site: never send someone elsewhere after signing in.
+
+    Browsers and URL parsers drop tabs and newlines and read a backslash as a slash, so
+    "/\t/evil.example" would become "//evil.example": such targets are refused outright.
+    """
+    if not target:
+        return None
+    for form in (target, unquote(target)):  # and once more as a browser would decode it
+        if any(ord(char) < 32 or char in "\\\x7f" for char in form) or form.startswith("//"):
+            return None
+    try:
+        url = URL(target)
+    except ValueError:
+        return None
+    if url.scheme or url.host is not None or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -65,6 +80,8 @@ async def home(request: web.Request) -> web.Response:
 
 async def set_language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
+        raise web.HTTPBadRequest()
     locale = str(form.get("locale", ""))
     target = _safe_next(str(form.get("next", ""))) or str(request.app.router["home"].url_for())
     response = web.HTTPSeeOther(location=target)
