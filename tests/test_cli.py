@@ -207,6 +207,17 @@ def test_upgrade_account_token_serve_and_a_port_in_use(
     )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
         assert b"admin@visio.example" in response.read()
+    search = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/citizens?q=Chassang",
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    with urllib.request.urlopen(search, timeout=5) as response:  # noqa: S310 (loopback)
+        assert response.status == 200
 
     second = visio("serve", "--port", str(port), env=env)
     assert_one_line_error(second, f"port {port}", "already in use")
+    # The access log names the path, never the query: a search may carry a citizen's name.
+    server.send_signal(signal.SIGINT)
+    _out, log_lines = server.communicate(timeout=20)
+    assert "GET /api/v1/citizens 200" in log_lines
+    assert "Chassang" not in log_lines

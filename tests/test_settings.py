@@ -134,3 +134,21 @@ def test_a_key_file_needs_its_kid(tmp_path: Path) -> None:
     key.write_text("x")
     with pytest.raises(ConfigError, match=r"^VISIO_JITSI_KID:"):
         Settings.from_env({"VISIO_SECRET_KEY": SECRET, "VISIO_JITSI_PRIVATE_KEY_FILE": str(key)})
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "VISIO_SECRET_KEY": SECRET,
+            "VISIO_DATABASE_URL": "postgresql+asyncpg://visio:db-password@db.internal/visio",
+            "VISIO_JITSI_APP_ID": "visio",
+            "VISIO_JITSI_APP_SECRET": "j" * 40,
+            "VISIO_SMTP_USERNAME": "visio",
+            "VISIO_SMTP_PASSWORD": "smtp-password",
+        }
+    )
+    shown = repr(settings)
+    for secret in (SECRET, "db-password", "j" * 40, "smtp-password"):
+        assert secret not in shown
+    assert "db-password" not in settings.database_url_for_display
+    assert "db.internal" in settings.database_url_for_display

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -42,7 +43,7 @@ async def _serve(settings: Settings, host: str, port: int, banner: str | None = 
     from visio.app import SchemaNotAtHead, create_app
 
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=log)
+    runner = web.AppRunner(app, access_log=log, access_log_class=PathOnlyAccessLogger)
     try:
         await runner.setup()
     except SchemaNotAtHead as error:
@@ -65,6 +66,21 @@ async def _serve(settings: Settings, host: str, port: int, banner: str | None = 
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+class PathOnlyAccessLogger(AbstractAccessLogger):
+    """Access log lines without query strings: a desk's search may carry a citizen's name,
+    email or phone, which must not end up in the server's logs."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %d %.1fms",
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+        )
 
 
 def _first_line(error: BaseException) -> str:
@@ -174,7 +190,7 @@ async def _demo(settings: Settings, arguments: argparse.Namespace) -> None:
         raise CommandError(f"cannot prepare the demo database: {_first_line(error)}") from None
     url = f"http://{arguments.host}:{arguments.port}"
     lines = [
-        f"visio demo on {url}  (database: {settings.database_url})",
+        f"visio demo on {url}  (database: {settings.database_url_for_display})",
         "Sign in with one of these demo accounts:",
     ]
     lines += [f"  {a.role:<12} {a.email:<34} {a.password}" for a in accounts_]

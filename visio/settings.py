@@ -33,21 +33,23 @@ class ConfigError(Exception):
 class Settings:
     """Everything visio reads from its environment, already checked."""
 
-    database_url: str = "sqlite+aiosqlite:///./visio.db"
-    secret_key: str = ""
+    # Secrets (and a URL that may carry a password) stay out of repr(): a logged settings
+    # object must not leak them.
+    database_url: str = dataclasses.field(default="sqlite+aiosqlite:///./visio.db", repr=False)
+    secret_key: str = dataclasses.field(default="", repr=False)
     base_url: str = "http://127.0.0.1:8080"
     default_locale: str = "fr"
     default_timezone: str = "Europe/Paris"
     jitsi_domain: str = "meet.jit.si"
     jitsi_app_id: str | None = None
-    jitsi_app_secret: str | None = None
+    jitsi_app_secret: str | None = dataclasses.field(default=None, repr=False)
     jitsi_private_key_file: Path | None = None
     jitsi_kid: str | None = None
     jitsi_tenant: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: str | None = dataclasses.field(default=None, repr=False)
     smtp_tls: SmtpTls = "starttls"
     mail_from: str = "visio@localhost"
     retention_days: int = 90
@@ -202,6 +204,11 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, the demo)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def database_url_for_display(self) -> str:
+        """The database URL with its password hidden, for messages and logs."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
 
     @property
     def is_sqlite(self) -> bool:
