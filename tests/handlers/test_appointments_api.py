@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,7 @@ from visio.db.models import (
     OutboxMessage,
     Partner,
     Role,
+    Station,
 )
 
 
@@ -484,3 +486,44 @@ async def test_extreme_input_is_never_a_500(
     else:
         response = await getattr(client, method)(path, headers=world["headers"])
     assert response.status in (400, 404, 422), await response.text()
+
+
+async def test_list_days_are_the_sites_own_days(
+    client: Any,
+    session: AsyncSession,
+    world: dict[str, Any],
+    create_site: Any,
+    create_user: Any,
+    bearer: Any,
+) -> None:
+    noumea = await create_site("France Services Nouméa", timezone="Pacific/Noumea")
+    station_id = await session.scalar(select(Station.id).where(Station.site_id == noumea.id))
+    zone = ZoneInfo("Pacific/Noumea")
+    for hour, letter in ((9, "a"), (14, "b")):
+        start = datetime(2026, 3, 16, hour, tzinfo=zone)
+        session.add(
+            Appointment(
+                site_id=noumea.id,
+                station_id=station_id,
+                partner_id=world["agent"].partner_id,
+                motive_id=world["motive"].id,
+                agent_id=world["agent"].id,
+                start_at=start,
+                end_at=start + timedelta(minutes=30),
+                busy_from=start,
+                busy_until=start + timedelta(minutes=30),
+                room="visio-" + letter * 26,
+            )
+        )
+    await session.flush()
+    headers = await bearer(await create_user(Role.DESK, site_ids=[noumea.id]))
+
+    async def starts(day: str) -> list[str]:
+        response = await client.get(
+            "/api/v1/appointments", params={"from": day, "to": day}, headers=headers
+        )
+        return [item["start"] for item in await response.json()]
+
+    assert await starts("2026-03-15") == []
+    assert await starts("2026-03-16") == ["2026-03-16T09:00:00+11:00", "2026-03-16T14:00:00+11:00"]
+    assert await starts("2026-03-17") == []

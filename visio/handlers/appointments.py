@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
 
-from visio.db.models import Appointment, AppointmentStatus, Citizen, Role, Site
+from visio.db.models import Appointment, AppointmentStatus, Citizen, Role
 from visio.handlers.api import current_actor, json_model, match_int, now, operation
 from visio.handlers.schemas import (
     AppointmentCreate,
@@ -22,7 +21,7 @@ from visio.handlers.schemas import (
     OutcomeIn,
     RescheduleIn,
 )
-from visio.keys import DB, JITSI, LINKS, SETTINGS
+from visio.keys import DB, JITSI, LINKS
 from visio.services import booking
 from visio.services.citizens import CitizenDetails, search_citizens
 from visio.services.notifications import reference
@@ -45,16 +44,14 @@ def citizen_out(citizen: Citizen | None) -> CitizenOut | None:
     )
 
 
-async def appointment_out(
-    request: web.Request, appointment: Appointment, citizen: Citizen | None = None
-) -> AppointmentOut:
+def appointment_out(view: booking.AppointmentView) -> AppointmentOut:
     """An appointment in its site's wall-clock time, with its citizen (the caller may see
     them: only the booking site's desk, the appointment's agent and admins get here)."""
-    session = request[DB]
-    if citizen is None and appointment.citizen_id is not None:
-        citizen = await session.get(Citizen, appointment.citizen_id)
-    timezone = await session.scalar(select(Site.timezone).where(Site.id == appointment.site_id))
-    zone = ZoneInfo(timezone or "UTC")
+    appointment, zone = view.appointment, ZoneInfo(view.timezone)
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(zone) if moment is not None else None
+
     return AppointmentOut(
         id=appointment.id,
         reference=reference(appointment),
@@ -66,16 +63,21 @@ async def appointment_out(
         partner_id=appointment.partner_id,
         motive_id=appointment.motive_id,
         agent_id=appointment.agent_id,
-        citizen=citizen_out(citizen),
+        citizen=citizen_out(view.citizen),
         room=appointment.room,
         rescheduled_from_id=appointment.rescheduled_from_id,
-        arrived_at=appointment.arrived_at.astimezone(zone) if appointment.arrived_at else None,
-        agent_joined_at=(
-            appointment.agent_joined_at.astimezone(zone) if appointment.agent_joined_at else None
-        ),
+        arrived_at=local(appointment.arrived_at),
+        agent_joined_at=local(appointment.agent_joined_at),
         cancel_reason=appointment.cancel_reason,
         outcome_note=appointment.outcome_note,
     )
+
+
+async def render_one(
+    request: web.Request, appointment: Appointment, status: int = 200
+) -> web.Response:
+    (view,) = await booking.describe(request[DB], [appointment])
+    return json_model(appointment_out(view), status=status)
 
 
 @operation("Book a visio appointment for the citizen at the desk", roles=BOOKERS,
@@ -105,26 +107,17 @@ async def create_appointment(request: web.Request, body: AppointmentCreate) -> w
         now=now(request),
         links=request.app[LINKS],
     )
-    return json_model(await appointment_out(request, appointment), status=201)
+    return await render_one(request, appointment, status=201)
 
 
 @operation("Appointments within the caller's scope", roles=READERS, query=AppointmentQuery,
            response=list[AppointmentOut], tags=["booking"])  # fmt: skip
 async def list_appointments(request: web.Request, query: AppointmentQuery) -> web.Response:
-    # Dates are read in the service's default zone: a list may span houses of several zones.
-    zone = ZoneInfo(request.app[SETTINGS].default_timezone)
-    first = datetime.combine(query.from_, time(), zone) if query.from_ else None
-    last = datetime.combine(query.to + timedelta(days=1), time(), zone) if query.to else None
-    session = request[DB]
-    appointments = await booking.list_appointments(
-        session, current_actor(request), site_id=query.site_id, agent_id=query.agent_id,
-        first=first, last=last, statuses=query.status or [],
+    views = await booking.appointments_on_days(
+        request[DB], current_actor(request), site_id=query.site_id, agent_id=query.agent_id,
+        first_day=query.from_, last_day=query.to, statuses=query.status or [],
     )  # fmt: skip
-    citizens = await booking.citizens_of(
-        session, {a.citizen_id for a in appointments if a.citizen_id is not None}
-    )
-    out = [await appointment_out(request, a, citizens.get(a.citizen_id or 0)) for a in appointments]
-    return json_model(out, adapter=list[AppointmentOut])
+    return json_model([appointment_out(view) for view in views], adapter=list[AppointmentOut])
 
 
 @operation("One appointment", roles=READERS, response=AppointmentOut, tags=["booking"])
@@ -132,7 +125,7 @@ async def get_appointment(request: web.Request) -> web.Response:
     appointment = await booking.get_appointment(
         request[DB], current_actor(request), match_int(request, "id")
     )
-    return json_model(await appointment_out(request, appointment))
+    return await render_one(request, appointment)
 
 
 @operation("Cancel a booked appointment", roles=READERS, body=CancelIn,
@@ -142,7 +135,7 @@ async def cancel(request: web.Request, body: CancelIn) -> web.Response:
         request[DB], current_actor(request), match_int(request, "id"), reason=body.reason,
         now=now(request), links=request.app[LINKS],
     )  # fmt: skip
-    return json_model(await appointment_out(request, appointment))
+    return await render_one(request, appointment)
 
 
 @operation("Move a booked appointment: the old one is cancelled and linked to the new one",
@@ -154,7 +147,7 @@ async def reschedule(request: web.Request, body: RescheduleIn) -> web.Response:
         agent_id=body.agent_id, station_id=body.station_id, now=now(request),
         links=request.app[LINKS],
     )  # fmt: skip
-    return json_model(await appointment_out(request, new), status=201)
+    return await render_one(request, new, status=201)
 
 
 @operation("Record how it went: held, no_show (citizen absent) or agent_absent",
@@ -164,7 +157,7 @@ async def outcome(request: web.Request, body: OutcomeIn) -> web.Response:
         request[DB], current_actor(request), match_int(request, "id"),
         status=AppointmentStatus(body.status), note=body.note, now=now(request),
     )  # fmt: skip
-    return json_model(await appointment_out(request, appointment))
+    return await render_one(request, appointment)
 
 
 @operation("The citizen is at the visio station", roles=BOOKERS, response=AppointmentOut,
@@ -173,7 +166,7 @@ async def arrived(request: web.Request) -> web.Response:
     appointment = await booking.mark_arrived(
         request[DB], current_actor(request), match_int(request, "id"), now=now(request)
     )
-    return json_model(await appointment_out(request, appointment))
+    return await render_one(request, appointment)
 
 
 @operation("The Jitsi link of one side: the station (desk) or the partner agent",
@@ -183,8 +176,8 @@ async def join(request: web.Request, query: JoinQuery) -> web.Response:
         request[DB], current_actor(request), match_int(request, "id"), side=query.as_,
         config=request.app[JITSI], now=now(request),
     )  # fmt: skip
-    timezone = await request[DB].scalar(select(Site.timezone).where(Site.id == appointment.site_id))
-    zone = ZoneInfo(timezone or "UTC")
+    (view,) = await booking.describe(request[DB], [appointment])
+    zone = ZoneInfo(view.timezone)
     out = JoinOut(
         url=link.url, room=link.room, jwt=link.jwt, not_before=link.not_before.astimezone(zone),
         expires=link.expires.astimezone(zone), state=state,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -133,7 +133,72 @@ async def list_appointments(
     return list((await session.scalars(query.limit(limit))).all())
 
 
+# The widest gap between UTC and a French house's wall clock (Polynesia -10h, New
+# Caledonia +11h), and then some: enough to catch every site-local day in a UTC range.
+WIDEST_OFFSET = timedelta(hours=14)
+
+
+async def appointments_on_days(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: int | None,
+    agent_id: int | None,
+    first_day: date | None,
+    last_day: date | None,
+    statuses: Sequence[AppointmentStatus],
+    limit: int = 500,
+) -> list[AppointmentView]:
+    """The appointments in the actor's scope starting on the given days, each day read in
+    the appointment's own site's zone (a list may span houses of several zones)."""
+    first = last = None
+    if first_day is not None:
+        first = datetime.combine(first_day, time(), UTC) - WIDEST_OFFSET
+    if last_day is not None:
+        last = datetime.combine(last_day + timedelta(days=1), time(), UTC) + WIDEST_OFFSET
+    found = await list_appointments(
+        session, actor, site_id=site_id, agent_id=agent_id, first=first, last=last,
+        statuses=statuses, limit=limit,
+    )  # fmt: skip
+    views = await describe(session, found)
+    return [
+        view
+        for view in views
+        if (first_day is None or view.local_start.date() >= first_day)
+        and (last_day is None or view.local_start.date() <= last_day)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    """An appointment with what it is shown with: its site's zone and its citizen."""
+
+    appointment: Appointment
+    timezone: str
+    citizen: Citizen | None
+
+    @property
+    def local_start(self) -> datetime:
+        return self.appointment.start_at.astimezone(time_zone(self.timezone))
+
+
+async def describe(
+    session: AsyncSession, appointments: Sequence[Appointment]
+) -> list[AppointmentView]:
+    """Appointments with their sites' zones and their citizens, in two queries in all."""
+    site_ids = {a.site_id for a in appointments}
+    zones = dict(
+        (await session.execute(select(Site.id, Site.timezone).where(Site.id.in_(site_ids)))).all()
+    ) if site_ids else {}  # fmt: skip
+    citizens = await citizens_of(session, {a.citizen_id for a in appointments if a.citizen_id})
+    return [
+        AppointmentView(a, zones[a.site_id], citizens.get(a.citizen_id) if a.citizen_id else None)
+        for a in appointments
+    ]
+
+
 async def citizens_of(session: AsyncSession, ids: set[int]) -> dict[int, Citizen]:
+    """Citizens by id, in one query."""
     if not ids:
         return {}
     rows = await session.scalars(select(Citizen).where(Citizen.id.in_(ids)))
