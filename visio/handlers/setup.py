@@ -132,9 +132,8 @@ async def create_closure(request: web.Request, body: ClosureCreate) -> web.Respo
         session, current_actor(request), site_id=site_id, start=body.start, end=body.end,
         reason=body.reason, station_id=body.station_id, now=now(request),
     )  # fmt: skip
-    site = await session.get(Site, site_id)
-    assert site is not None
-    return json_model(_closure_out(closure, site.timezone), status=201)
+    timezone = await setup.site_timezone(session, site_id)
+    return json_model(_closure_out(closure, timezone), status=201)
 
 
 def partner_out(partner: Partner) -> PartnerOut:
@@ -249,9 +248,7 @@ async def create_absence(request: web.Request, body: AbsenceCreate) -> web.Respo
         session, current_actor(request), agent_id=agent_id, start=body.start, end=body.end,
         reason=body.reason, now=now(request),
     )  # fmt: skip
-    agent = await session.get(Agent, agent_id)
-    assert agent is not None
-    tz = ZoneInfo(agent.timezone)
+    tz = ZoneInfo(await setup.agent_timezone(session, agent_id))
     out = AbsenceOut(
         id=absence.id, agent_id=agent_id, start=absence.start_at.astimezone(tz),
         end=absence.end_at.astimezone(tz), reason=absence.reason,

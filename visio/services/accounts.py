@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -90,6 +90,7 @@ def hash_token(token: str) -> str:
 
 
 def normalise_email(email: str) -> str:
+    """An email as stored: trimmed and lower-cased, one account per person."""
     return email.strip().lower()
 
 
@@ -227,6 +228,7 @@ async def create_token(
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account with this email (however it is typed), with its sites, or None."""
     return await _load_user(session, email=normalise_email(email))
 
 
@@ -308,7 +310,3 @@ async def load_actor(session: AsyncSession, user_id: int) -> Actor | None:
     """The actor for a signed-in session's user, if the account is still active."""
     user = await _load_user(session, id=user_id, active=True)
     return actor_of(user) if user is not None else None
-
-
-async def count_users(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count(User.id))) or 0)

@@ -85,6 +85,7 @@ def _visible_to(actor: Actor) -> Any:
 
 
 def may_read(actor: Actor) -> None:
+    """Appointments are read by desk agents, partner agents and admins: `NotAllowed` else."""
     if actor.role not in (Role.DESK, Role.AGENT, Role.ADMIN):
         raise NotAllowed()
 
@@ -583,6 +584,7 @@ STATUS_LABELS = {
 
 
 def status_label(status: AppointmentStatus) -> str:
+    """A status as people read it, in the current language."""
     return str(STATUS_LABELS[status])
 
 

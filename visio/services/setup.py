@@ -36,6 +36,7 @@ from visio.services.errors import AlreadyExists, InvalidInput, NotAllowed, NotFo
 
 
 def require_admin(actor: Actor) -> None:
+    """Set-up is for administrators: `NotAllowed` for anyone else."""
     if not actor.is_admin:
         raise NotAllowed()
 
@@ -427,3 +428,19 @@ async def create_absence(
         details={"absence_id": absence.id, "start": start.isoformat(), "end": end.isoformat()},
     )  # fmt: skip
     return absence
+
+
+async def site_timezone(session: AsyncSession, site_id: int) -> str:
+    """The zone a site's times are shown in; `NotFound` for an unknown site."""
+    zone = await session.scalar(select(Site.timezone).where(Site.id == site_id))
+    if zone is None:
+        raise NotFound()
+    return zone
+
+
+async def agent_timezone(session: AsyncSession, agent_id: int) -> str:
+    """The zone an agent's times are shown in; `NotFound` for an unknown agent."""
+    zone = await session.scalar(select(Agent.timezone).where(Agent.id == agent_id))
+    if zone is None:
+        raise NotFound()
+    return zone
