@@ -84,8 +84,9 @@ async def _never_double_books(session: AsyncSession) -> None:
                 and_(
                     getattr(first, column) == getattr(second, column),
                     first.id < second.id,
-                    first.start_at < second.end_at,
-                    second.start_at < first.end_at,
+                    # busy time, buffers included, as PostgreSQL's exclusion constraints see it
+                    first.busy_from < second.busy_until,
+                    second.busy_from < first.busy_until,
                 ),
             )
             .where(first.status.in_(ACTIVE_STATUSES), second.status.in_(ACTIVE_STATUSES))

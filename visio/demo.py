@@ -489,7 +489,14 @@ async def _history(
         if station is None:
             return False
         motive = rng.choice(motives)
-        minute = rng.choice((0, 15, 30)) if motive.duration_minutes <= 30 else 0
+        # Within its hour cell, buffers included, so no two appointments' busy time meets.
+        fits = [
+            minute
+            for minute in (0, 15, 30)
+            if minute >= motive.buffer_before_minutes
+            and minute + motive.duration_minutes + motive.buffer_after_minutes <= 60
+        ]
+        minute = rng.choice(fits or [0])
         start = _local(day, time(hour, minute))
         end = start + timedelta(minutes=motive.duration_minutes)
         citizen_index = None
