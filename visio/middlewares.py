@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 LANGUAGE_COOKIE = "visio_lang"
+# Cookie-authenticated API calls that change something carry the page's form token here.
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_api(request: web.Request) -> bool:
@@ -110,6 +113,18 @@ def _render_error(request: web.Request, error: DomainError) -> web.StreamRespons
     return render("error.html", request, context, status=error.status)
 
 
+def content_security_policy(nonce: str, *, meeting_origin: str | None = None) -> str:
+    """The pages' content policy; `meeting_origin` (``https://host``) may also run scripts
+    and be framed, for the pages that embed the meeting."""
+    scripts = f"'self' 'nonce-{nonce}'" + (f" {meeting_origin}" if meeting_origin else "")
+    frames = f"frame-src {meeting_origin}; " if meeting_origin else ""
+    return (
+        f"default-src 'self'; script-src {scripts}; {frames}"
+        "style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+
+
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Headers every response carries: a strict content policy, no sniffing, no framing."""
@@ -119,14 +134,7 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     if not is_api(request):
-        nonce = request[CSP_NONCE]
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}'; "
-            "style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
+        headers.setdefault("Content-Security-Policy", content_security_policy(request[CSP_NONCE]))
         headers.setdefault("X-Frame-Options", "DENY")
         web_session.set_csrf_cookie(request, response)
     else:
@@ -164,7 +172,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Who is calling: a bearer token (API) or the session cookie (pages); None if nobody.
 
     A bad bearer token is refused at once: a script must learn its token is wrong rather
-    than be treated as anonymous.
+    than be treated as anonymous. A change made through the API with the session cookie
+    needs the page's form token in `X-CSRF-Token` (403 otherwise); bearer calls do not.
     """
     session = request[DB]
     now = request.app[CLOCK]()
@@ -181,6 +190,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         user_id = web_session.user_id(request)
         if user_id is not None:
             actor = await accounts.load_actor(session, user_id)
+        if (
+            actor is not None
+            and request.method not in SAFE_METHODS
+            and request.path.startswith(API_PREFIX)
+            and not web_session.csrf_valid(request, request.headers.get(CSRF_HEADER))
+        ):
+            # A browser sends the session cookie with any request, even one another site
+            # makes it send; only a page of ours knows the token to put in this header.
+            raise NotAllowed(
+                _("Calls made with the session cookie need the header %(header)s of the page.",
+                  header=CSRF_HEADER)
+            )  # fmt: skip
     request[ACTOR] = actor
     if actor is not None and not is_api(request) and LANGUAGE_COOKIE not in request.cookies:
         # Pages speak the signed-in person's language unless they picked another one.

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from visio.handlers import accounts, appointments, health, openapi, pages, setup, slots
+from visio.handlers import (
+    accounts,
+    appointments,
+    health,
+    meeting_pages,
+    openapi,
+    pages,
+    setup,
+    slots,
+)
 
 ID = r"{id:\d+}"
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -80,3 +89,11 @@ def setup_routes(app: web.Application) -> None:
         name="api_appointment_arrived",
     )
     add("GET", f"/api/v1/appointments/{ID}/join", appointments.join, name="api_appointment_join")
+    # Pages around an appointment
+    add("GET", "/desk", meeting_pages.desk, name="desk")
+    add("GET", "/desk/status", meeting_pages.desk_status, name="desk_status")
+    add("POST", f"/desk/appointments/{ID}/arrived", meeting_pages.mark_arrived, name="desk_arrived")
+    add("GET", "/agenda", meeting_pages.agenda, name="agenda")
+    add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")
+    add("GET", f"/appointments/{ID}/join/agent", meeting_pages.join_agent, name="join_agent")
+    add("GET", f"/appointments/{ID}/join/station", meeting_pages.join_station, name="join_station")

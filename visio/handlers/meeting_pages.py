@@ -1,0 +1,250 @@
+"""Pages around an appointment: the desk's day, the agent's agenda, the two join pages.
+
+The desk and agenda pages poll a small JSON companion (`desk_status`, `agenda_status`)
+every few seconds with the session cookie; both are built from the same rows as the page,
+so what the script writes is what a reload would show. Texts come already translated:
+the script only places them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from visio import web_session
+from visio.db.models import AppointmentStatus
+from visio.handlers.api import current_actor, match_int, now
+from visio.handlers.render import render
+from visio.i18n import format_date
+from visio.i18n import gettext as _
+from visio.keys import CSP_NONCE, DB, JITSI
+from visio.meetings.jitsi import join_window
+from visio.middlewares import content_security_policy
+from visio.services import booking
+from visio.services.booking import AppointmentOverview
+from visio.services.errors import Malformed
+
+# How often the pages ask for fresh statuses, in milliseconds.
+POLL_INTERVAL_MS = 5000
+
+
+def clock_time(moment: datetime, timezone: str) -> str:
+    """The wall-clock time of `moment` in `timezone`, as on a station's clock: 09:05."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def countdown(seconds: int) -> str:
+    """A duration as a clock counting down, the same in every language: 01:04:09."""
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours:02d}:{minute:02d}:{second:02d}"
+
+
+def _agent_text(overview: AppointmentOverview, timezone: str) -> str:
+    if overview.agent_presence == "joined" and overview.agent_joined_at is not None:
+        return _("Agent connected at %(time)s", time=clock_time(overview.agent_joined_at, timezone))
+    if overview.agent_presence == "late":
+        return _("Agent late")
+    if overview.agent_presence == "missed":
+        return _("Agent never connected")
+    return ""
+
+
+def _live_fields(overview: AppointmentOverview, timezone: str) -> dict[str, Any]:
+    """What changes while a page is open, as the page shows it (times in `timezone`)."""
+    arrived = overview.arrived_at
+    return {
+        "id": overview.id,
+        "status": overview.status.value,
+        "status_label": booking.status_label(overview.status),
+        "arrival": _("Citizen arrived at %(time)s", time=clock_time(arrived, timezone))
+        if arrived
+        else "",
+        "agent": _agent_text(overview, timezone),
+        "agent_presence": overview.agent_presence,
+        "can_mark_arrived": overview.status is AppointmentStatus.BOOKED and arrived is None,
+    }
+
+
+def _desk_row(overview: AppointmentOverview) -> dict[str, Any]:
+    zone = overview.site_timezone
+    return {
+        **_live_fields(overview, zone),
+        "overview": overview,
+        "start": clock_time(overview.start_at, zone),
+        "end": clock_time(overview.end_at, zone),
+        "joinable": overview.status is AppointmentStatus.BOOKED,
+    }
+
+
+def _agenda_row(overview: AppointmentOverview, timezone: str) -> dict[str, Any]:
+    site_zone = ZoneInfo(overview.site_timezone)
+    own = overview.start_at.astimezone(ZoneInfo(timezone))
+    at_site = overview.start_at.astimezone(site_zone)
+    site_time = None
+    if own.replace(tzinfo=None) != at_site.replace(tzinfo=None):
+        # The agent works in another zone: the site's clock too, to talk with the desk.
+        shown = clock_time(overview.start_at, overview.site_timezone)
+        if own.date() != at_site.date():
+            shown = f"{format_date(at_site.date(), style='medium')} {shown}"
+        site_time = _("%(time)s at the site (%(zone)s)", time=shown, zone=overview.site_timezone)
+    return {
+        **_live_fields(overview, timezone),
+        "overview": overview,
+        "day": own.date(),
+        "start": clock_time(overview.start_at, timezone),
+        "end": clock_time(overview.end_at, timezone),
+        "site_time": site_time,
+        "joinable": overview.status is AppointmentStatus.BOOKED,
+    }
+
+
+def _status_json(rows: list[dict[str, Any]], moment: datetime) -> web.Response:
+    live_keys = (
+        "id", "status", "status_label", "arrival", "agent", "agent_presence", "can_mark_arrived",
+    )  # fmt: skip
+    document = {
+        "appointments": [{key: row[key] for key in live_keys} for row in rows],
+        "updated_at": moment.isoformat(),
+    }
+    return web.json_response(document, headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- the desk's day
+
+
+async def desk(request: web.Request) -> web.Response:
+    """Today's appointments at the desk agent's sites, grouped by site."""
+    days = await booking.desk_day(request[DB], current_actor(request), now=now(request))
+    sites = [
+        {
+            "name": day.site_name,
+            "timezone": day.timezone,
+            "day": format_date(day.day),
+            "rows": [_desk_row(overview) for overview in day.appointments],
+        }
+        for day in days
+    ]
+    context = {"sites": sites, "poll_interval": POLL_INTERVAL_MS}
+    return render("desk.html", request, context)
+
+
+async def desk_status(request: web.Request) -> web.Response:
+    """The changing part of the desk page, for its script."""
+    moment = now(request)
+    days = await booking.desk_day(request[DB], current_actor(request), now=moment)
+    rows = [_desk_row(overview) for day in days for overview in day.appointments]
+    return _status_json(rows, moment)
+
+
+async def mark_arrived(request: web.Request) -> web.StreamResponse:
+    """The desk's "the citizen has arrived" button; back to the desk page, at that row."""
+    actor = current_actor(request)
+    form = await request.post()
+    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
+        raise Malformed(_("Your form expired; reload the page and try again."))
+    appointment_id = match_int(request, "id")
+    await booking.mark_arrived(request[DB], actor, appointment_id, now=now(request))
+    location = request.app.router["desk"].url_for().with_fragment(f"appointment-{appointment_id}")
+    raise web.HTTPSeeOther(location=location)
+
+
+# ---------------------------------------------------------------- the agent's agenda
+
+
+async def agenda(request: web.Request) -> web.Response:
+    """The partner agent's appointments, today and the next seven days, in their own zone."""
+    moment = now(request)
+    found = await booking.agent_agenda(request[DB], current_actor(request), now=moment)
+    rows = [_agenda_row(overview, found.timezone) for overview in found.appointments]
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_day.setdefault(row["day"], []).append(row)
+    days = [
+        {"date": format_date(day), "today": day == found.first_day, "rows": day_rows}
+        for day, day_rows in by_day.items()
+    ]
+    context = {
+        "days": days,
+        "timezone": found.timezone,
+        "first_day": format_date(found.first_day),
+        "last_day": format_date(found.last_day),
+        "poll_interval": POLL_INTERVAL_MS,
+    }
+    return render("agenda.html", request, context)
+
+
+async def agenda_status(request: web.Request) -> web.Response:
+    """The changing part of the agenda page, for its script."""
+    moment = now(request)
+    found = await booking.agent_agenda(request[DB], current_actor(request), now=moment)
+    rows = [_agenda_row(overview, found.timezone) for overview in found.appointments]
+    return _status_json(rows, moment)
+
+
+# ---------------------------------------------------------------- joining
+
+
+async def join_agent(request: web.Request) -> web.Response:
+    """The partner agent's join page (moderator); opening it when the window is open tells
+    the desk the agent is there."""
+    return await _join_page(request, "agent")
+
+
+async def join_station(request: web.Request) -> web.Response:
+    """The visio station's join page (a guest named after the site)."""
+    return await _join_page(request, "station")
+
+
+async def _join_page(request: web.Request, side: str) -> web.Response:
+    actor = current_actor(request)
+    session = request[DB]
+    config = request.app[JITSI]
+    moment = now(request)
+    appointment_id = match_int(request, "id")
+    # First: refuses anyone but this side's people (404), before anything is shown.
+    _appointment, link, state = await booking.join(
+        session, actor, appointment_id, side=side, config=config, now=moment
+    )
+    overview = await booking.appointment_overview(session, actor, appointment_id, now=moment)
+    zone = overview.agent_timezone if side == "agent" else overview.site_timezone
+    opens_at, closes_at = join_window(overview.start_at, overview.end_at, config)
+    row = _agenda_row(overview, zone)
+    meeting = None
+    if state == "open":
+        tenant = config.url_tenant
+        meeting = {
+            "url": link.url,
+            "domain": config.domain,
+            "room": f"{tenant}/{link.room}" if tenant else link.room,
+            "jwt": link.jwt or "",
+            "display_name": overview.agent_name if side == "agent" else overview.site_name,
+        }
+    start_local = overview.start_at.astimezone(ZoneInfo(zone))
+    seconds_until_open = max(0, math.ceil((opens_at - moment).total_seconds()))
+    context = {
+        "side": side,
+        "overview": overview,
+        "row": row,
+        "state": state,
+        "timezone": zone,
+        "date": format_date(start_local.date()),
+        "opens_at": clock_time(opens_at, zone),
+        "closes_at": clock_time(closes_at, zone),
+        "early_minutes": int(config.early_join.total_seconds() // 60),
+        "seconds_until_open": seconds_until_open,
+        "countdown": countdown(seconds_until_open),
+        "meeting": meeting,
+    }
+    response = render("join.html", request, context)
+    # The meeting is embedded from the Jitsi server: its script and its frame, here only.
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        request[CSP_NONCE], meeting_origin=f"https://{config.domain}"
+    )
+    # The page may hold a meeting token: no cache keeps it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
