@@ -218,11 +218,12 @@ async def book(
     motive = await session.get(Motive, request.motive_id)
     if motive is None or not motive.active:
         raise NotFound()
-    appointment = await _book_slot(session, actor, request, motive, now=now)
     citizen = await find_or_create_citizen(session, actor, request.citizen, now=now)
+    appointment = await _book_slot(session, actor, request, motive, now=now, citizen_id=citizen.id)
     clash = await session.scalar(
         select(Appointment.id).where(
             Appointment.citizen_id == citizen.id,
+            Appointment.id != appointment.id,
             Appointment.status == AppointmentStatus.BOOKED,
             Appointment.start_at < appointment.end_at,
             Appointment.end_at > appointment.start_at,
@@ -235,7 +236,6 @@ async def book(
                reference=f"V-{clash:06d}"),
             fields={"start": _l("The citizen is already booked then.")},
         )  # fmt: skip
-    appointment.citizen_id = citizen.id
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id, at=now, by_user_id=actor.user_id, from_status=None,
@@ -261,6 +261,7 @@ async def _book_slot(
     *,
     now: datetime,
     rescheduled_from: Appointment | None = None,
+    citizen_id: int | None = None,
 ) -> Appointment:
     """Insert the appointment for a free (start, agent, station), choosing the agent and the
     station when the request leaves them open; `SlotUnavailable` when nothing is free."""
@@ -282,7 +283,7 @@ async def _book_slot(
         slot = candidates[0]
         if not postgres:
             return await _insert(
-                session, actor, request.site_id, motive, slot, now, rescheduled_from
+                session, actor, request.site_id, motive, slot, now, rescheduled_from, citizen_id
             )
         # Each attempt in its own savepoint: a failed one gives back the row locks it took
         # before the next attempt locks another agent, so two bookings never wait on each
@@ -302,7 +303,7 @@ async def _book_slot(
                 slot = checked
             # The exclusion constraints have the last word on the insert.
             appointment = await _insert(
-                session, actor, request.site_id, motive, slot, now, rescheduled_from
+                session, actor, request.site_id, motive, slot, now, rescheduled_from, citizen_id
             )
         except (_LostRace, IntegrityError, OperationalError):
             # Another booking took this agent or station first (an IntegrityError is the
@@ -330,8 +331,10 @@ async def _insert(
     slot: Slot,
     now: datetime,
     rescheduled_from: Appointment | None,
+    citizen_id: int | None,
 ) -> Appointment:
     appointment = Appointment(
+        citizen_id=citizen_id,
         site_id=site_id,
         station_id=slot.station_id,
         partner_id=motive.partner_id,
@@ -500,8 +503,10 @@ async def reschedule(
         agent_id=agent_id,
         station_id=station_id,
     )
-    new = await _book_slot(session, actor, request, motive, now=now, rescheduled_from=old)
-    new.citizen_id = old.citizen_id
+    new = await _book_slot(
+        session, actor, request, motive, now=now, rescheduled_from=old,
+        citizen_id=old.citizen_id,
+    )  # fmt: skip
     # The calendar invitation is the same event moved: it keeps counting its versions.
     new.sequence = old.sequence + 1
     session.add(
