@@ -17,44 +17,56 @@ MONDAY_10 = "2026-03-16T10:00:00+01:00"
 
 
 @pytest.fixture
-async def world(
+def make_world(
     session: AsyncSession,
     clock: Clock,
     create_site: Any,
     create_agent: Any,
     create_user: Any,
     bearer: Any,
-) -> dict[str, Any]:
-    clock.now = NOW
-    site = await create_site("France Services Murat", stations=2)
-    agent = await create_agent(name="Isabelle Delmas", email="isabelle.delmas@caf.example")
-    motive = Motive(
-        partner_id=agent.partner_id,
-        name="Prime d'activité",
-        duration_minutes=30,
-        buffer_after_minutes=10,
-        min_notice_minutes=60,
-        horizon_days=60,
-        documents=["Numéro d'allocataire"],
-        reminder_offsets=[60],
-    )
-    session.add(motive)
-    rule = AvailabilityRule(
-        agent_id=agent.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
-    )
-    rule.sites, rule.motives = [site], []
-    session.add(rule)
-    await session.flush()
-    desk = await create_user(Role.DESK, site_ids=[site.id], name="Agnès Chastel")
-    agent_user = await create_user(Role.AGENT, agent_id=agent.id, name="Isabelle Delmas")
-    return {
-        "site": site,
-        "agent": agent,
-        "motive": motive,
-        "desk": desk,
-        "headers": await bearer(desk),
-        "agent_headers": await bearer(agent_user),
-    }
+) -> Any:
+    """`await make_world(stations=…, buffer_after=…)`: Murat with its stations, Isabelle
+    Delmas of the CAF holding Monday mornings there, a 30-minute motive, a desk agent."""
+
+    async def make(*, stations: int = 2, buffer_after: int = 10) -> dict[str, Any]:
+        clock.now = NOW
+        site = await create_site("France Services Murat", stations=stations)
+        agent = await create_agent(name="Isabelle Delmas", email="isabelle.delmas@caf.example")
+        motive = Motive(
+            partner_id=agent.partner_id,
+            name="Prime d'activité",
+            duration_minutes=30,
+            buffer_after_minutes=buffer_after,
+            min_notice_minutes=60,
+            horizon_days=60,
+            documents=["Numéro d'allocataire"],
+            reminder_offsets=[60],
+        )
+        session.add(motive)
+        rule = AvailabilityRule(
+            agent_id=agent.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
+        )
+        rule.sites, rule.motives = [site], []
+        session.add(rule)
+        await session.flush()
+        desk = await create_user(Role.DESK, site_ids=[site.id], name="Agnès Chastel")
+        agent_user = await create_user(Role.AGENT, agent_id=agent.id, name="Isabelle Delmas")
+        return {
+            "site": site,
+            "agent": agent,
+            "motive": motive,
+            "desk": desk,
+            "headers": await bearer(desk),
+            "agent_headers": await bearer(agent_user),
+        }
+
+    return make
+
+
+@pytest.fixture
+async def world(make_world: Any) -> dict[str, Any]:
+    """Two stations, ten minutes of buffer after each appointment."""
+    return dict(await make_world())
 
 
 def booking(world: dict[str, Any], **changes: Any) -> dict[str, Any]:

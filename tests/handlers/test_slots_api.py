@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import Clock
 from visio.db.models import (
     Appointment,
     AppointmentStatus,
@@ -24,42 +23,9 @@ NOW = datetime(2026, 3, 13, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def murat(
-    session: AsyncSession,
-    clock: Clock,
-    create_site: Any,
-    create_agent: Any,
-    create_user: Any,
-    bearer: Any,
-) -> dict[str, Any]:
-    clock.now = NOW
-    site = await create_site("France Services Murat", stations=1)
-    agent = await create_agent(name="Isabelle Delmas")
-    motive = Motive(
-        partner_id=agent.partner_id,
-        name="Prime d'activité",
-        duration_minutes=30,
-        buffer_after_minutes=0,
-        min_notice_minutes=60,
-        horizon_days=60,
-        documents=[],
-        reminder_offsets=[60],
-    )
-    session.add(motive)
-    rule = AvailabilityRule(
-        agent_id=agent.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
-    )
-    rule.sites, rule.motives = [site], []
-    session.add(rule)
-    await session.flush()
-    desk = await create_user(Role.DESK, site_ids=[site.id])
-    return {
-        "site": site,
-        "agent": agent,
-        "motive": motive,
-        "headers": await bearer(desk),
-        "desk": desk,
-    }
+async def murat(make_world: Any) -> dict[str, Any]:
+    """One station and no buffer: each free half-hour is a slot."""
+    return dict(await make_world(stations=1, buffer_after=0))
 
 
 def query(setup: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -223,12 +189,11 @@ async def test_unknown_or_foreign_sites_and_motives_are_404(
 async def test_only_desk_and_admins_search(
     client: Any, murat: dict[str, Any], create_user: Any, bearer: Any, role: Role
 ) -> None:
-    user = await create_user(
-        role,
-        site_ids=[murat["site"].id] if role is Role.COORDINATOR else None,
-        agent_id=murat["agent"].id if role is Role.AGENT else None,
-    )
-    response = await client.get("/api/v1/slots", params=query(murat), headers=await bearer(user))
+    if role is Role.AGENT:
+        headers = murat["agent_headers"]  # the agent's own account
+    else:
+        headers = await bearer(await create_user(role, site_ids=[murat["site"].id]))
+    response = await client.get("/api/v1/slots", params=query(murat), headers=headers)
     assert response.status == 403
 
 
