@@ -24,8 +24,9 @@ from visio.i18n import gettext as _
 from visio.keys import CSP_NONCE, DB, JITSI
 from visio.meetings.jitsi import join_window
 from visio.middlewares import content_security_policy
+from visio.services import agenda as agendas
 from visio.services import booking
-from visio.services.booking import AppointmentOverview
+from visio.services.agenda import AppointmentOverview
 from visio.services.errors import Malformed
 
 # How often the pages ask for fresh statuses, in milliseconds.
@@ -119,7 +120,7 @@ def _status_json(rows: list[dict[str, Any]], moment: datetime) -> web.Response:
 
 async def desk(request: web.Request) -> web.Response:
     """Today's appointments at the desk agent's sites, grouped by site."""
-    days = await booking.desk_day(request[DB], current_actor(request), now=now(request))
+    days = await agendas.desk_day(request[DB], current_actor(request), now=now(request))
     sites = [
         {
             "name": day.site_name,
@@ -136,7 +137,7 @@ async def desk(request: web.Request) -> web.Response:
 async def desk_status(request: web.Request) -> web.Response:
     """The changing part of the desk page, for its script."""
     moment = now(request)
-    days = await booking.desk_day(request[DB], current_actor(request), now=moment)
+    days = await agendas.desk_day(request[DB], current_actor(request), now=moment)
     rows = [_desk_row(overview) for day in days for overview in day.appointments]
     return _status_json(rows, moment)
 
@@ -159,7 +160,7 @@ async def mark_arrived(request: web.Request) -> web.StreamResponse:
 async def agenda(request: web.Request) -> web.Response:
     """The partner agent's appointments, today and the next seven days, in their own zone."""
     moment = now(request)
-    found = await booking.agent_agenda(request[DB], current_actor(request), now=moment)
+    found = await agendas.agent_agenda(request[DB], current_actor(request), now=moment)
     rows = [_agenda_row(overview, found.timezone) for overview in found.appointments]
     by_day: dict[date, list[dict[str, Any]]] = {}
     for row in rows:
@@ -181,7 +182,7 @@ async def agenda(request: web.Request) -> web.Response:
 async def agenda_status(request: web.Request) -> web.Response:
     """The changing part of the agenda page, for its script."""
     moment = now(request)
-    found = await booking.agent_agenda(request[DB], current_actor(request), now=moment)
+    found = await agendas.agent_agenda(request[DB], current_actor(request), now=moment)
     rows = [_agenda_row(overview, found.timezone) for overview in found.appointments]
     return _status_json(rows, moment)
 
@@ -210,7 +211,7 @@ async def _join_page(request: web.Request, side: str) -> web.Response:
     _appointment, link, state = await booking.join(
         session, actor, appointment_id, side=side, config=config, now=moment
     )
-    overview = await booking.appointment_overview(session, actor, appointment_id, now=moment)
+    overview = await agendas.appointment_overview(session, actor, appointment_id, now=moment)
     zone = overview.agent_timezone if side == "agent" else overview.site_timezone
     opens_at, closes_at = join_window(overview.start_at, overview.end_at, config)
     row = _agenda_row(overview, zone)
