@@ -527,3 +527,46 @@ async def test_list_days_are_the_sites_own_days(
     assert await starts("2026-03-15") == []
     assert await starts("2026-03-16") == ["2026-03-16T09:00:00+11:00", "2026-03-16T14:00:00+11:00"]
     assert await starts("2026-03-17") == []
+
+
+async def test_calendar_invitations_follow_the_appointment(
+    client: Any, session: AsyncSession, world: dict[str, Any]
+) -> None:
+    from icalendar import Calendar
+
+    def event(ics: str | None) -> Any:
+        assert ics is not None
+        return Calendar.from_ical(ics).walk("VEVENT")[0]
+
+    body = await book(client, world)
+    moved = await (
+        await client.post(
+            f"/api/v1/appointments/{body['id']}/reschedule",
+            json={"start": "2026-03-16T11:00:00+01:00"},
+            headers=world["headers"],
+        )
+    ).json()
+    await client.post(
+        f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world["headers"]
+    )
+    rows = (
+        await session.execute(
+            select(OutboxMessage.kind, OutboxMessage.ics_method, OutboxMessage.ics)
+            .where(
+                OutboxMessage.appointment_id.in_([body["id"], moved["id"]]),
+                OutboxMessage.kind.like("%.agent"),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    ).all()
+    assert [(kind, method) for kind, method, _ics in rows] == [
+        ("booked.agent", "REQUEST"),
+        ("rescheduled.agent", "REQUEST"),
+        ("cancelled.agent", "CANCEL"),
+    ]
+    events = [event(ics) for _kind, _method, ics in rows]
+    assert len({str(e["uid"]) for e in events}) == 1  # one event in the agent's calendar
+    assert [int(e["sequence"]) for e in events] == [0, 1, 2]
+    assert events[1].decoded("dtstart") == datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+    assert str(events[0]["organizer"]).startswith("mailto:")
+    assert "isabelle.delmas@caf.example" in str(events[0]["attendee"])

@@ -494,6 +494,8 @@ async def reschedule(
     assert motive is not None
     _transition(session, old, AppointmentStatus.CANCELLED, actor, now, "rescheduled")
     old.cancel_reason = "rescheduled"
+    # One more version of the same calendar event, whichever agent now holds it.
+    old.sequence += 1
     await session.flush()
     request = BookingRequest(
         site_id=old.site_id,
@@ -508,7 +510,7 @@ async def reschedule(
         citizen_id=old.citizen_id,
     )  # fmt: skip
     # The calendar invitation is the same event moved: it keeps counting its versions.
-    new.sequence = old.sequence + 1
+    new.sequence = old.sequence
     session.add(
         AppointmentEvent(
             appointment_id=new.id, at=now, by_user_id=actor.user_id, from_status=None,

@@ -24,14 +24,21 @@ from visio.db.models import (
     Partner,
     Site,
 )
+from visio.notify.ics import Attendee, Invitation, Method, build_ics
 from visio.notify.render import render_email
 
 
 @dataclass(frozen=True, slots=True)
 class Links:
-    """Where the public site lives, for the links emails carry."""
+    """Where the public site lives, for the links emails carry, and who sends them."""
 
     base_url: str
+    # Organiser of the calendar invitations when the house has no address of its own.
+    mail_from: str = "visio@localhost"
+
+    @property
+    def host(self) -> str:
+        return self.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
 
     def agent_join(self, appointment_id: int) -> str:
         return f"{self.base_url}/appointments/{appointment_id}/join/agent"
@@ -42,6 +49,7 @@ class _Place:
     name: str
     address: str
     timezone: str
+    email: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +87,7 @@ async def _parties(session: AsyncSession, appointment: Appointment) -> _Parties:
     row = (
         await session.execute(
             select(
-                Site.name, Site.address, Site.timezone, Partner.name, Motive.name,
+                Site.name, Site.address, Site.timezone, Site.email, Partner.name, Motive.name,
                 Motive.documents, Motive.instructions, Agent.name, Agent.email, Agent.locale,
                 Agent.timezone,
             )
@@ -91,11 +99,24 @@ async def _parties(session: AsyncSession, appointment: Appointment) -> _Parties:
         )
     ).one()  # fmt: skip
     return _Parties(
-        site=_Place(row[0], row[1], row[2]),
-        partner=_Named(row[3]),
-        motive=_Motive(row[4], list(row[5]), row[6]),
-        agent=_Person(row[7], row[8], row[9], row[10]),
+        site=_Place(row[0], row[1], row[2], row[3]),
+        partner=_Named(row[4]),
+        motive=_Motive(row[5], list(row[6]), row[7]),
+        agent=_Person(row[8], row[9], row[10], row[11]),
     )
+
+
+async def calendar_uid(session: AsyncSession, appointment: Appointment, links: Links) -> str:
+    """The calendar event's UID: that of the first appointment of a chain of moves, so a
+    moved appointment updates the event in people's calendars instead of adding one."""
+    root = appointment.id
+    previous = appointment.rescheduled_from_id
+    while previous is not None:
+        root = previous
+        previous = await session.scalar(
+            select(Appointment.rescheduled_from_id).where(Appointment.id == previous)
+        )
+    return f"appointment-{root}@{links.host}"
 
 
 def reference(appointment: Appointment) -> str:
@@ -117,9 +138,10 @@ def _queue(
     citizen: Citizen | None,
     links: Links,
     now: datetime,
+    uid: str,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One message rendered, as an outbox row."""
+    """One message rendered, as an outbox row with its calendar invitation."""
     context = {
         "for_agent": for_agent,
         "recipient_name": to_name,
@@ -141,6 +163,25 @@ def _queue(
         **(extra or {}),
     }
     email = render_email(template, locale, context)
+    method: Method = "CANCEL" if template == "cancelled" else "REQUEST"
+    site, motive = parties.site, parties.motive
+    invitation = Invitation(
+        uid=uid,
+        sequence=appointment.sequence,
+        method=method,
+        start=appointment.start_at,
+        end=appointment.end_at,
+        summary=(
+            f"Visio – {site.name} – {motive.name}"
+            if for_agent
+            else f"Visio – {parties.partner.name} – {motive.name}"
+        ),
+        description=email.text,
+        location=links.agent_join(appointment.id) if for_agent else f"{site.name}, {site.address}",
+        url=links.agent_join(appointment.id) if for_agent else None,
+        organizer=Attendee(site.name, site.email or links.mail_from),
+        attendees=(Attendee(to_name, to_email),),
+    )
     return {
         "kind": kind,
         "appointment_id": appointment.id,
@@ -154,6 +195,8 @@ def _queue(
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "ics": build_ics(invitation, now),
+        "ics_method": method,
     }
 
 
@@ -171,8 +214,11 @@ async def _queue_both(
 ) -> None:
     parties = await _parties(session, appointment)
     agent = parties.agent
-    common: dict[str, Any] = {"template": template, "appointment": appointment, "parties": parties,
-              "citizen": citizen, "links": links, "now": now, "extra": extra}  # fmt: skip
+    uid = await calendar_uid(session, appointment, links)
+    common: dict[str, Any] = {
+        "template": template, "appointment": appointment, "parties": parties,
+        "citizen": citizen, "links": links, "now": now, "extra": extra, "uid": uid,
+    }  # fmt: skip
     rows = []
     if to_agent:
         rows.append(_queue(
