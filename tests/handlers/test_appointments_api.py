@@ -70,7 +70,12 @@ async def test_book_then_read(client: Any, session: AsyncSession, world: dict[st
     assert [(m.kind, m.recipient_email) for m in mails] == [
         ("booked.agent", "isabelle.delmas@caf.example"),
         ("booked.citizen", "monique.chassang@courriel.example"),
+        ("reminder.agent", "isabelle.delmas@caf.example"),
+        ("reminder.citizen", "monique.chassang@courriel.example"),
     ]
+    # The motive's reminder, an hour before, waits in the outbox until then.
+    assert {m.next_attempt_at for m in mails[2:]} == {datetime(2026, 3, 16, 8, 0, tzinfo=UTC)}
+    assert all(m.ics is None for m in mails[2:]) and all(m.ics for m in mails[:2])
     assert "Numéro d'allocataire" in mails[1].body_text  # documents to bring, for the citizen
     assert "lundi 16 mars 2026" in mails[1].body_text
     assert "Monique Chassang" in mails[0].body_text  # the agent knows whom they will see
@@ -398,6 +403,7 @@ async def test_a_move_to_another_agent_tells_both_agents(
             .where(
                 OutboxMessage.appointment_id.in_([body["id"], new["id"]]),
                 OutboxMessage.status == "pending",
+                OutboxMessage.kind.not_like("reminder.%"),
             )
             .order_by(OutboxMessage.id)
         )
@@ -555,6 +561,7 @@ async def test_calendar_invitations_follow_the_appointment(
             .where(
                 OutboxMessage.appointment_id.in_([body["id"], moved["id"]]),
                 OutboxMessage.kind.like("%.agent"),
+                OutboxMessage.kind.not_like("reminder.%"),
             )
             .order_by(OutboxMessage.id)
         )
@@ -570,3 +577,40 @@ async def test_calendar_invitations_follow_the_appointment(
     assert events[1].decoded("dtstart") == datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
     assert str(events[0]["organizer"]).startswith("mailto:")
     assert "isabelle.delmas@caf.example" in str(events[0]["attendee"])
+
+
+async def test_reminders_follow_the_appointment(
+    client: Any, session: AsyncSession, world: dict[str, Any]
+) -> None:
+    body = await book(client, world)
+    moved = await (
+        await client.post(
+            f"/api/v1/appointments/{body['id']}/reschedule",
+            json={"start": "2026-03-16T11:00:00+01:00"},
+            headers=world["headers"],
+        )
+    ).json()
+
+    async def reminders(appointment_id: int) -> list[tuple[str, str, datetime]]:
+        rows = await session.execute(
+            select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.next_attempt_at)
+            .where(
+                OutboxMessage.appointment_id == appointment_id,
+                OutboxMessage.kind.like("reminder.%"),
+            )
+            .order_by(OutboxMessage.kind)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    # The old time's reminders are withdrawn, the new time's wait for 09:00 UTC.
+    assert {status for _kind, status, _at in await reminders(body["id"])} == {"cancelled"}
+    new = await reminders(moved["id"])
+    assert [(kind, status) for kind, status, _at in new] == [
+        ("reminder.agent", "pending"),
+        ("reminder.citizen", "pending"),
+    ]
+    assert {at for _kind, _status, at in new} == {datetime(2026, 3, 16, 9, 0, tzinfo=UTC)}
+    await client.post(
+        f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world["headers"]
+    )
+    assert {status for _kind, status, _at in await reminders(moved["id"])} == {"cancelled"}

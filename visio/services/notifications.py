@@ -8,10 +8,10 @@ speaks of it. The partner agent always hears; the citizen only when they gave an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import (
@@ -140,8 +140,10 @@ def _queue(
     now: datetime,
     uid: str,
     extra: dict[str, Any] | None = None,
+    send_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """One message rendered, as an outbox row with its calendar invitation."""
+    """One message rendered, as an outbox row with its calendar invitation (reminders
+    have none: the calendar already holds the event)."""
     context = {
         "for_agent": for_agent,
         "recipient_name": to_name,
@@ -193,10 +195,10 @@ def _queue(
         "body_html": email.html,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": send_at or now,
         "created_at": now,
-        "ics": build_ics(invitation, now),
-        "ics_method": method,
+        "ics": None if template == "reminder" else build_ics(invitation, now),
+        "ics_method": None if template == "reminder" else method,
     }
 
 
@@ -211,6 +213,7 @@ async def _queue_both(
     *,
     to_agent: bool = True,
     to_citizen: bool = True,
+    send_at: datetime | None = None,
 ) -> None:
     parties = await _parties(session, appointment)
     agent = parties.agent
@@ -218,6 +221,7 @@ async def _queue_both(
     common: dict[str, Any] = {
         "template": template, "appointment": appointment, "parties": parties,
         "citizen": citizen, "links": links, "now": now, "extra": extra, "uid": uid,
+        "send_at": send_at,
     }  # fmt: skip
     rows = []
     if to_agent:
@@ -243,8 +247,32 @@ async def queue_booked(
     links: Links,
     now: datetime,
 ) -> None:
-    """The confirmation to the agent, and to the citizen if they gave an email."""
+    """The confirmation to the agent, and to the citizen if they gave an email; and the
+    reminders due before the appointment."""
     await _queue_both(session, "booked", appointment, citizen, links, now)
+    await queue_reminders(session, appointment, citizen, links=links, now=now)
+
+
+async def queue_reminders(
+    session: AsyncSession,
+    appointment: Appointment,
+    citizen: Citizen | None,
+    *,
+    links: Links,
+    now: datetime,
+) -> None:
+    """Reminders at the motive's offsets before the start (24 h and 1 h by default), to
+    the agent and the citizen, each waiting in the outbox until its time; an offset
+    already past is skipped. A change of the appointment withdraws them."""
+    offsets = await session.scalar(
+        select(Motive.reminder_offsets).where(Motive.id == appointment.motive_id)
+    )
+    for minutes in sorted(set(offsets or []), reverse=True):
+        send_at = appointment.start_at - timedelta(minutes=minutes)
+        if send_at > now:
+            await _queue_both(
+                session, "reminder", appointment, citizen, links, now, send_at=send_at
+            )
 
 
 async def queue_cancelled(
@@ -276,6 +304,7 @@ async def queue_rescheduled(
     """
     await withdraw_pending(session, old.id)
     moved = {"previous_start": old.start_at}
+    await queue_reminders(session, new, citizen, links=links, now=now)
     if old.agent_id == new.agent_id:
         await _queue_both(session, "rescheduled", new, citizen, links, now, moved)
         return
@@ -290,9 +319,10 @@ async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
         select(OutboxMessage).where(
             OutboxMessage.appointment_id == appointment_id,
             OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.kind.like("booked.%"),
+            or_(OutboxMessage.kind.like("booked.%"), OutboxMessage.kind.like("reminder.%")),
         )
     )
     for message in pending:
-        # A confirmation not yet sent is replaced by the message about the change.
+        # A confirmation not yet sent is replaced by the message about the change, and
+        # reminders of a time that no longer holds must not go out.
         message.status = OutboxStatus.CANCELLED
