@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -221,3 +222,68 @@ def test_upgrade_account_token_serve_and_a_port_in_use(
     _out, log_lines = server.communicate(timeout=20)
     assert "GET /api/v1/citizens 200" in log_lines
     assert "Chassang" not in log_lines
+
+
+def test_worker_without_smtp_is_one_line() -> None:
+    result = visio("worker", env=environment())
+    assert_one_line_error(result, "VISIO_SMTP_HOST")
+
+
+def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
+    from aiosmtpd.controller import Controller
+
+    class Counting:
+        def __init__(self) -> None:
+            self.received: list[str] = []
+
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            self.received.append(envelope.rcpt_tos[0])
+            return "250 OK"
+
+    env = environment(VISIO_DATABASE_URL=scratch_url)
+    assert visio("db", "upgrade", env=env).returncode == 0
+    script = (
+        "import asyncio, sys\n"
+        "from datetime import UTC, datetime\n"
+        "from sqlalchemy import insert\n"
+        "from visio.db.engine import make_engine, make_sessionmaker\n"
+        "from visio.db.models import OutboxMessage\n"
+        "async def main():\n"
+        "    engine = make_engine(sys.argv[1])\n"
+        "    now = datetime.now(UTC)\n"
+        "    async with make_sessionmaker(engine)() as session, session.begin():\n"
+        "        await session.execute(insert(OutboxMessage), [{'kind': 'booked.agent',\n"
+        "            'recipient_email': 'agent@caf.example', 'subject': 'Rendez-vous',\n"
+        "            'body_text': 'Bonjour', 'next_attempt_at': now, 'created_at': now}])\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    queued = subprocess.run(
+        [sys.executable, "-c", script, scratch_url], env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+
+    handler = Counting()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    env.update(VISIO_SMTP_HOST="127.0.0.1", VISIO_SMTP_PORT=str(port), VISIO_SMTP_TLS="none")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "visio", "worker"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not handler.received and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.1)
+        assert handler.received == ["agent@caf.example"]
+        worker.send_signal(signal.SIGTERM)
+        _out, log_lines = worker.communicate(timeout=20)
+        assert worker.returncode == 0, log_lines
+        assert "outbox: 1 sent" in log_lines
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+        controller.stop()

@@ -1,13 +1,16 @@
-"""The `visio` command: serve, db upgrade, demo, users create, tokens create, check-config."""
+"""The `visio` command: serve, worker, db upgrade, demo, users create, tokens create,
+check-config."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import getpass
 import logging
 import secrets
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -86,6 +89,34 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+# ---------------------------------------------------------------- worker
+
+
+async def _worker(settings: Settings) -> None:
+    """The outbox sender alone, for a deployment that keeps it out of the web processes."""
+    from visio.notify.sender import OutboxSender
+
+    smtp = settings.smtp()
+    if smtp is None:
+        raise CommandError("VISIO_SMTP_HOST is not set: there is no server to send emails to")
+    current, expected = await _check_database(settings)
+    if current != expected:
+        raise CommandError(
+            f"database schema at {current or 'none'}, expected {expected}: run `visio db upgrade`"
+        )
+    engine = make_engine(settings.database_url)
+    sender = OutboxSender(make_sessionmaker(engine), smtp)
+    log.info("outbox sender started: %s:%d (%s)", smtp.host, smtp.port, smtp.tls)
+    # SIGTERM (systemd, containers) lets the batch in hand finish and be recorded.
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, sender.stop)
+    try:
+        await sender.run()
+    finally:
+        await sender.close()
+        await engine.dispose()
 
 
 # ---------------------------------------------------------------- database
@@ -222,6 +253,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web server")
     listen_options(serve)
+    commands.add_parser(
+        "worker",
+        help="send the queued emails (VISIO_SMTP_*), without the web server",
+        description="Set VISIO_RUN_WORKER=false on the web servers when this runs instead.",
+    )
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -281,6 +317,8 @@ def _run(arguments: argparse.Namespace) -> int:
     settings = Settings.from_env(demo=arguments.command != "serve")
     if arguments.command == "serve":
         asyncio.run(_serve(settings, arguments.host, arguments.port))
+    elif arguments.command == "worker":
+        asyncio.run(_worker(settings))
     elif arguments.command == "db" and arguments.db_command == "upgrade":
         print(f"database at revision {asyncio.run(_db_upgrade(settings))}")
     elif arguments.command == "db" and arguments.db_command == "current":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision
 from visio.handlers.routes import setup_routes
 from visio.i18n import gettext, ngettext
-from visio.keys import CLOCK, ENGINE, JITSI, LINKS, SESSIONMAKER, SETTINGS, Clock
+from visio.keys import CLOCK, ENGINE, JITSI, LINKS, OUTBOX_SENDER, SESSIONMAKER, SETTINGS, Clock
 from visio.middlewares import (
     auth_middleware,
     error_middleware,
@@ -23,12 +25,18 @@ from visio.middlewares import (
     security_headers_middleware,
     transaction_middleware,
 )
+from visio.notify.sender import OutboxSender
 from visio.services.notifications import Links
 from visio.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Forms and JSON bodies are small; a larger body is a mistake or an attack.
 MAX_BODY_BYTES = 1024 * 1024
+# On shutdown the sender finishes the batch in hand for at most this long (seconds); what
+# it has not recorded by then is sent again once its lease runs out.
+SENDER_STOP_TIMEOUT = 10.0
+
+log = logging.getLogger(__name__)
 
 
 class SchemaNotAtHead(Exception):
@@ -71,7 +79,7 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[JITSI] = settings.jitsi()
-    app[LINKS] = Links(base_url=settings.base_url)
+    app[LINKS] = Links(base_url=settings.base_url, mail_from=settings.mail_from)
     if bind is None:
         engine = make_engine(settings.database_url)
         app[ENGINE] = engine
@@ -82,6 +90,11 @@ def create_app(
             bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
         )
     app.cleanup_ctx.append(_database(owns_engine=bind is None))
+    smtp = settings.smtp()
+    # Not on a borrowed connection: the sender would use it at the same time as requests.
+    if smtp is not None and settings.run_worker and bind is None:
+        app[OUTBOX_SENDER] = OutboxSender(app[SESSIONMAKER], smtp, clock=clock)
+        app.cleanup_ctx.append(_outbox_sender)
     _setup_templates(app)
     setup_routes(app)
     return app
@@ -103,6 +116,18 @@ def _database(*, owns_engine: bool) -> Callable[[web.Application], AsyncIterator
                 await engine.dispose()
 
     return database
+
+
+async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
+    """The sender runs beside the web server and stops before the engine is disposed."""
+    sender = app[OUTBOX_SENDER]
+    task = asyncio.create_task(sender.run(), name="visio outbox sender")
+    yield
+    sender.stop()
+    try:
+        await asyncio.wait_for(task, SENDER_STOP_TIMEOUT)
+    except TimeoutError:
+        log.warning("outbox sender still busy after %.0f s: stopped", SENDER_STOP_TIMEOUT)
 
 
 def _setup_templates(app: web.Application) -> None:

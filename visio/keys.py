@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from visio.meetings.jitsi import JitsiConfig
+from visio.notify.sender import OutboxSender
 from visio.services.accounts import Actor
 from visio.services.notifications import Links
 from visio.settings import Settings
@@ -21,6 +22,7 @@ SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 JITSI = web.AppKey("jitsi", JitsiConfig)
 LINKS = web.AppKey("links", Links)
+OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
 
 DB = web.RequestKey("db", AsyncSession)
 ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")

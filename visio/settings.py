@@ -10,7 +10,6 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from visio.meetings.jitsi import JitsiConfig
+from visio.notify.sender import SmtpConfig, SmtpTls
 
-SmtpTls = Literal["none", "starttls", "tls"]
 LOCALES = ("fr", "en")
 # A secret shorter than this is too easy to guess for signing session cookies.
 MIN_SECRET_LENGTH = 32
@@ -55,7 +54,8 @@ class Settings:
     retention_days: int = 90
     # Refuse to serve a database whose schema is behind the code (tests may relax it).
     require_schema_head: bool = True
-    # Run the outbox sender inside the web process.
+    # Run the outbox sender inside the web process (VISIO_RUN_WORKER; off when `visio worker`
+    # runs on its own).
     run_worker: bool = True
 
     @classmethod
@@ -83,6 +83,16 @@ class Settings:
             if not low <= value <= high:
                 raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
             return value
+
+        def boolean(name: str, default: bool) -> bool:
+            raw = text(name)
+            if raw is None:
+                return default
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{name}: expected true or false, got {raw!r}")
 
         database_url = text("VISIO_DATABASE_URL", cls.database_url) or cls.database_url
         try:
@@ -174,6 +184,7 @@ class Settings:
             smtp_tls=smtp_tls,  # type: ignore[arg-type]  # checked just above
             mail_from=mail_from,
             retention_days=integer("VISIO_RETENTION_DAYS", cls.retention_days, 1, 3650),
+            run_worker=boolean("VISIO_RUN_WORKER", cls.run_worker),
         )
         settings.jitsi()  # the meeting settings are checked together, at start
         return settings
@@ -200,6 +211,19 @@ class Settings:
             )
         except ValueError as error:
             raise ConfigError(str(error).splitlines()[0]) from None
+
+    def smtp(self) -> SmtpConfig | None:
+        """Where the outbox sender delivers, or None when VISIO_SMTP_HOST is not set."""
+        if not self.smtp_host:
+            return None
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            tls=self.smtp_tls,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            mail_from=self.mail_from,
+        )
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, the demo)."""
