@@ -489,3 +489,28 @@ async def test_bearer_api_calls_need_no_csrf_header(
 async def test_an_anonymous_api_change_is_unauthenticated_not_forbidden(client: Any) -> None:
     response = await client.post("/api/v1/appointments/1/arrived")
     assert response.status == 401
+
+
+async def test_the_desk_prints_a_confirmation_for_a_citizen_without_email(
+    client: Any, session: AsyncSession, house: House, create_site: Any, create_user: Any
+) -> None:
+    house.motive.documents = ["Numéro d'allocataire"]
+    await session.flush()
+    body = await book(client, house, last_name="Rigal")
+    path = f"/appointments/{body['id']}/confirmation"
+    await signed_in(client, house.desk)
+    html = await page(client, path)
+    assert "Monique Rigal" in html
+    assert "lundi 16 mars 2026" in html and "10:00" in html
+    assert "Numéro d&#39;allocataire" in html
+    assert body["reference"] in html
+    desk_html = await page(client, "/desk")
+    assert path in desk_html  # the desk page links to it
+    # Neither another house's desk nor the agent gets it.
+    elsewhere = await create_site("Pélussin")
+    other = await create_user(
+        Role.DESK, email="autre@visio.example", site_ids=[elsewhere.id], password=PASSWORD
+    )
+    for user in (other, house.agent_user):
+        await signed_in(client, user)
+        assert (await client.get(path, allow_redirects=False)).status == 404

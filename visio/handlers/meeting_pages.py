@@ -19,7 +19,7 @@ from visio import web_session
 from visio.db.models import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import render
-from visio.i18n import format_date
+from visio.i18n import format_date, format_datetime
 from visio.i18n import gettext as _
 from visio.keys import CSP_NONCE, DB, JITSI
 from visio.meetings.jitsi import join_window
@@ -249,3 +249,18 @@ async def _join_page(request: web.Request, side: str) -> web.Response:
     # The page may hold a meeting token: no cache keeps it.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def confirmation(request: web.Request) -> web.Response:
+    """The booking on paper, for a citizen who gave no email (or wants it in hand)."""
+    found = await agendas.confirmation(
+        request[DB], current_actor(request), match_int(request, "id")
+    )
+    zone = ZoneInfo(found.timezone)
+    context = {
+        "c": found,
+        "when": format_datetime(found.start_at, found.timezone, style="full"),
+        "until": found.end_at.astimezone(zone).strftime("%H:%M"),
+        "cancelled": found.status is AppointmentStatus.CANCELLED,
+    }
+    return render("confirmation.html", request, context)

@@ -97,3 +97,9 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")
     add("GET", f"/appointments/{ID}/join/agent", meeting_pages.join_agent, name="join_agent")
     add("GET", f"/appointments/{ID}/join/station", meeting_pages.join_station, name="join_station")
+    add(
+        "GET",
+        f"/appointments/{ID}/confirmation",
+        meeting_pages.confirmation,
+        name="confirmation",
+    )

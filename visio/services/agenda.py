@@ -207,3 +207,60 @@ async def appointment_overview(
     appointment = await get_appointment(session, actor, appointment_id)
     (found,) = await _overviews(session, Appointment.id == appointment.id, now=now)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What a citizen takes home when the desk prints the booking (no email needed)."""
+
+    reference: str
+    start_at: datetime
+    end_at: datetime
+    timezone: str
+    site_name: str
+    site_address: str
+    partner_name: str
+    motive_name: str
+    documents: tuple[str, ...]
+    instructions: str
+    citizen_name: str | None
+    status: AppointmentStatus
+
+
+async def confirmation(session: AsyncSession, actor: Actor, appointment_id: int) -> Confirmation:
+    """The printable confirmation of an appointment, for the booking site's desk (and
+    admins); `NotFound` for anyone else."""
+    if actor.role not in (Role.DESK, Role.ADMIN):
+        raise NotFound()
+    appointment = await get_appointment(session, actor, appointment_id)
+    row = (
+        await session.execute(
+            select(
+                Site.name, Site.address, Site.timezone, Partner.name, Motive.name,
+                Motive.documents, Motive.instructions,
+            )
+            .select_from(Motive)
+            .join(Partner, Partner.id == Motive.partner_id)
+            .join(Site, Site.id == appointment.site_id)
+            .where(Motive.id == appointment.motive_id)
+        )
+    ).one()  # fmt: skip
+    citizen = await session.get(Citizen, appointment.citizen_id) if appointment.citizen_id else None
+    return Confirmation(
+        reference=f"V-{appointment.id:06d}",
+        start_at=appointment.start_at,
+        end_at=appointment.end_at,
+        timezone=row[2],
+        site_name=row[0],
+        site_address=row[1],
+        partner_name=row[3],
+        motive_name=row[4],
+        documents=tuple(row[5]),
+        instructions=row[6],
+        citizen_name=(
+            f"{citizen.first_name} {citizen.last_name}"
+            if citizen and citizen.erased_at is None
+            else None
+        ),
+        status=appointment.status,
+    )
