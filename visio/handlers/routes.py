@@ -8,6 +8,7 @@ from aiohttp import web
 
 from visio.handlers import (
     accounts,
+    admin_pages,
     appointments,
     health,
     meeting_pages,
@@ -103,3 +104,6 @@ def setup_routes(app: web.Application) -> None:
         meeting_pages.confirmation,
         name="confirmation",
     )
+    # Administration
+    add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
+    add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")

@@ -26,6 +26,8 @@ from visio.db.models import (
 )
 from visio.notify.ics import Attendee, Invitation, Method, build_ics
 from visio.notify.render import render_email
+from visio.services.accounts import Actor
+from visio.services.errors import NotAllowed, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,3 +328,26 @@ async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
         # A confirmation not yet sent is replaced by the message about the change, and
         # reminders of a time that no longer holds must not go out.
         message.status = OutboxStatus.CANCELLED
+
+
+async def outbox(
+    session: AsyncSession, actor: Actor, *, status: OutboxStatus | None, limit: int = 200
+) -> list[OutboxMessage]:
+    """The latest messages of the outbox, newest first, for administrators: with no SMTP
+    server configured this is where they can read what would have been sent."""
+    if not actor.is_admin:
+        raise NotAllowed()
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list((await session.scalars(query)).all())
+
+
+async def outbox_message(session: AsyncSession, actor: Actor, message_id: int) -> OutboxMessage:
+    """One message as it is (or would be) sent, for administrators."""
+    if not actor.is_admin:
+        raise NotAllowed()
+    message = await session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound()
+    return message
