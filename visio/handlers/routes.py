@@ -10,6 +10,7 @@ from visio.handlers import (
     accounts,
     admin_pages,
     appointments,
+    calendar_feed,
     health,
     meeting_pages,
     openapi,
@@ -107,3 +108,12 @@ def setup_routes(app: web.Application) -> None:
     # Administration
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
+    # Calendar feeds
+    add("POST", "/api/v1/me/calendar-feed", calendar_feed.create_feed, name="api_feed_create")
+    add("DELETE", "/api/v1/me/calendar-feed", calendar_feed.revoke_feed, name="api_feed_revoke")
+    add(
+        "GET",
+        r"/calendar/{token:visio_cal_[\w-]+}.ics",
+        calendar_feed.serve_feed,
+        name="calendar_feed",
+    )

@@ -535,3 +535,8 @@ class JoinOut(BaseModel):
 
 class CitizenSearch(Strict):
     q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
+
+
+class CalendarFeedOut(BaseModel):
+    url: str = Field(description="The webcal:// address to subscribe to; shown once.")
+    https_url: str

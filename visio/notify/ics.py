@@ -53,6 +53,33 @@ def _address(person: Attendee) -> vCalAddress:
 
 def build_ics(invitation: Invitation, now: datetime) -> str:
     """The iCalendar text of `invitation`, stamped `now` (aware)."""
+    calendar = _calendar(invitation.method)
+    calendar.add_component(_event(invitation, now))
+    text: str = calendar.to_ical().decode("utf-8")
+    return text
+
+
+def build_feed(events: Sequence[Invitation], now: datetime, name: str) -> str:
+    """A subscribable calendar (METHOD:PUBLISH) holding `events`, named `name`; cancelled
+    ones stay in it, marked so, until they leave its window."""
+    calendar = _calendar("PUBLISH")
+    calendar.add("x-wr-calname", name)
+    for invitation in events:
+        calendar.add_component(_event(invitation, now))
+    text: str = calendar.to_ical().decode("utf-8")
+    return text
+
+
+def _calendar(method: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    return calendar
+
+
+def _event(invitation: Invitation, now: datetime) -> Event:
     for name, moment in (("start", invitation.start), ("end", invitation.end), ("now", now)):
         if moment.tzinfo is None:
             raise ValueError(f"{name}: an aware datetime is required")
@@ -60,11 +87,6 @@ def build_ics(invitation: Invitation, now: datetime) -> str:
         raise ValueError("end: must come after start")
     if invitation.sequence < 0:
         raise ValueError("sequence: must not be negative")
-    calendar = Calendar()
-    calendar.add("prodid", PRODUCT_ID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", invitation.method)
     event = Event()
     event.add("uid", invitation.uid)
     event.add("sequence", invitation.sequence)
@@ -85,6 +107,4 @@ def build_ics(invitation: Invitation, now: datetime) -> str:
         address.params["partstat"] = vText("NEEDS-ACTION")
         address.params["rsvp"] = vText("FALSE")
         event.add("attendee", address, encode=False)
-    calendar.add_component(event)
-    text: str = calendar.to_ical().decode("utf-8")
-    return text
+    return event

@@ -45,6 +45,8 @@ class Agent(Base):
     locale: Mapped[str] = mapped_column(String(8), server_default="fr")
     active: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = created_at_column()
+    # SHA-256 of the secret in the agent's private calendar feed URL; None: no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     rules: Mapped[list[AvailabilityRule]] = relationship(
         back_populates="agent", lazy="raise", order_by="AvailabilityRule.id"
