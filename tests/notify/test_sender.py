@@ -521,3 +521,97 @@ def test_no_sender_without_smtp_or_when_disabled(database_url: str) -> None:
     with_smtp = base.replace(smtp_host="127.0.0.1")
     assert OUTBOX_SENDER in create_app(with_smtp)
     assert OUTBOX_SENDER not in create_app(with_smtp.replace(run_worker=False))
+
+
+# ---------------------------------------------------------------- from booking to inbox
+
+
+async def test_a_booking_reaches_the_agent_in_their_language_with_the_invitation(
+    client: Any,
+    world: dict[str, Any],
+    smtp: SmtpServer,
+    maker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    """Booked through the API, sent by the sender: the agent's email is French, carries
+    the invitation; the citizen who gave no email gets nothing (the desk prints)."""
+    from tests.handlers.conftest import book
+
+    await book(client, world, citizen={"first_name": "Jean", "last_name": "Rigal"})
+    english = await book(
+        client, world, start="2026-03-16T11:00:00+01:00",
+        citizen={"first_name": "Ann", "last_name": "Baker", "email": "ann@courriel.example",
+                 "locale": "en"},
+    )  # fmt: skip
+    report = await OutboxSender(maker, smtp.config(), clock=clock).send_due()
+    assert report.sent == 3  # two confirmations to the agent, one to Ann; reminders wait
+    received = {
+        (tuple(rcpt), str(message["Subject"])): message for rcpt, message in smtp.recorder.messages
+    }
+    to_agent = [m for (rcpt, _s), m in received.items() if rcpt == ("isabelle.delmas@caf.example",)]
+    assert len(to_agent) == 2
+    assert all(str(m["Subject"]).startswith("Rendez-vous en visio à France Services Murat")
+               for m in to_agent)  # fmt: skip
+    calendars = [part for part in to_agent[0].walk() if part.get_content_type() == "text/calendar"]
+    assert calendars and calendars[0].get_param("method") == "REQUEST"
+    to_ann = [m for (rcpt, _s), m in received.items() if rcpt == ("ann@courriel.example",)]
+    assert len(to_ann) == 1
+    assert str(to_ann[0]["Subject"]).startswith("Your visio appointment with")
+    text = to_ann[0].get_body(preferencelist=("plain",))
+    assert text is not None and "Please bring:" in text.get_content()
+    assert english["reference"] in text.get_content()
+    assert not any("rigal" in rcpt[0] for rcpt, _s in received)
+
+
+@pytest.mark.postgres
+def test_two_worker_processes_on_postgresql_send_each_message_once(
+    scratch_url: str, smtp: SmtpServer
+) -> None:
+    """Two `visio worker` processes share one outbox: 1,000 messages, each delivered once
+    (enough for both to be at work together whichever starts first)."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from visio.app import utc_now
+
+    MESSAGES = 1000
+
+    async def fill() -> None:
+        engine = make_engine(scratch_url)
+        try:
+            await upgrade_engine(engine)
+            async with make_sessionmaker(engine)() as session, session.begin():
+                await session.execute(
+                    insert(OutboxMessage), [outbox_row(n, utc_now) for n in range(MESSAGES)]
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fill())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISIO_")}
+    env.update(VISIO_DATABASE_URL=scratch_url, VISIO_SMTP_HOST="127.0.0.1",
+               VISIO_SMTP_PORT=str(smtp.port), VISIO_SMTP_TLS="none")  # fmt: skip
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "visio", "worker"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.recorder.messages) < MESSAGES and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # a doubled send would arrive now
+    finally:
+        logs = []
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+            logs.append(worker.communicate(timeout=30)[1])
+    counts = smtp.recorder.message_ids()
+    assert len(counts) == MESSAGES, logs
+    assert set(counts.values()) == {1}
+    # Both processes took part.
+    assert all(re.search(r"outbox: [1-9]\d* sent", log) for log in logs), logs
