@@ -233,7 +233,3 @@ class Settings:
     def database_url_for_display(self) -> str:
         """The database URL with its password hidden, for messages and logs."""
         return make_url(self.database_url).render_as_string(hide_password=True)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,14 +26,9 @@ from visio.notify.sender import OutboxSender, SmtpConfig, retry_delay
 from visio.settings import Settings
 
 from ..conftest import SECRET, Clock
+from ..test_cli import free_port
 
 ICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Recorder:
