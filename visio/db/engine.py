@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from visio.db.sqlite import Driver
+
 # How long a SQLite writer waits for another one before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -22,9 +24,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     SQLite transactions start with BEGIN IMMEDIATE: a transaction that reads a slot and
     then books it must hold the write lock from its first read, otherwise two of them can
-    both read "free" and the second fails to upgrade its lock instead of waiting.
+    both read "free" and the second fails to upgrade its lock instead of waiting. Within
+    one process they take turns on an asyncio lock first (see `visio.db.sqlite`).
     """
     if url.startswith("sqlite"):
+        kwargs.setdefault("module", Driver(busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -17,7 +17,7 @@ async def outbox(request: web.Request) -> web.Response:
     status = OutboxStatus(chosen) if chosen in {s.value for s in OutboxStatus} else None
     messages = await notifications.outbox(request[DB], current_actor(request), status=status)
     context = {
-        "messages": messages,
+        "messages": [(message, notifications.message_subject(message)) for message in messages],
         "status": status.value if status else "",
         "statuses": [s.value for s in OutboxStatus],
         "smtp_configured": request.app[SETTINGS].smtp_host is not None,
@@ -29,4 +29,5 @@ async def outbox_message(request: web.Request) -> web.Response:
     message = await notifications.outbox_message(
         request[DB], current_actor(request), match_int(request, "id")
     )
-    return render("outbox_message.html", request, {"m": message})
+    context = {"m": message, "words": notifications.message_content(message)}
+    return render("outbox_message.html", request, context)

@@ -41,13 +41,21 @@ _TEXT = _environment(autoescape=False)
 _HTML = _environment(autoescape=True)
 
 
+def render_subject(name: str, locale: str, context: dict[str, Any]) -> str:
+    """Only the subject of the message `name` (lists of messages show no more)."""
+    token = current_locale.set(locale)
+    try:
+        return " ".join(_TEXT.get_template(f"{name}/subject.txt").render(context).split())
+    finally:
+        current_locale.reset(token)
+
+
 def render_email(name: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
     """The message `name` (a folder of templates/emails) for a reader of `locale`."""
     token = current_locale.set(locale)
     try:
-        subject = " ".join(_TEXT.get_template(f"{name}/subject.txt").render(context).split())
         text = _TEXT.get_template(f"{name}/body.txt").render(context)
         html = _HTML.get_template(f"{name}/body.html").render(context)
     finally:
         current_locale.reset(token)
-    return RenderedEmail(subject=subject, text=text, html=html)
+    return RenderedEmail(subject=render_subject(name, locale, context), text=text, html=html)

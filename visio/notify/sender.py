@@ -35,13 +35,15 @@ from email import policy
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import Literal
+from typing import Any, Literal
 
 import aiosmtplib
+import jinja2
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from visio.db.models import OutboxMessage, OutboxStatus
+from visio.notify.compose import content
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class _Claimed:
     id: int
     recipient_email: str
     recipient_name: str
+    payload: dict[str, Any] | None
     subject: str
     body_text: str
     body_html: str
@@ -155,28 +158,34 @@ SMTP_POLICY = policy.SMTP.clone(header_factory=_Headers())
 
 
 def build_email(message: _Claimed, config: SmtpConfig, now: datetime) -> EmailMessage:
-    """The MIME message of an outbox row: text, HTML alternative, calendar invitation.
+    """The MIME message of an outbox row: text, HTML alternative, calendar invitation,
+    worded from the row's facts (see `visio.notify.compose`).
 
     Every part is quoted-printable: the message is 7-bit clean, so any server takes it
     as it is, without the 8BITMIME extension nor a second encoding pass.
     """
+    words = content(
+        payload=message.payload, to_name=message.recipient_name,
+        to_email=message.recipient_email, subject=message.subject, text=message.body_text,
+        html=message.body_html, ics=message.ics, ics_method=message.ics_method,
+    )  # fmt: skip
     email = EmailMessage(policy=SMTP_POLICY)
     email["From"] = config.mail_from
     email["To"] = formataddr((message.recipient_name, message.recipient_email))
-    email["Subject"] = message.subject
+    email["Subject"] = words.subject
     email["Date"] = format_datetime(now)
     # Stable per row: a message sent again after a crash is recognisably the same one.
     email["Message-ID"] = f"<outbox-{message.id}@{config.domain}>"
-    email.set_content(message.body_text, cte="quoted-printable")
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html", cte="quoted-printable")
-    if message.ics:
+    email.set_content(words.text, cte="quoted-printable")
+    if words.html:
+        email.add_alternative(words.html, subtype="html", cte="quoted-printable")
+    if words.ics:
         email.add_attachment(
-            message.ics,
+            words.ics,
             subtype="calendar",
             filename="invitation.ics",
             cte="quoted-printable",
-            params={"method": (message.ics_method or "PUBLISH").upper()},
+            params={"method": (words.ics_method or "PUBLISH").upper()},
         )
     return email
 
@@ -275,7 +284,7 @@ class OutboxSender:
             .values(next_attempt_at=now + self._lease, attempts=OutboxMessage.attempts + 1)
             .returning(
                 OutboxMessage.id, OutboxMessage.recipient_email, OutboxMessage.recipient_name,
-                OutboxMessage.subject, OutboxMessage.body_text, OutboxMessage.body_html,
+                OutboxMessage.payload, OutboxMessage.subject, OutboxMessage.body_text, OutboxMessage.body_html,
                 OutboxMessage.ics, OutboxMessage.ics_method, OutboxMessage.attempts,
             )
         )  # fmt: skip
@@ -386,8 +395,10 @@ class OutboxSender:
         try:
             # Serialized once, here: cheaper than letting the client copy and flatten it.
             data = build_email(message, self._config, self._clock()).as_bytes()
-        except (ValueError, TypeError) as error:
-            raise _Permanent(f"cannot be written as an email: {error}") from None
+        except (ValueError, TypeError, KeyError, jinja2.TemplateError) as error:
+            # Facts no template can word (a bug, or a row written by hand): a retry would
+            # not help, the reason is kept for whoever looks.
+            raise _Permanent(f"cannot be written as an email: {error!r}") from None
         for last_try in (False, True):
             smtp = await self._connection()
             options = []

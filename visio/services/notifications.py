@@ -24,8 +24,8 @@ from visio.db.models import (
     Partner,
     Site,
 )
-from visio.notify.ics import Attendee, Invitation, Method, build_ics
-from visio.notify.render import render_email
+from visio.notify.compose import Composed, content, facts_json
+from visio.notify.compose import subject as compose_subject
 from visio.services.accounts import Actor
 from visio.services.errors import NotAllowed, NotFound
 
@@ -47,45 +47,33 @@ class Links:
 
 
 @dataclass(frozen=True, slots=True)
-class _Place:
-    name: str
-    address: str
-    timezone: str
-    email: str | None
+class Parties:
+    """What the messages about one appointment say of its house, partner, motive, agent:
+    plain JSON-ready facts."""
+
+    site: dict[str, Any]  # name, address, timezone, email
+    partner: dict[str, Any]  # name
+    motive: dict[str, Any]  # name, documents, instructions
+    agent: dict[str, Any]  # name, email, locale, timezone
 
 
-@dataclass(frozen=True, slots=True)
-class _Named:
-    name: str
+def parties_from(
+    *,
+    site: tuple[str, str, str, str | None],
+    partner_name: str,
+    motive: tuple[str, list[str], str],
+    agent: tuple[str, str, str, str],
+) -> Parties:
+    return Parties(
+        site=dict(zip(("name", "address", "timezone", "email"), site, strict=True)),
+        partner={"name": partner_name},
+        motive={"name": motive[0], "documents": list(motive[1]), "instructions": motive[2]},
+        agent=dict(zip(("name", "email", "locale", "timezone"), agent, strict=True)),
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class _Motive:
-    name: str
-    documents: list[str]
-    instructions: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Person:
-    name: str
-    email: str
-    locale: str
-    timezone: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Parties:
-    """What the messages about one appointment say of its house, partner, motive, agent."""
-
-    site: _Place
-    partner: _Named
-    motive: _Motive
-    agent: _Person
-
-
-async def _parties(session: AsyncSession, appointment: Appointment) -> _Parties:
-    """All four, in one query: this runs for every booking."""
+async def _parties(session: AsyncSession, appointment: Appointment) -> Parties:
+    """All four, in one query."""
     row = (
         await session.execute(
             select(
@@ -100,12 +88,10 @@ async def _parties(session: AsyncSession, appointment: Appointment) -> _Parties:
             .where(Agent.id == appointment.agent_id)
         )
     ).one()  # fmt: skip
-    return _Parties(
-        site=_Place(row[0], row[1], row[2], row[3]),
-        partner=_Named(row[4]),
-        motive=_Motive(row[5], list(row[6]), row[7]),
-        agent=_Person(row[8], row[9], row[10], row[11]),
-    )
+    return parties_from(
+        site=(row[0], row[1], row[2], row[3]), partner_name=row[4],
+        motive=(row[5], row[6], row[7]), agent=(row[8], row[9], row[10], row[11]),
+    )  # fmt: skip
 
 
 async def calendar_uid(session: AsyncSession, appointment: Appointment, links: Links) -> str:
@@ -126,12 +112,11 @@ def reference(appointment: Appointment) -> str:
     return f"V-{appointment.id:06d}"
 
 
-def _queue(
+def _message(
     *,
-    kind: str,
     template: str,
     appointment: Appointment,
-    parties: _Parties,
+    parties: Parties,
     to_email: str,
     to_name: str,
     locale: str,
@@ -144,19 +129,22 @@ def _queue(
     extra: dict[str, Any] | None = None,
     send_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """One message rendered, as an outbox row with its calendar invitation (reminders
-    have none: the calendar already holds the event)."""
+    """One message as an outbox row: its recipient and the facts it reports (see
+    `visio.notify.compose`), with those of its calendar invitation (reminders have
+    none: the calendar already holds the event)."""
+    site, motive = parties.site, parties.motive
     context = {
         "for_agent": for_agent,
         "recipient_name": to_name,
         "locale": locale,
         "zone": zone,
         "start": appointment.start_at,
-        "site": parties.site,
+        "end": appointment.end_at,
+        "site": site,
         "partner": parties.partner,
-        "motive": parties.motive,
-        "documents": list(parties.motive.documents),
-        "instructions": parties.motive.instructions,
+        "motive": motive,
+        "documents": motive["documents"],
+        "instructions": motive["instructions"],
         "reference": reference(appointment),
         "join_url": links.agent_join(appointment.id),
         # The agent needs to know whom they will see; nobody else gets the name.
@@ -166,60 +154,59 @@ def _queue(
         "reason": appointment.cancel_reason,
         **(extra or {}),
     }
-    email = render_email(template, locale, context)
-    method: Method = "CANCEL" if template == "cancelled" else "REQUEST"
-    site, motive = parties.site, parties.motive
-    invitation = Invitation(
-        uid=uid,
-        sequence=appointment.sequence,
-        method=method,
-        start=appointment.start_at,
-        end=appointment.end_at,
-        summary=(
-            f"Visio – {site.name} – {motive.name}"
-            if for_agent
-            else f"Visio – {parties.partner.name} – {motive.name}"
-        ),
-        description=email.text,
-        location=links.agent_join(appointment.id) if for_agent else f"{site.name}, {site.address}",
-        url=links.agent_join(appointment.id) if for_agent else None,
-        organizer=Attendee(site.name, site.email or links.mail_from),
-        attendees=(Attendee(to_name, to_email),),
-    )
+    invitation = None
+    if template != "reminder":
+        invitation = {
+            "uid": uid,
+            "sequence": appointment.sequence,
+            "method": "CANCEL" if template == "cancelled" else "REQUEST",
+            "summary": (
+                f"Visio – {site['name']} – {motive['name']}"
+                if for_agent
+                else f"Visio – {parties.partner['name']} – {motive['name']}"
+            ),
+            "location": (
+                links.agent_join(appointment.id)
+                if for_agent
+                else f"{site['name']}, {site['address']}"
+            ),
+            "url": links.agent_join(appointment.id) if for_agent else None,
+            "organizer": {"name": site["name"], "email": site["email"] or links.mail_from},
+            "stamp": now.isoformat(),
+        }
     return {
-        "kind": kind,
+        "kind": f"{template}.{'agent' if for_agent else 'citizen'}",
         "appointment_id": appointment.id,
         "recipient_email": to_email,
         "recipient_name": to_name,
         "locale": locale,
-        "subject": email.subject,
-        "body_text": email.text,
-        "body_html": email.html,
+        "payload": {
+            "template": template,
+            "context": facts_json(context),
+            "invitation": invitation,
+        },
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": send_at or now,
         "created_at": now,
-        "ics": None if template == "reminder" else build_ics(invitation, now),
-        "ics_method": None if template == "reminder" else method,
     }
 
 
-async def _queue_both(
-    session: AsyncSession,
+def _messages(
     template: str,
     appointment: Appointment,
     citizen: Citizen | None,
+    parties: Parties,
     links: Links,
     now: datetime,
+    uid: str,
     extra: dict[str, Any] | None = None,
     *,
     to_agent: bool = True,
     to_citizen: bool = True,
     send_at: datetime | None = None,
-) -> None:
-    parties = await _parties(session, appointment)
+) -> list[dict[str, Any]]:
     agent = parties.agent
-    uid = await calendar_uid(session, appointment, links)
     common: dict[str, Any] = {
         "template": template, "appointment": appointment, "parties": parties,
         "citizen": citizen, "links": links, "now": now, "extra": extra, "uid": uid,
@@ -227,18 +214,44 @@ async def _queue_both(
     }  # fmt: skip
     rows = []
     if to_agent:
-        rows.append(_queue(
-            kind=f"{template}.agent", to_email=agent.email, to_name=agent.name,
-            locale=agent.locale, zone=agent.timezone, for_agent=True, **common,
+        rows.append(_message(
+            to_email=agent["email"], to_name=agent["name"], locale=agent["locale"],
+            zone=agent["timezone"], for_agent=True, **common,
         ))  # fmt: skip
     if to_citizen and citizen is not None and citizen.email and citizen.erased_at is None:
-        rows.append(_queue(
-            kind=f"{template}.citizen", to_email=citizen.email,
-            to_name=f"{citizen.first_name} {citizen.last_name}", locale=citizen.locale,
-            zone=parties.site.timezone, for_agent=False, **common,
+        rows.append(_message(
+            to_email=citizen.email, to_name=f"{citizen.first_name} {citizen.last_name}",
+            locale=citizen.locale, zone=parties.site["timezone"], for_agent=False, **common,
         ))  # fmt: skip
+    return rows
+
+
+def _reminders(
+    appointment: Appointment,
+    citizen: Citizen | None,
+    parties: Parties,
+    offsets: list[int] | None,
+    links: Links,
+    now: datetime,
+    uid: str,
+) -> list[dict[str, Any]]:
+    """Reminders at the motive's offsets before the start (24 h and 1 h by default), to
+    the agent and the citizen, each waiting in the outbox until its time; an offset
+    already past is skipped. A change of the appointment withdraws them."""
+    rows = []
+    for minutes in sorted(set(offsets or []), reverse=True):
+        send_at = appointment.start_at - timedelta(minutes=minutes)
+        if send_at > now:
+            rows += _messages(
+                "reminder", appointment, citizen, parties, links, now, uid, send_at=send_at
+            )
+    return rows
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     # One statement for all of them, in the transaction of the change they report.
-    await session.execute(insert(OutboxMessage), rows)
+    if rows:
+        await session.execute(insert(OutboxMessage), rows)
 
 
 async def queue_booked(
@@ -248,33 +261,29 @@ async def queue_booked(
     *,
     links: Links,
     now: datetime,
+    parties: Parties | None = None,
+    reminder_offsets: list[int] | None = None,
 ) -> None:
     """The confirmation to the agent, and to the citizen if they gave an email; and the
-    reminders due before the appointment."""
-    await _queue_both(session, "booked", appointment, citizen, links, now)
-    await queue_reminders(session, appointment, citizen, links=links, now=now)
+    reminders due before the appointment. `parties` and the motive's `reminder_offsets`,
+    when the caller has them already, spare a query each."""
+    if parties is None:
+        parties = await _parties(session, appointment)
+    if reminder_offsets is None:
+        reminder_offsets = await _reminder_offsets(session, appointment)
+    uid = await calendar_uid(session, appointment, links)
+    await _insert(
+        session,
+        _messages("booked", appointment, citizen, parties, links, now, uid)
+        + _reminders(appointment, citizen, parties, reminder_offsets, links, now, uid),
+    )
 
 
-async def queue_reminders(
-    session: AsyncSession,
-    appointment: Appointment,
-    citizen: Citizen | None,
-    *,
-    links: Links,
-    now: datetime,
-) -> None:
-    """Reminders at the motive's offsets before the start (24 h and 1 h by default), to
-    the agent and the citizen, each waiting in the outbox until its time; an offset
-    already past is skipped. A change of the appointment withdraws them."""
+async def _reminder_offsets(session: AsyncSession, appointment: Appointment) -> list[int]:
     offsets = await session.scalar(
         select(Motive.reminder_offsets).where(Motive.id == appointment.motive_id)
     )
-    for minutes in sorted(set(offsets or []), reverse=True):
-        send_at = appointment.start_at - timedelta(minutes=minutes)
-        if send_at > now:
-            await _queue_both(
-                session, "reminder", appointment, citizen, links, now, send_at=send_at
-            )
+    return list(offsets or [])
 
 
 async def queue_cancelled(
@@ -287,7 +296,11 @@ async def queue_cancelled(
 ) -> None:
     """The cancellation; messages of this appointment not sent yet are withdrawn."""
     await withdraw_pending(session, appointment.id)
-    await _queue_both(session, "cancelled", appointment, citizen, links, now)
+    parties = await _parties(session, appointment)
+    uid = await calendar_uid(session, appointment, links)
+    await _insert(
+        session, _messages("cancelled", appointment, citizen, parties, links, now, uid)
+    )
 
 
 async def queue_rescheduled(
@@ -306,13 +319,20 @@ async def queue_rescheduled(
     """
     await withdraw_pending(session, old.id)
     moved = {"previous_start": old.start_at}
-    await queue_reminders(session, new, citizen, links=links, now=now)
+    parties = await _parties(session, new)
+    uid = await calendar_uid(session, new, links)
+    rows = _reminders(new, citizen, parties, await _reminder_offsets(session, new), links,
+                      now, uid)  # fmt: skip
     if old.agent_id == new.agent_id:
-        await _queue_both(session, "rescheduled", new, citizen, links, now, moved)
-        return
-    await _queue_both(session, "cancelled", old, citizen, links, now, to_citizen=False)
-    await _queue_both(session, "booked", new, citizen, links, now, to_citizen=False)
-    await _queue_both(session, "rescheduled", new, citizen, links, now, moved, to_agent=False)
+        rows += _messages("rescheduled", new, citizen, parties, links, now, uid, moved)
+    else:
+        old_parties = await _parties(session, old)
+        rows += _messages("cancelled", old, citizen, old_parties, links, now, uid,
+                          to_citizen=False)  # fmt: skip
+        rows += _messages("booked", new, citizen, parties, links, now, uid, to_citizen=False)
+        rows += _messages("rescheduled", new, citizen, parties, links, now, uid, moved,
+                          to_agent=False)  # fmt: skip
+    await _insert(session, rows)
 
 
 async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
@@ -351,3 +371,17 @@ async def outbox_message(session: AsyncSession, actor: Actor, message_id: int) -
     if message is None:
         raise NotFound()
     return message
+
+
+def message_content(message: OutboxMessage) -> Composed:
+    """A row of the outbox as it is, or will be, sent."""
+    return content(
+        payload=message.payload, to_name=message.recipient_name,
+        to_email=message.recipient_email, subject=message.subject, text=message.body_text,
+        html=message.body_html, ics=message.ics, ics_method=message.ics_method,
+    )  # fmt: skip
+
+
+def message_subject(message: OutboxMessage) -> str:
+    """Only the subject of a row of the outbox."""
+    return compose_subject(message.payload) if message.payload is not None else message.subject

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from visio.db.base import Base
@@ -21,7 +22,9 @@ class OutboxStatus(enum.StrEnum):
 
 
 class OutboxMessage(Base):
-    """One email to send, fully rendered, with its optional calendar invitation."""
+    """One email to send: the facts it reports (`payload`, worded when it is sent; see
+    `visio.notify.compose`), or, for a message queued already worded, its subject, bodies
+    and calendar invitation."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -38,8 +41,9 @@ class OutboxMessage(Base):
     recipient_email: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(160), server_default="")
     locale: Mapped[str] = mapped_column(String(8), server_default="fr")
-    subject: Mapped[str] = mapped_column(Text)
-    body_text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    subject: Mapped[str] = mapped_column(Text, server_default="")
+    body_text: Mapped[str] = mapped_column(Text, server_default="")
     body_html: Mapped[str] = mapped_column(Text, server_default="")
     ics: Mapped[str | None] = mapped_column(Text)
     ics_method: Mapped[str | None] = mapped_column(String(16))
