@@ -150,7 +150,7 @@ class Live:
         async with self.sessions() as session:
             actor = await accounts.load_actor(session, self.desk_id)
             assert actor is not None
-            appointment = await booking.book(
+            view = await booking.book(
                 session,
                 actor,
                 booking.BookingRequest(
@@ -163,7 +163,7 @@ class Live:
                 links=Links(base_url=self.base_url),
             )
             await session.commit()
-            return appointment.id
+            return view.appointment.id
 
     async def sign_in(self, browser: Any, email: str) -> Any:
         """A new browser context (its own cookies) signed in as `email`; returns its page."""

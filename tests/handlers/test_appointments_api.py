@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
 from tests.handlers.conftest import MONDAY_10, book, booking
-from visio.services.notifications import message_content
 from visio.db.models import (
     Appointment,
     AppointmentEvent,
@@ -25,6 +24,7 @@ from visio.db.models import (
     Role,
     Station,
 )
+from visio.services.notifications import message_content
 
 
 async def count(session: AsyncSession, model: Any) -> int:

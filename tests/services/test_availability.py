@@ -78,7 +78,7 @@ async def world(
     return {"site": site, "motive": motive, "agents": people, "actor": accounts.actor_of(desk)}
 
 
-async def test_one_search_runs_five_statements_whatever_the_days(
+async def test_one_search_runs_three_statements_whatever_the_days(
     session: AsyncSession,
     connection: AsyncConnection,
     create_site: Any,
@@ -102,7 +102,7 @@ async def test_one_search_runs_five_statements_whatever_the_days(
         finally:
             counter.close()
         counts.append(counter.count)
-    assert counts == [5, 5, 5]
+    assert counts == [3, 3, 3]
 
 
 async def test_more_agents_same_statements(

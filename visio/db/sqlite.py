@@ -64,13 +64,13 @@ class WriterTurns:
 
 async def _on_driver_thread(connection: aiosqlite.Connection, call: Callable[[], Any]) -> Any:
     # aiosqlite's own entry point for running a call on its thread.
-    return await connection._execute(call)
+    return await connection._execute(call)  # type: ignore[no-untyped-call]
 
 
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor that runs its statement and fetches its rows in a single trip."""
 
-    __slots__ = ("_description", "_rowcount", "_lastrowid")
+    __slots__ = ("_description", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: Connection) -> None:
         # No driver cursor made in advance: each statement makes its own on the thread.
@@ -99,7 +99,7 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         connection: Connection = self._adapt_connection  # type: ignore[assignment]
         if operation == BEGIN_WRITE:
             await connection.take_turn()
-        driver = self._connection._conn  # type: ignore[attr-defined]
+        driver = self._connection._conn
 
         def run() -> tuple[Any, list[Any], int, int | None]:
             cursor = driver.execute(operation, () if parameters is None else parameters)
@@ -122,7 +122,7 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
-        driver = self._connection._conn  # type: ignore[attr-defined]
+        driver = self._connection._conn
 
         def run() -> tuple[int, int | None]:
             cursor = driver.executemany(operation, seq_of_parameters)
@@ -138,7 +138,7 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
     async def _async_soft_close(self) -> None:
-        self._soft_closed_memoized = {"description": self._description}
+        self._soft_closed_memoized = EMPTY_DICT.union({"description": self._description})
 
     def close(self) -> None:
         self._rows.clear()
@@ -148,7 +148,7 @@ class Connection(AsyncAdapt_aiosqlite_connection):
     """aiosqlite's adapted connection with the cursor above and writers' turns."""
 
     __slots__ = ("_turn",)
-    _cursor_cls = _Cursor
+    _cursor_cls = _Cursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)

@@ -85,7 +85,7 @@ async def render_one(
            tags=["booking"])  # fmt: skip
 async def create_appointment(request: web.Request, body: AppointmentCreate) -> web.Response:
     citizen = body.citizen
-    appointment = await booking.book(
+    view = await booking.book(
         request[DB],
         current_actor(request),
         booking.BookingRequest(
@@ -107,7 +107,7 @@ async def create_appointment(request: web.Request, body: AppointmentCreate) -> w
         now=now(request),
         links=request.app[LINKS],
     )
-    return await render_one(request, appointment, status=201)
+    return json_model(appointment_out(view), status=201)
 
 
 @operation("Appointments within the caller's scope", roles=READERS, query=AppointmentQuery,

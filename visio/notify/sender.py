@@ -284,8 +284,9 @@ class OutboxSender:
             .values(next_attempt_at=now + self._lease, attempts=OutboxMessage.attempts + 1)
             .returning(
                 OutboxMessage.id, OutboxMessage.recipient_email, OutboxMessage.recipient_name,
-                OutboxMessage.payload, OutboxMessage.subject, OutboxMessage.body_text, OutboxMessage.body_html,
-                OutboxMessage.ics, OutboxMessage.ics_method, OutboxMessage.attempts,
+                OutboxMessage.payload, OutboxMessage.subject, OutboxMessage.body_text,
+                OutboxMessage.body_html, OutboxMessage.ics, OutboxMessage.ics_method,
+                OutboxMessage.attempts,
             )
         )  # fmt: skip
         # A row whose lease ran out after its last attempt: its sender died every time (a

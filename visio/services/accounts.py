@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -235,39 +236,18 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 async def authenticate_token(session: AsyncSession, token: str, now: datetime) -> Actor | None:
     """The actor behind a bearer token, or None for an unknown, revoked or disabled one.
 
-    Every API call comes through here: two plain queries (token with its user, then the
-    user's sites), no ORM objects.
+    Every API call comes through here: one plain statement built once (the token with its
+    user, a row per site of the user), no ORM objects.
     """
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = (
-        await session.execute(
-            select(
-                ApiToken.id,
-                ApiToken.last_used_at,
-                User.id,
-                User.email,
-                User.name,
-                User.role,
-                User.locale,
-                User.agent_id,
-            )
-            .join(User, User.id == ApiToken.user_id)
-            .where(
-                ApiToken.token_hash == hash_token(token),
-                ApiToken.revoked_at.is_(None),
-                User.active,
-            )
-        )
-    ).one_or_none()
-    if row is None:
+    connection = await session.connection()
+    rows = (await connection.execute(_token_statement(), {"hash": hash_token(token)})).all()
+    if not rows:
         return None
-    token_id, last_used_at, user_id, email, name, role, locale, agent_id = row
-    site_ids = await session.scalars(
-        select(user_sites.c.site_id).where(user_sites.c.user_id == user_id)
-    )
+    token_id, last_used_at, user_id, email, name, role, locale, agent_id, _site = rows[0]
     if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
-        await session.execute(
+        await connection.execute(
             update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
         )
     return Actor(
@@ -276,8 +256,32 @@ async def authenticate_token(session: AsyncSession, token: str, now: datetime) -
         name=name,
         role=role,
         locale=locale,
-        site_ids=frozenset(site_ids),
+        site_ids=frozenset(row[-1] for row in rows if row[-1] is not None),
         agent_id=agent_id,
+    )
+
+
+@functools.cache
+def _token_statement() -> Any:
+    return (
+        select(
+            ApiToken.id,
+            ApiToken.last_used_at,
+            User.id,
+            User.email,
+            User.name,
+            User.role,
+            User.locale,
+            User.agent_id,
+            user_sites.c.site_id,
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(user_sites, user_sites.c.user_id == User.id)
+        .where(
+            ApiToken.token_hash == bindparam("hash"),
+            ApiToken.revoked_at.is_(None),
+            User.active,
+        )
     )
 
 

@@ -1,8 +1,8 @@
 """Finding free slots: load what the slot engine needs, in a fixed number of queries.
 
-Whatever the number of agents, days or bookings, one search runs the same five statements
-(the site with its hours, the motive, the stations, the permanences with their sites and
-motives, and every interval that blocks time): no query per agent, per day or per slot.
+Whatever the number of agents, days or bookings, one search runs the same three statements
+(the site with its hours and the motive, the permanences with their sites and motives,
+and the stations with every interval that blocks time): no query per agent, per day or per slot.
 They select plain rows (Core), not ORM objects: this is the hot read path.
 """
 
@@ -27,6 +27,7 @@ from visio.db.models import (
     Closure,
     Motive,
     OpeningHour,
+    Partner,
     Role,
     Site,
     Station,
@@ -59,6 +60,27 @@ FIRST_SLOT_WINDOW_DAYS = 14
 
 
 @dataclass(frozen=True, slots=True)
+class SiteAndMotive:
+    """The first statement's answer: the site with its hours, the motive with its partner,
+    and what a booking's messages say of them."""
+
+    site_id: int
+    site_name: str
+    timezone: str
+    holiday_calendar: str | None
+    opening_hours: tuple[OpeningHours, ...]
+    site_address: str
+    site_email: str | None
+    motive: MotiveTiming
+    partner_id: int
+    partner_name: str
+    motive_name: str
+    documents: list[str]
+    instructions: str
+    reminder_offsets: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class SearchInputs:
     """Everything one search gives the engine, plus what explains an empty answer."""
 
@@ -68,6 +90,9 @@ class SearchInputs:
     motive: MotiveTiming
     partner_id: int
     agents: tuple[AgentSchedule, ...]
+    head: SiteAndMotive
+    # Each agent's name, email, language and zone, for the messages of a booking.
+    agent_details: dict[int, tuple[str, str, str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +118,14 @@ def may_search(actor: Actor, site_id: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Statements:
-    site: Any
-    motive: Any
-    stations: Any
+    head: Any
     rules: Any
     blocking: Any
 
 
 @functools.cache
 def _statements() -> _Statements:
-    """The five statements of a search, built once with bound parameters.
+    """The three statements of a search, built once with bound parameters.
 
     Building a select costs more than running it on a warm database: a search only binds
     new values (site_id, motive_id, partner_id, agent_id — None for every agent — and the
@@ -118,28 +141,36 @@ def _statements() -> _Statements:
         Agent.active,
         or_(agent_id.is_(None), Agent.id == agent_id),
     )
-    site = (
+    # The site, once per opening-hours row, each with the (active) motive and its partner.
+    head = (
         select(
             Site.name,
             Site.timezone,
             Site.holiday_calendar,
+            Site.address,
+            Site.email,
+            Motive.partner_id,
+            Motive.duration_minutes,
+            Motive.slot_step_minutes,
+            Motive.buffer_before_minutes,
+            Motive.buffer_after_minutes,
+            Motive.min_notice_minutes,
+            Motive.horizon_days,
+            Partner.name,
+            Motive.name,
+            Motive.documents,
+            Motive.instructions,
+            Motive.reminder_offsets,
             OpeningHour.weekday,
             OpeningHour.start,
             OpeningHour.end,
         )
+        .select_from(Site)
+        .join(Motive, (Motive.id == bindparam("motive_id", type_=Integer)) & Motive.active)
+        .join(Partner, Partner.id == Motive.partner_id)
         .outerjoin(OpeningHour, OpeningHour.site_id == Site.id)
         .where(Site.id == site_id)
     )
-    motive = select(
-        Motive.partner_id,
-        Motive.duration_minutes,
-        Motive.slot_step_minutes,
-        Motive.buffer_before_minutes,
-        Motive.buffer_after_minutes,
-        Motive.min_notice_minutes,
-        Motive.horizon_days,
-    ).where(Motive.id == bindparam("motive_id", type_=Integer), Motive.active)
-    stations = select(Station.id).where(Station.site_id == site_id, Station.active)
     # The permanences of the partner's active agents (or of the one asked for), each with
     # the sites and motives it is limited to (none: every one).
     rules = (
@@ -156,6 +187,9 @@ def _statements() -> _Statements:
             RuleRow.valid_until,
             rule_sites.c.site_id,
             rule_motives.c.motive_id,
+            Agent.name,
+            Agent.email,
+            Agent.locale,
         )
         .join(Agent, Agent.id == RuleRow.agent_id)
         .outerjoin(rule_sites, rule_sites.c.rule_id == RuleRow.id)
@@ -167,9 +201,11 @@ def _statements() -> _Statements:
         )
     )
     # Everything that blocks time in the range, in one statement: closures of the site (or
-    # of one of its stations), absences of the agents, and the busy time of appointments.
+    # of one of its stations), absences of the agents, and the busy time of appointments;
+    # and, last, the site's active stations themselves.
     agent_ids = select(Agent.id).where(*agent_filter).scalar_subquery()
     no_id = null().cast(Integer)
+    no_time = null().cast(UTCDateTime())
     # "Not cancelled" rather than "status IN (the active ones)": the same rows (see
     # ACTIVE_STATUSES), but a filter planners do not mistake for the best index to use.
     occupies = Appointment.status != AppointmentStatus.CANCELLED
@@ -205,8 +241,43 @@ def _statements() -> _Statements:
             *in_range,
             occupies,
         ),
+        select(literal(_STATION), no_id, Station.id, no_time, no_time).where(
+            Station.site_id == site_id, Station.active
+        ),
     )
-    return _Statements(site, motive, stations, rules, blocking)
+    return _Statements(head, rules, blocking)
+
+
+async def load_head(session: AsyncSession, *, site_id: int, motive_id: int) -> SiteAndMotive:
+    """The site and the motive (one statement); `NotFound` for an unknown site or an
+    unknown or retired motive."""
+    connection = await session.connection()
+    parameters = {"site_id": site_id, "motive_id": motive_id}
+    rows = (await connection.execute(_statements().head, parameters)).all()
+    if not rows:
+        raise NotFound()
+    (name, timezone, holiday_calendar, address, email, partner_id, *timing, partner_name,
+     motive_name, documents, instructions, offsets, _weekday, _start, _end) = rows[0]  # fmt: skip
+    return SiteAndMotive(
+        site_id=site_id,
+        site_name=name,
+        timezone=timezone,
+        holiday_calendar=holiday_calendar,
+        opening_hours=tuple(
+            OpeningHours(weekday=row[-3], start=row[-2], end=row[-1])
+            for row in rows
+            if row[-3] is not None
+        ),
+        site_address=address,
+        site_email=email,
+        motive=_motive_timing(motive_id, timing),
+        partner_id=partner_id,
+        partner_name=partner_name,
+        motive_name=motive_name,
+        documents=list(documents or []),
+        instructions=instructions,
+        reminder_offsets=list(offsets or []),
+    )
 
 
 async def load_inputs(
@@ -218,42 +289,46 @@ async def load_inputs(
     last_day: date,
     agent_id: int | None = None,
 ) -> SearchInputs:
-    """The engine's inputs for one site and motive over site-local days, in five queries.
+    """The engine's inputs for one site and motive over site-local days, in three queries.
 
     Raises `NotFound` for an unknown site or an unknown or retired motive.
     """
+    head = await load_head(session, site_id=site_id, motive_id=motive_id)
+    return await load_schedules(
+        session, head, first_day=first_day, last_day=last_day, agent_id=agent_id
+    )
+
+
+async def load_schedules(
+    session: AsyncSession,
+    head: SiteAndMotive,
+    *,
+    first_day: date,
+    last_day: date,
+    agent_id: int | None = None,
+) -> SearchInputs:
+    """The rest of the engine's inputs, once the site and motive are known: two queries."""
     statements = _statements()
-    site_rows = (await session.execute(statements.site, {"site_id": site_id})).all()
-    if not site_rows:
-        raise NotFound()
-    site_name, timezone, holiday_calendar = site_rows[0][:3]
-    motive_row = (await session.execute(statements.motive, {"motive_id": motive_id})).one_or_none()
-    if motive_row is None:
-        raise NotFound()
-    partner_id = motive_row[0]
-    station_ids = list((await session.scalars(statements.stations, {"site_id": site_id})).all())
+    timezone = head.timezone
     parameters = {
-        "site_id": site_id,
-        "partner_id": partner_id,
+        "site_id": head.site_id,
+        "partner_id": head.partner_id,
         "agent_id": agent_id,
         "first_day": first_day - ZONE_MARGIN,
         "last_day": last_day + ZONE_MARGIN,
         "range_start": local_day_bounds(first_day, timezone)[0] - ZONE_MARGIN,
         "range_end": local_day_bounds(last_day, timezone)[1] + ZONE_MARGIN,
     }
-    rule_rows = (await session.execute(statements.rules, parameters)).all()
-    blocked = (await session.execute(statements.blocking, parameters)).all()
+    connection = await session.connection()
+    rule_rows = (await connection.execute(statements.rules, parameters)).all()
+    blocked = (await connection.execute(statements.blocking, parameters)).all()
 
     site = SiteCalendar(
-        site_id=site_id,
+        site_id=head.site_id,
         timezone=timezone,
-        opening_hours=tuple(
-            OpeningHours(weekday=weekday, start=start, end=end)
-            for *_site, weekday, start, end in site_rows
-            if weekday is not None
-        ),
+        opening_hours=head.opening_hours,
         holidays=public_holidays(
-            holiday_calendar, first_day - timedelta(days=1), last_day + timedelta(days=1)
+            head.holiday_calendar, first_day - timedelta(days=1), last_day + timedelta(days=1)
         ),
         closures=tuple(
             (start, end)
@@ -263,23 +338,28 @@ async def load_inputs(
     )
     return SearchInputs(
         site=site,
-        site_name=site_name,
-        stations=_stations(station_ids, blocked),
-        motive=_motive_timing(motive_id, motive_row),
-        partner_id=partner_id,
+        site_name=head.site_name,
+        stations=_stations(blocked),
+        motive=head.motive,
+        partner_id=head.partner_id,
         agents=_agents(rule_rows, blocked),
+        head=head,
+        agent_details={row[1]: (row[12], row[13], row[14], row[2]) for row in rule_rows},
     )
 
 
-_CLOSURE, _ABSENCE, _BUSY = "c", "a", "b"
+_CLOSURE, _ABSENCE, _BUSY, _STATION = "c", "a", "b", "s"
 Interval = tuple[datetime, datetime]
 
 
-def _stations(station_ids: list[int], blocked: Sequence[Any]) -> tuple[StationSchedule, ...]:
+def _stations(blocked: Sequence[Any]) -> tuple[StationSchedule, ...]:
     closures: dict[int, list[Interval]] = defaultdict(list)
     busy: dict[int, list[Interval]] = defaultdict(list)
+    station_ids = []
     for kind, _agent, station, start, end in blocked:
-        if kind == _BUSY:
+        if kind == _STATION:
+            station_ids.append(station)
+        elif kind == _BUSY:
             busy[station].append((start, end))
         elif kind == _CLOSURE and station is not None:
             closures[station].append((start, end))
@@ -287,12 +367,12 @@ def _stations(station_ids: list[int], blocked: Sequence[Any]) -> tuple[StationSc
         StationSchedule(
             station_id=station, closures=tuple(closures[station]), busy=tuple(busy[station])
         )
-        for station in station_ids
+        for station in sorted(station_ids)
     )
 
 
-def _motive_timing(motive_id: int, row: Any) -> MotiveTiming:
-    _partner, duration, step, before, after, notice, horizon = row
+def _motive_timing(motive_id: int, row: Sequence[Any]) -> MotiveTiming:
+    duration, step, before, after, notice, horizon = row
     return MotiveTiming(
         motive_id=motive_id,
         duration=timedelta(minutes=duration),
@@ -311,7 +391,7 @@ def _agents(rule_rows: Sequence[Any], blocked: Sequence[Any]) -> tuple[AgentSche
     motives_of: dict[int, set[int]] = defaultdict(set)
     for row in rule_rows:
         rule_id = row[0]
-        rules[rule_id] = row[:10]
+        rules[rule_id] = tuple(row[:10])
         if row[10] is not None:
             sites_of[rule_id].add(row[10])
         if row[11] is not None:
@@ -486,24 +566,19 @@ async def first_slots(
 
 async def check_bookable(
     session: AsyncSession,
+    head: SiteAndMotive,
     *,
-    site_id: int,
-    motive_id: int,
     start: datetime,
     agent_id: int,
     station_id: int | None,
     now: datetime,
-) -> Slot | None:
-    """The slot for a booking request if the engine offers it right now, else None."""
-    timezone = await session.scalar(select(Site.timezone).where(Site.id == site_id))
-    if timezone is None:
-        raise NotFound()
-    day = start.astimezone(time_zone(timezone)).date()
-    inputs = await load_inputs(
-        session, site_id=site_id, motive_id=motive_id, first_day=day, last_day=day,
-        agent_id=agent_id,
-    )  # fmt: skip
-    return is_bookable(
+) -> tuple[Slot | None, SearchInputs]:
+    """The slot for a booking request if the engine offers it right now (else None), with
+    the inputs it was judged on."""
+    day = start.astimezone(time_zone(head.timezone)).date()
+    inputs = await load_schedules(session, head, first_day=day, last_day=day, agent_id=agent_id)
+    slot = is_bookable(
         start, agent_id, station_id, inputs.site, inputs.stations, inputs.motive, inputs.agents,
         now,
     )  # fmt: skip
+    return slot, inputs

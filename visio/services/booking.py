@@ -11,23 +11,24 @@ violation becomes `SlotUnavailable`, never a 500.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visio.db.base import table
 from visio.db.models import (
     Agent,
     Appointment,
     AppointmentEvent,
     AppointmentStatus,
     Citizen,
-    Motive,
     Role,
     Site,
     Station,
@@ -211,99 +212,130 @@ async def citizens_of(session: AsyncSession, ids: set[int]) -> dict[int, Citizen
 
 async def book(
     session: AsyncSession, actor: Actor, request: BookingRequest, *, now: datetime, links: Links
-) -> Appointment:
+) -> AppointmentView:
     """Book a visio appointment for the citizen at the desk, or raise `SlotUnavailable`
-    (with the next free slots) when the slot is not, or no longer, free."""
+    (with the next free slots) when the slot is not, or no longer, free.
+
+    The hot path of visio: a dozen plain statements (the caller's token and the commit
+    included), no ORM unit of work. Its emails are queued as facts, worded when sent.
+    """
     availability.may_search(actor, request.site_id)
-    motive = await session.get(Motive, request.motive_id)
-    if motive is None or not motive.active:
-        raise NotFound()
-    citizen = await find_or_create_citizen(session, actor, request.citizen, now=now)
-    appointment = await _book_slot(session, actor, request, motive, now=now, citizen_id=citizen.id)
-    clash = await session.scalar(
-        select(Appointment.id).where(
-            Appointment.citizen_id == citizen.id,
-            Appointment.id != appointment.id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.start_at < appointment.end_at,
-            Appointment.end_at > appointment.start_at,
+    found = await find_or_create_citizen(session, actor, request.citizen, now=now)
+    citizen = found.citizen
+    booked = await _book_slot(session, actor, request, now=now, citizen_id=citizen.id)
+    appointment = booked.appointment
+    if found.known:
+        clash = await (await session.connection()).scalar(
+            select(Appointment.id).where(
+                Appointment.citizen_id == citizen.id,
+                Appointment.id != appointment.id,
+                Appointment.status == AppointmentStatus.BOOKED,
+                Appointment.start_at < appointment.end_at,
+                Appointment.end_at > appointment.start_at,
+            )
         )
-    )
-    if clash is not None:
-        # One person, one place at a time: the desk probably booked twice by mistake.
-        raise Conflict(
-            _l("This citizen already has an appointment at that time (%(reference)s).",
-               reference=f"V-{clash:06d}"),
-            fields={"start": _l("The citizen is already booked then.")},
-        )  # fmt: skip
-    session.add(
-        AppointmentEvent(
-            appointment_id=appointment.id, at=now, by_user_id=actor.user_id, from_status=None,
-            to_status=AppointmentStatus.BOOKED,
-        )
-    )  # fmt: skip
-    audit.record(
+        if clash is not None:
+            # One person, one place at a time: the desk probably booked twice by mistake.
+            raise Conflict(
+                _l("This citizen already has an appointment at that time (%(reference)s).",
+                   reference=f"V-{clash:06d}"),
+                fields={"start": _l("The citizen is already booked then.")},
+            )  # fmt: skip
+    await _write_event(session, appointment.id, now, actor, None, AppointmentStatus.BOOKED)
+    await audit.write(
         session, actor_id=actor.user_id, action="appointment.book", entity="appointment",
         entity_id=appointment.id, now=now,
         details={"site_id": appointment.site_id, "agent_id": appointment.agent_id,
                  "station_id": appointment.station_id, "motive_id": appointment.motive_id,
                  "start": appointment.start_at.isoformat()},
     )  # fmt: skip
-    await notifications.queue_booked(session, appointment, citizen, links=links, now=now)
-    return appointment
+    head = booked.inputs.head
+    await notifications.queue_booked(
+        session, appointment, citizen, links=links, now=now,
+        parties=_parties(booked.inputs, appointment.agent_id),
+        reminder_offsets=head.reminder_offsets,
+    )  # fmt: skip
+    return AppointmentView(appointment, head.timezone, citizen)
+
+
+def _parties(inputs: availability.SearchInputs, agent_id: int) -> notifications.Parties:
+    """What the messages of a booking say of its house, partner, motive and agent: all
+    read already by the booking itself."""
+    head = inputs.head
+    name, email, locale, zone = inputs.agent_details[agent_id]
+    return notifications.parties_from(
+        site=(head.site_name, head.site_address, head.timezone, head.site_email),
+        partner_name=head.partner_name,
+        motive=(head.motive_name, head.documents, head.instructions),
+        agent=(name, email, locale, zone),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Booked:
+    appointment: Appointment
+    # What the booking was judged on: the site, the motive, the chosen agent.
+    inputs: availability.SearchInputs
 
 
 async def _book_slot(
     session: AsyncSession,
     actor: Actor,
     request: BookingRequest,
-    motive: Motive,
     *,
     now: datetime,
     rescheduled_from: Appointment | None = None,
     citizen_id: int | None = None,
-) -> Appointment:
+) -> _Booked:
     """Insert the appointment for a free (start, agent, station), choosing the agent and the
     station when the request leaves them open; `SlotUnavailable` when nothing is free."""
-    timezone = await session.scalar(select(Site.timezone).where(Site.id == request.site_id))
-    if timezone is None:
-        raise NotFound()
-    day = request.start.astimezone(time_zone(timezone)).date()
     postgres = session.get_bind().dialect.name == "postgresql"
     # When nothing is left to choose, lock first and read once: the reads are then fresh.
     # SQLite's transaction holds the write lock from its start, so it is always that case.
     locked_first = not postgres or (request.agent_id is not None and request.station_id is not None)
     if postgres and locked_first:
         await _lock(session, request.agent_id, request.station_id)
+    head = await availability.load_head(
+        session, site_id=request.site_id, motive_id=request.motive_id
+    )
+    day = request.start.astimezone(time_zone(head.timezone)).date()
     tried: set[int] = set()
     for _attempt in range(MAX_AGENT_ATTEMPTS):
-        candidates = await _candidates(session, request, day, now, exclude=tried)
+        inputs = await availability.load_schedules(
+            session, head, first_day=day, last_day=day, agent_id=request.agent_id
+        )
+        candidates = _candidates(inputs, request, day, now, exclude=tried)
         if not candidates:
             break
         slot = candidates[0]
-        if not postgres:
-            return await _insert(
-                session, actor, request.site_id, motive, slot, now, rescheduled_from, citizen_id
-            )
+        if locked_first:
+            try:
+                appointment = await _insert(
+                    session, actor, request.site_id, head, slot, now, rescheduled_from, citizen_id
+                )
+            except (IntegrityError, OperationalError):
+                # Only a writer that skipped the locks could have taken it meanwhile; the
+                # database said no, so do we (nothing of this request stays).
+                await session.rollback()
+                break
+            return _Booked(appointment, inputs)
         # Each attempt in its own savepoint: a failed one gives back the row locks it took
         # before the next attempt locks another agent, so two bookings never wait on each
         # other's locks in opposite orders.
         attempt = await session.begin_nested()
         try:
-            if not locked_first:
-                await _lock(session, slot.agent_id, slot.station_id)
-                # Fresh data now that no one else can book this agent or this station.
-                checked = await availability.check_bookable(
-                    session, site_id=request.site_id, motive_id=request.motive_id,
-                    start=request.start, agent_id=slot.agent_id, station_id=slot.station_id,
-                    now=now,
-                )  # fmt: skip
-                if checked is None:
-                    raise _LostRace()
-                slot = checked
+            await _lock(session, slot.agent_id, slot.station_id)
+            # Fresh data now that no one else can book this agent or this station.
+            checked, inputs = await availability.check_bookable(
+                session, head, start=request.start, agent_id=slot.agent_id,
+                station_id=slot.station_id, now=now,
+            )  # fmt: skip
+            if checked is None:
+                raise _LostRace()
+            slot = checked
             # The exclusion constraints have the last word on the insert.
             appointment = await _insert(
-                session, actor, request.site_id, motive, slot, now, rescheduled_from, citizen_id
+                session, actor, request.site_id, head, slot, now, rescheduled_from, citizen_id
             )
         except (_LostRace, IntegrityError, OperationalError):
             # Another booking took this agent or station first (an IntegrityError is the
@@ -313,7 +345,7 @@ async def _book_slot(
             tried.add(slot.agent_id)
             continue
         await attempt.commit()
-        return appointment
+        return _Booked(appointment, inputs)
     raise SlotUnavailable(
         extra={"next_slots": await _next_slots(session, request, day, now)},
     )
@@ -323,49 +355,61 @@ class _LostRace(Exception):
     """The slot was taken between the search and the locks."""
 
 
+@functools.cache
+def _insert_statement() -> Any:
+    appointments = table(Appointment)
+    return insert(appointments).returning(appointments.c.id)
+
+
 async def _insert(
     session: AsyncSession,
     actor: Actor,
     site_id: int,
-    motive: Motive,
+    head: availability.SiteAndMotive,
     slot: Slot,
     now: datetime,
     rescheduled_from: Appointment | None,
     citizen_id: int | None,
 ) -> Appointment:
-    appointment = Appointment(
-        citizen_id=citizen_id,
-        site_id=site_id,
-        station_id=slot.station_id,
-        partner_id=motive.partner_id,
-        motive_id=motive.id,
-        agent_id=slot.agent_id,
-        start_at=slot.start,
-        end_at=slot.end,
-        busy_from=slot.start - timedelta(minutes=motive.buffer_before_minutes),
-        busy_until=slot.end + timedelta(minutes=motive.buffer_after_minutes),
-        status=AppointmentStatus.BOOKED,
-        room=new_room_name(secrets.token_bytes),
-        booked_by_id=actor.user_id,
-        rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
-        sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(appointment)
-    await session.flush()
-    return appointment
+    """One plain INSERT … RETURNING id; the appointment comes back as a detached record."""
+    timing = head.motive
+    values: dict[str, Any] = {
+        "citizen_id": citizen_id,
+        "site_id": site_id,
+        "station_id": slot.station_id,
+        "partner_id": head.partner_id,
+        "motive_id": timing.motive_id,
+        "agent_id": slot.agent_id,
+        "start_at": slot.start,
+        "end_at": slot.end,
+        "busy_from": slot.start - timing.buffer_before,
+        "busy_until": slot.end + timing.buffer_after,
+        "status": AppointmentStatus.BOOKED,
+        "room": new_room_name(secrets.token_bytes),
+        "booked_by_id": actor.user_id,
+        "rescheduled_from_id": rescheduled_from.id if rescheduled_from else None,
+        # A move is one more version of the same calendar event.
+        "sequence": rescheduled_from.sequence if rescheduled_from else 0,
+        "arrived_at": None,
+        "agent_joined_at": None,
+        "cancel_reason": "",
+        "outcome_note": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    appointment_id = await (await session.connection()).scalar(_insert_statement(), values)
+    return Appointment(id=appointment_id, **values)
 
 
-async def _candidates(
-    session: AsyncSession, request: BookingRequest, day: date, now: datetime, exclude: set[int]
+def _candidates(
+    inputs: availability.SearchInputs,
+    request: BookingRequest,
+    day: date,
+    now: datetime,
+    exclude: set[int],
 ) -> list[Slot]:
     """The slots at exactly the requested start, best first (the agent asked for, else
     each free agent by id), leaving out agents that already lost a race."""
-    inputs = await availability.load_inputs(
-        session, site_id=request.site_id, motive_id=request.motive_id, first_day=day,
-        last_day=day, agent_id=request.agent_id,
-    )  # fmt: skip
     stations = inputs.stations
     if request.station_id is not None:
         stations = tuple(s for s in stations if s.station_id == request.station_id)
@@ -380,10 +424,35 @@ async def _lock(session: AsyncSession, agent_id: int | None, station_id: int | N
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    if agent_id is not None:
-        await session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
-    if station_id is not None:
-        await session.execute(select(Station.id).where(Station.id == station_id).with_for_update())
+    connection = await session.connection()
+    if agent_id is not None and station_id is not None:
+        # Both in one statement: PostgreSQL locks a joined row's tables in the order they
+        # are named, the agent's first.
+        await connection.execute(_lock_both(), {"agent_id": agent_id, "station_id": station_id})
+    elif agent_id is not None:
+        await connection.execute(_lock_agent(), {"agent_id": agent_id})
+    elif station_id is not None:
+        await connection.execute(_lock_station(), {"station_id": station_id})
+
+
+@functools.cache
+def _lock_agent() -> Any:
+    return select(Agent.id).where(Agent.id == bindparam("agent_id")).with_for_update()
+
+
+@functools.cache
+def _lock_station() -> Any:
+    return select(Station.id).where(Station.id == bindparam("station_id")).with_for_update()
+
+
+@functools.cache
+def _lock_both() -> Any:
+    return (
+        select(Agent.id, Station.id)
+        .join(Station, Station.id == bindparam("station_id"))
+        .where(Agent.id == bindparam("agent_id"))
+        .with_for_update()
+    )
 
 
 async def _next_slots(
@@ -409,6 +478,27 @@ async def _next_slots(
         }
         for slot in later[:NEXT_SLOTS]
     ]
+
+
+async def _write_event(
+    session: AsyncSession,
+    appointment_id: int,
+    now: datetime,
+    actor: Actor,
+    from_status: AppointmentStatus | None,
+    to_status: AppointmentStatus,
+    note: str = "",
+) -> None:
+    await (await session.connection()).execute(
+        _event_statement(),
+        {"appointment_id": appointment_id, "at": now, "by_user_id": actor.user_id,
+         "from_status": from_status, "to_status": to_status, "note": note},
+    )  # fmt: skip
+
+
+@functools.cache
+def _event_statement() -> Any:
+    return insert(table(AppointmentEvent))
 
 
 # ---------------------------------------------------------------- changes
@@ -490,8 +580,6 @@ async def reschedule(
     _require_booked(old)
     if old.start_at <= now:
         raise InvalidTransition(_l("This appointment has started: it can no longer move."))
-    motive = await session.get(Motive, old.motive_id)
-    assert motive is not None
     _transition(session, old, AppointmentStatus.CANCELLED, actor, now, "rescheduled")
     old.cancel_reason = "rescheduled"
     # One more version of the same calendar event, whichever agent now holds it.
@@ -505,12 +593,11 @@ async def reschedule(
         agent_id=agent_id,
         station_id=station_id,
     )
-    new = await _book_slot(
-        session, actor, request, motive, now=now, rescheduled_from=old,
-        citizen_id=old.citizen_id,
-    )  # fmt: skip
     # The calendar invitation is the same event moved: it keeps counting its versions.
-    new.sequence = old.sequence
+    booked = await _book_slot(
+        session, actor, request, now=now, rescheduled_from=old, citizen_id=old.citizen_id
+    )
+    new = booked.appointment
     session.add(
         AppointmentEvent(
             appointment_id=new.id, at=now, by_user_id=actor.user_id, from_status=None,

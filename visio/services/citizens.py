@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import Date, String, bindparam, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visio.db.base import table
 from visio.db.models import Appointment, Citizen, Role
 from visio.i18n import lazy_gettext as _l
 from visio.services.accounts import Actor
@@ -55,62 +57,137 @@ def known_here(actor: Actor) -> Any:
     return Citizen.id.in_(booked_here)
 
 
+# What a booking reads of a citizen found again.
+_DETAILS = (
+    Citizen.id,
+    Citizen.first_name,
+    Citizen.last_name,
+    Citizen.birth_date,
+    Citizen.email,
+    Citizen.phone,
+    Citizen.locale,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundCitizen:
+    """The citizen of a booking, and whether visio knew them before it."""
+
+    citizen: Citizen
+    known: bool
+
+
 async def find_or_create_citizen(
     session: AsyncSession, actor: Actor, details: CitizenDetails, *, now: datetime
-) -> Citizen:
+) -> FoundCitizen:
     """The citizen the desk means: the record picked by id, else one already known at the
     actor's sites under the same name with the same birth date, email or phone (the same
     name alone is not enough: namesakes are common in a village); else a new one.
 
     A match is updated with what the desk typed (a new email or phone), so the record
-    stays current without a second copy of the person.
+    stays current without a second copy of the person. Plain statements, no ORM unit of
+    work: this runs for every booking. The record returned is a detached copy.
     """
     if details.id is not None:
-        citizen = await session.scalar(
-            select(Citizen).where(
-                Citizen.id == details.id, Citizen.erased_at.is_(None), known_here(actor)
+        row = (
+            await session.execute(
+                select(*_DETAILS).where(
+                    Citizen.id == details.id, Citizen.erased_at.is_(None), known_here(actor)
+                )
             )
-        )
-        if citizen is None:
+        ).one_or_none()
+        if row is None:
             raise InvalidInput(fields={"citizen.id": _l("Unknown citizen.")})
-        return citizen
+        return FoundCitizen(_detached(*row), known=True)
     first_key, last_key = name_key(details.first_name), name_key(details.last_name)
-    same_name = and_(Citizen.first_name_key == first_key, Citizen.last_name_key == last_key)
-    conditions = []
-    if details.birth_date is not None:
-        conditions.append(and_(same_name, Citizen.birth_date == details.birth_date))
-    if details.email:
-        conditions.append(and_(same_name, Citizen.email == details.email))
-    if details.phone:
-        conditions.append(and_(same_name, Citizen.phone == details.phone))
-    citizen = None
-    if conditions:
-        citizen = await session.scalar(
-            select(Citizen)
-            .where(or_(*conditions), Citizen.erased_at.is_(None), known_here(actor))
-            .order_by(Citizen.id)
-            .limit(1)
+    connection = await session.connection()
+    row = None
+    if details.birth_date is not None or details.email or details.phone:
+        row = (
+            await connection.execute(
+                _match_statement(scoped=not actor.is_admin),
+                {"first_key": first_key, "last_key": last_key, "birth_date": details.birth_date,
+                 "email": details.email or None, "phone": details.phone or None,
+                 "site_ids": list(actor.site_ids)},
+            )
+        ).first()  # fmt: skip
+    if row is None:
+        values = {
+            "first_name": details.first_name,
+            "last_name": details.last_name,
+            "first_name_key": first_key,
+            "last_name_key": last_key,
+            "birth_date": details.birth_date,
+            "email": details.email,
+            "phone": details.phone,
+            "locale": details.locale,
+            "created_at": now,
+        }
+        citizen_id = await connection.scalar(_insert_statement(), values)
+        assert citizen_id is not None
+        return FoundCitizen(
+            _detached(citizen_id, details.first_name, details.last_name, details.birth_date,
+                      details.email, details.phone, details.locale),
+            known=False,
+        )  # fmt: skip
+    citizen_id, first_name, last_name, birth_date, email, phone, locale = row
+    known = (birth_date, email, phone, locale)
+    birth_date = details.birth_date or birth_date
+    email, phone, locale = details.email or email, details.phone or phone, details.locale
+    if (birth_date, email, phone, locale) != known:
+        await connection.execute(
+            update(Citizen)
+            .where(Citizen.id == citizen_id)
+            .values(birth_date=birth_date, email=email, phone=phone, locale=locale)
         )
-    if citizen is None:
-        citizen = Citizen(
-            first_name=details.first_name,
-            last_name=details.last_name,
-            first_name_key=first_key,
-            last_name_key=last_key,
-            birth_date=details.birth_date,
-            email=details.email,
-            phone=details.phone,
-            locale=details.locale,
-            created_at=now,
+    return FoundCitizen(
+        _detached(citizen_id, first_name, last_name, birth_date, email, phone, locale),
+        known=True,
+    )
+
+
+@functools.cache
+def _match_statement(*, scoped: bool) -> Any:
+    """The same name with the same birth date, email or phone: a detail the desk left
+    out is bound as NULL, which matches nothing."""
+    query = select(*_DETAILS).where(
+        Citizen.first_name_key == bindparam("first_key"),
+        Citizen.last_name_key == bindparam("last_key"),
+        or_(
+            Citizen.birth_date == bindparam("birth_date", type_=Date),
+            Citizen.email == bindparam("email", type_=String),
+            Citizen.phone == bindparam("phone", type_=String),
+        ),
+        Citizen.erased_at.is_(None),
+    )
+    if scoped:
+        booked_here = select(Appointment.citizen_id).where(
+            Appointment.site_id.in_(bindparam("site_ids", expanding=True)),
+            Appointment.citizen_id.is_not(None),
         )
-        session.add(citizen)
-    else:
-        citizen.email = details.email or citizen.email
-        citizen.phone = details.phone or citizen.phone
-        citizen.birth_date = details.birth_date or citizen.birth_date
-        citizen.locale = details.locale
-    await session.flush()
-    return citizen
+        query = query.where(Citizen.id.in_(booked_here))
+    return query.order_by(Citizen.id).limit(1)
+
+
+@functools.cache
+def _insert_statement() -> Any:
+    citizens = table(Citizen)
+    return insert(citizens).returning(citizens.c.id)
+
+
+def _detached(
+    citizen_id: int,
+    first_name: str,
+    last_name: str,
+    birth_date: date | None,
+    email: str | None,
+    phone: str | None,
+    locale: str,
+) -> Citizen:
+    return Citizen(
+        id=citizen_id, first_name=first_name, last_name=last_name, birth_date=birth_date,
+        email=email, phone=phone, locale=locale, erased_at=None,
+    )  # fmt: skip
 
 
 async def search_citizens(

@@ -7,6 +7,7 @@ speaks of it. The partner agent always hears; the citizen only when they gave an
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visio.db.base import table
 from visio.db.models import (
     Agent,
     Appointment,
@@ -251,7 +253,12 @@ def _reminders(
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     # One statement for all of them, in the transaction of the change they report.
     if rows:
-        await session.execute(insert(OutboxMessage), rows)
+        await (await session.connection()).execute(_insert_statement(), rows)
+
+
+@functools.cache
+def _insert_statement() -> Any:
+    return insert(table(OutboxMessage))
 
 
 async def queue_booked(
@@ -298,9 +305,7 @@ async def queue_cancelled(
     await withdraw_pending(session, appointment.id)
     parties = await _parties(session, appointment)
     uid = await calendar_uid(session, appointment, links)
-    await _insert(
-        session, _messages("cancelled", appointment, citizen, parties, links, now, uid)
-    )
+    await _insert(session, _messages("cancelled", appointment, citizen, parties, links, now, uid))
 
 
 async def queue_rescheduled(
