@@ -1,8 +1,10 @@
 """The outbox sender's throughput: N pending messages, one sender, a loopback SMTP server.
 
-Fills a scratch database with N rendered messages (a third with a calendar invitation),
-starts aiosmtpd on 127.0.0.1 (in its own process) accepting everything, runs one
-`OutboxSender` until the outbox is drained and prints messages per second (target: at least 200/s).
+Fills a scratch database with N messages queued as bookings queue them (the facts of a
+booking; a third are confirmations with a calendar invitation, the rest reminders), which
+the sender words as it sends them; starts aiosmtpd on 127.0.0.1 (in its own process)
+accepting everything, runs one `OutboxSender` until the outbox is drained and prints
+messages per second (target: at least 200/s).
 
     python bench/bench_sender.py                                # SQLite, 2,000 messages
     python bench/bench_sender.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
@@ -18,7 +20,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench_slots import scratch_database
@@ -26,10 +28,37 @@ from sqlalchemy import func, insert, select
 
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
-from visio.db.models import OutboxMessage, OutboxStatus
+from visio.db.models import Appointment, Citizen, OutboxMessage, OutboxStatus
 from visio.notify.sender import DEFAULT_BATCH_SIZE, OutboxSender, SmtpConfig
+from visio.services import notifications
 
-ICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+PARTIES = notifications.parties_from(
+    site=("France Services de Murat", "2 place de l'Hôtel de Ville, 15300 Murat",
+          "Europe/Paris", "murat@france-services.example"),
+    partner_name="CAF du Cantal",
+    motive=("Prime d'activité", ["Numéro d'allocataire", "Relevé d'identité bancaire"], ""),
+    agent=("Isabelle Delmas", "isabelle.delmas@caf.example", "fr", "Europe/Paris"),
+)  # fmt: skip
+
+
+def queued(n: int, now: datetime) -> dict[str, Any]:
+    """The n-th message: a citizen's confirmation (with its invitation) or a reminder."""
+    start = now + timedelta(days=3, minutes=30 * n)
+    appointment = Appointment(
+        id=n + 1, start_at=start, end_at=start + timedelta(minutes=30), sequence=0,
+        cancel_reason="", rescheduled_from_id=None,
+    )  # fmt: skip
+    citizen = Citizen(first_name="Usager", last_name=str(n), email=f"usager{n}@bench.example",
+                      locale="fr", erased_at=None)  # fmt: skip
+    row = notifications.message_row(
+        template="booked" if n % 3 == 0 else "reminder", appointment=appointment,
+        parties=PARTIES, to_email=citizen.email or "", to_name=f"Usager {n}", locale="fr",
+        zone="Europe/Paris", for_agent=False, citizen=citizen,
+        links=notifications.Links("https://visio.example"), now=now,
+        uid=f"appointment-{n + 1}@visio.example",
+    )  # fmt: skip
+    row["appointment_id"] = None  # no appointment rows in this scratch database
+    return row
 
 
 # The SMTP server runs in a process of its own, as a real one would: in a thread of this
@@ -82,16 +111,7 @@ async def measure(url: str, messages: int, batch_size: int) -> dict[str, Any]:
     now = datetime.now(UTC)
     engine = make_engine(url)
     await upgrade_engine(engine)
-    body = "Bonjour,\n\nVotre rendez-vous est confirmé.\n" * 10
-    rows = [
-        {"kind": "booked.citizen", "recipient_email": f"usager{n}@bench.example",
-         "recipient_name": f"Usager {n}", "locale": "fr", "subject": f"Rendez-vous n°{n}",
-         "body_text": body, "body_html": f"<p>{body}</p>",
-         "ics": ICS if n % 3 == 0 else None, "ics_method": "REQUEST" if n % 3 == 0 else None,
-         "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now,
-         "created_at": now}
-        for n in range(messages)
-    ]  # fmt: skip
+    rows = [queued(n, now) for n in range(messages)]
     async with make_sessionmaker(engine)() as session, session.begin():
         await session.execute(insert(OutboxMessage), rows)
 

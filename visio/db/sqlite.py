@@ -98,10 +98,19 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         connection: Connection = self._adapt_connection  # type: ignore[assignment]
         if operation == BEGIN_WRITE:
+            # Our turn first; the BEGIN itself rides along with the transaction's first
+            # statement, in the same trip.
             await connection.take_turn()
+            connection._begin_pending = True
+            self._description, self._rowcount, self._lastrowid = None, -1, None
+            self._rows = collections.deque()
+            return None
         driver = self._connection._conn
+        begin, connection._begin_pending = connection._begin_pending, False
 
         def run() -> tuple[Any, list[Any], int, int | None]:
+            if begin:
+                driver.execute(BEGIN_WRITE)
             cursor = driver.execute(operation, () if parameters is None else parameters)
             try:
                 description = cursor.description
@@ -114,17 +123,21 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
             async with connection._execute_mutex:
                 outcome = await _on_driver_thread(self._connection, run)  # type: ignore[arg-type]
         except BaseException:
-            if operation == BEGIN_WRITE:
-                connection.end_turn()
+            if begin and not driver.in_transaction:
+                connection.end_turn()  # the BEGIN itself failed: no transaction to end
             raise
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)
         return None
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
+        connection: Connection = self._adapt_connection  # type: ignore[assignment]
         driver = self._connection._conn
+        begin, connection._begin_pending = connection._begin_pending, False
 
         def run() -> tuple[int, int | None]:
+            if begin:
+                driver.execute(BEGIN_WRITE)
             cursor = driver.executemany(operation, seq_of_parameters)
             try:
                 return cursor.rowcount, cursor.lastrowid
@@ -147,30 +160,41 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 class Connection(AsyncAdapt_aiosqlite_connection):
     """aiosqlite's adapted connection with the cursor above and writers' turns."""
 
-    __slots__ = ("_turn",)
+    __slots__ = ("_begin_pending", "_turn")
     _cursor_cls = _Cursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._turn: asyncio.Lock | None = None
+        # BEGIN asked for, to be sent with the next statement.
+        self._begin_pending = False
 
     async def take_turn(self) -> None:
         self._turn = await self.dbapi.turns.take()
 
     def end_turn(self) -> None:
+        self._begin_pending = False
         turn, self._turn = self._turn, None
         if turn is not None and turn.locked():
             turn.release()
 
+    def _idle(self) -> bool:
+        # No transaction open on the driver: nothing to end, so no trip to its thread (the
+        # pool rolls back every connection it takes back, most of them already committed).
+        driver = self._connection._conn
+        return driver is not None and not driver.in_transaction
+
     def commit(self) -> None:
         try:
-            super().commit()
+            if not self._idle():
+                super().commit()
         finally:
             self.end_turn()
 
     def rollback(self) -> None:
         try:
-            super().rollback()
+            if not self._idle():
+                super().rollback()
         finally:
             self.end_turn()
 

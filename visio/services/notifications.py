@@ -114,7 +114,7 @@ def reference(appointment: Appointment) -> str:
     return f"V-{appointment.id:06d}"
 
 
-def _message(
+def message_row(
     *,
     template: str,
     appointment: Appointment,
@@ -216,12 +216,12 @@ def _messages(
     }  # fmt: skip
     rows = []
     if to_agent:
-        rows.append(_message(
+        rows.append(message_row(
             to_email=agent["email"], to_name=agent["name"], locale=agent["locale"],
             zone=agent["timezone"], for_agent=True, **common,
         ))  # fmt: skip
     if to_citizen and citizen is not None and citizen.email and citizen.erased_at is None:
-        rows.append(_message(
+        rows.append(message_row(
             to_email=citizen.email, to_name=f"{citizen.first_name} {citizen.last_name}",
             locale=citizen.locale, zone=parties.site["timezone"], for_agent=False, **common,
         ))  # fmt: skip
