@@ -8,8 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tests.conftest import Clock
 from tests.handlers.conftest import MONDAY_10, book, booking
@@ -83,6 +83,35 @@ async def test_book_then_read(client: Any, session: AsyncSession, world: dict[st
     assert "lundi 16 mars 2026" in words[1].text
     assert "Monique Chassang" in words[0].text  # the agent knows whom they will see
     assert "/appointments/" in words[0].text and "jwt" not in words[0].text
+
+
+async def test_a_booking_is_a_dozen_plain_statements(
+    client: Any, connection: AsyncConnection, world: dict[str, Any]
+) -> None:
+    """The hot path stays what it was measured at: the caller's token, the citizen found
+    again, the lock on agent and station (PostgreSQL), the site with the motive, the
+    permanences, the blocking intervals with the stations, the appointment, the check
+    that the citizen is not booked elsewhere then, and one insert each for its history,
+    the audit log and the outbox (whatever the number of messages)."""
+    await book(client, world)  # the token's first use is noted once; not counted below
+    statements: list[str] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The savepoints are the test's own transaction wrapping, not the booking's.
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(connection.sync_connection, "before_cursor_execute", seen)
+    try:
+        await book(
+            client, world, start="2026-03-16T11:00:00+01:00",
+            agent_id=world["agent"].id, station_id=world["site"].stations[0].id,
+        )  # fmt: skip
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", seen)
+    locks = ["SELECT"] if connection.dialect.name == "postgresql" else []
+    expected = ["SELECT"] * 2 + locks + ["SELECT"] * 3 + ["INSERT", "SELECT"] + ["INSERT"] * 3
+    assert statements == expected
 
 
 async def test_the_agent_and_the_desk_see_it_others_do_not(

@@ -187,6 +187,30 @@ async def test_messages_arrive_whole_and_rows_end_sent(
         assert row.last_error == ""
 
 
+async def test_facts_no_template_can_word_fail_alone_with_the_reason(
+    session: AsyncSession, maker: async_sessionmaker[AsyncSession], smtp: SmtpServer, clock: Clock
+) -> None:
+    """A row whose facts cannot make a message (an unknown kind, a missing fact) fails for
+    good with the reason, at once; the messages around it go out."""
+    unknown, missing, fine = await queue(
+        session,
+        [
+            outbox_row(1, clock, payload={"template": "no-such-one", "context": {"locale": "fr"}}),
+            outbox_row(2, clock, payload={"template": "booked", "context": {"locale": "fr"}}),
+            outbox_row(3, clock),
+        ],
+    )  # fmt: skip
+    report = await OutboxSender(maker, smtp.config(), clock=clock).send_due()
+    assert (report.sent, report.retried, report.failed) == (1, 0, 2)
+    rows = await states(session)
+    assert rows[unknown].status is OutboxStatus.FAILED
+    assert "no-such-one" in rows[unknown].last_error
+    assert rows[missing].status is OutboxStatus.FAILED
+    assert "cannot be written as an email" in rows[missing].last_error
+    assert rows[fine].status is OutboxStatus.SENT
+    assert [rcpt for rcpt, _message in smtp.recorder.messages] == [["usager3@example.org"]]
+
+
 async def test_only_due_pending_messages_are_sent(
     session: AsyncSession, maker: async_sessionmaker[AsyncSession], smtp: SmtpServer, clock: Clock
 ) -> None:

@@ -19,18 +19,21 @@ from visio.db.sqlite import Driver
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+) -> AsyncEngine:
     """An engine for `url`; on SQLite: WAL, foreign keys on, and writers that queue.
 
     SQLite transactions start with BEGIN IMMEDIATE: a transaction that reads a slot and
     then books it must hold the write lock from its first read, otherwise two of them can
     both read "free" and the second fails to upgrade its lock instead of waiting. Within
-    one process they take turns on an asyncio lock first (see `visio.db.sqlite`).
+    one process they take turns on an asyncio lock first (see `visio.db.sqlite`); either
+    wait gives up after `sqlite_busy_timeout_ms`.
     """
     if url.startswith("sqlite"):
-        kwargs.setdefault("module", Driver(busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000))
+        kwargs.setdefault("module", Driver(busy_timeout=sqlite_busy_timeout_ms / 1000))
         engine = create_async_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -38,7 +41,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
@@ -46,7 +49,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

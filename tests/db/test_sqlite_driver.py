@@ -1,0 +1,162 @@
+"""SQLite through `visio.db.sqlite`: results as the stock driver gives them, writers of one
+process taking turns without SQLite's busy sleeps, and a turn always handed back."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from visio.db.engine import make_engine
+
+NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Column("body", String))
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", sqlite_busy_timeout_ms=500
+    )
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL UNIQUE)")
+        )
+    yield engine
+    await engine.dispose()
+
+
+async def test_rows_counts_and_ids_come_back_as_with_the_stock_driver(
+    engine: AsyncEngine,
+) -> None:
+    notes = text("SELECT id, body FROM notes ORDER BY id")
+    async with engine.begin() as connection:
+        added = await connection.execute(
+            text("INSERT INTO notes (body) VALUES (:body) RETURNING id"), {"body": "Murat"}
+        )
+        assert added.scalar_one() == 1
+        many = await connection.execute(
+            text("INSERT INTO notes (body) VALUES (:body)"),
+            [{"body": "Allanche"}, {"body": "Massiac"}],
+        )
+        assert many.rowcount == 2
+        changed = await connection.execute(
+            text("UPDATE notes SET body = body || ' !' WHERE id > :id"), {"id": 1}
+        )
+        assert changed.rowcount == 2
+        result = await connection.execute(notes)
+        assert list(result.keys()) == ["id", "body"]
+        assert result.all() == [(1, "Murat"), (2, "Allanche !"), (3, "Massiac !")]
+        # An empty answer still knows its columns.
+        empty = await connection.execute(text("SELECT id FROM notes WHERE id < 0"))
+        assert list(empty.keys()) == ["id"] and empty.all() == []
+    async with engine.connect() as connection:
+        assert len((await connection.execute(notes)).all()) == 3
+
+
+async def test_writers_of_one_process_take_turns_and_each_sees_the_last(
+    engine: AsyncEngine,
+) -> None:
+    """Forty read-then-write transactions at once: each waits its turn (none meets
+    "database is locked"), and each reads what the previous one wrote."""
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('0')"))
+    count = select(text("CAST(body AS INTEGER)")).select_from(text("notes"))
+
+    async def increment() -> None:
+        async with engine.begin() as connection:
+            value = await connection.scalar(count)
+            await asyncio.sleep(0)  # let the others try to come in meanwhile
+            await connection.execute(update(NOTES).values(body=str(int(value or 0) + 1)))
+
+    await asyncio.gather(*(increment() for _ in range(40)))
+    async with engine.connect() as connection:
+        assert await connection.scalar(count) == 40
+
+
+async def test_a_failed_statement_or_commit_hands_the_turn_back(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('Murat')"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO notes (body) VALUES ('Murat')"))
+    with pytest.raises(OperationalError):
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT nothing FROM nowhere"))
+    # Nothing was left holding the turn: the next writer goes straight in.
+    async with asyncio.timeout(0.4), engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('Neussargues')"))
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM notes")) == 2
+
+
+async def test_a_turn_held_too_long_is_refused_as_sqlite_would(engine: AsyncEngine) -> None:
+    """A writer stuck past the busy timeout: the next one gets SQLite's own error, not a
+    hang, and once the first is done writing works again."""
+    holder = await engine.connect()
+    await holder.begin()
+    await holder.execute(text("INSERT INTO notes (body) VALUES ('held')"))
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO notes (body) VALUES ('late')"))
+    finally:
+        await holder.commit()
+        await holder.close()
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('later')"))
+    async with engine.connect() as connection:
+        bodies = (await connection.scalars(text("SELECT body FROM notes ORDER BY id"))).all()
+        assert bodies == ["held", "later"]
+
+
+async def test_another_process_writing_meets_the_busy_timeout(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Another program holds SQLite's write lock: the BEGIN that rides with the first
+    statement waits the busy timeout, fails cleanly, and gives the turn back."""
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO notes (body) VALUES ('blocked')"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    async with asyncio.timeout(0.4), engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('free again')"))
+    async with engine.connect() as connection:
+        assert (await connection.scalars(text("SELECT body FROM notes"))).all() == ["free again"]
+
+
+async def test_statements_built_by_sqlalchemy_with_bound_parameters(engine: AsyncEngine) -> None:
+    """The way the services run them: statements built once, values bound per call."""
+    by_body = select(NOTES.c.id, NOTES.c.body).where(NOTES.c.body == bindparam("wanted"))
+    async with engine.begin() as connection:
+        await connection.execute(insert(NOTES), [{"body": "Pélussin"}, {"body": "Murat"}])
+        assert (await connection.execute(by_body, {"wanted": "Pélussin"})).all() == [
+            (1, "Pélussin")
+        ]
+        renamed = await connection.execute(
+            update(NOTES).where(NOTES.c.id == bindparam("renamed")),
+            {"renamed": 2, "body": "Murat-le-Quaire"},
+        )
+        assert renamed.rowcount == 1
+        assert (await connection.execute(by_body, {"wanted": "Murat"})).all() == []
