@@ -32,6 +32,11 @@ def make_engine(
     """
     if url.startswith("sqlite"):
         kwargs.setdefault("module", Driver(busy_timeout=sqlite_busy_timeout_ms / 1000))
+        # One connection: SQLite lets one writer in at a time anyway, and a connection
+        # keeps its page cache only while no other connection commits.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", sqlite_busy_timeout_ms / 1000)
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine

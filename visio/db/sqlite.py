@@ -1,16 +1,25 @@
-"""SQLite through aiosqlite, tuned for a server: one trip to the driver's thread per
-statement, and writers that take turns in the event loop rather than in SQLite.
+"""SQLite through aiosqlite, tuned for a server.
 
-aiosqlite runs each call on a thread of its own. SQLAlchemy's adapter makes four such
-calls per statement (make a cursor, execute, fetch, close); each trip costs far more
-than a statement on a warm database, so this adapter makes one: execute and fetch
-together. And SQLite lets one writer in at a time: a second transaction waiting in
-SQLite's busy handler sleeps in growing steps (up to 100 ms) and wakes late, so writers
-of one process wait instead on an asyncio lock, handed over the moment the previous
-transaction ends. Other processes on the same file still meet SQLite's busy timeout.
+aiosqlite runs each call on a thread of its own, and SQLAlchemy's adapter makes four such
+trips per statement (make a cursor, execute, fetch, close). A trip costs far more than a
+statement on a warm database: two thread switches and a wake-up of the event loop,
+against some tens of microseconds of SQLite's own work. So:
 
-The driver's thread is reached the way SQLAlchemy's own adapter reaches it (its queue
-of calls); everything else is the stock aiosqlite dialect.
+- a statement that may have to wait (the BEGIN IMMEDIATE that takes SQLite's write
+  lock, held by another process perhaps; COMMIT, which may checkpoint the WAL onto the
+  disk) goes to aiosqlite's thread, in one trip: the BEGIN rides along with the
+  transaction's first statement, execution and fetching go together;
+- inside a write transaction of our own, SQLite's write lock is ours and no statement
+  can wait for anything: those run in place, on the event loop's thread, without a trip.
+  A long query blocks the loop for its duration, which the write lock would have made
+  every other request of this process wait for anyway;
+- writers of one process take turns on an asyncio lock, handed over the moment the
+  previous transaction ends, instead of sleeping in SQLite's busy handler (in growing
+  steps of up to 100 ms). Other processes on the same file still meet SQLite's own busy
+  timeout.
+
+The driver's thread and connection are reached the way SQLAlchemy's own adapter reaches
+them; everything else is the stock aiosqlite dialect.
 """
 
 from __future__ import annotations
@@ -67,6 +76,37 @@ async def _on_driver_thread(connection: aiosqlite.Connection, call: Callable[[],
     return await connection._execute(call)  # type: ignore[no-untyped-call]
 
 
+Outcome = tuple[Any, list[Any], int, "int | None"]
+
+
+async def _settled() -> None:
+    """Already done. SQLAlchemy's asyncio layer insists that every statement it runs be
+    awaited at least once: a statement run in place awaits this, which returns at once."""
+
+
+def _run_one(driver: sqlite3.Connection, begin: bool, operation: str, parameters: Any) -> Outcome:
+    """One statement, its rows fetched (after the transaction's BEGIN when it is due)."""
+    if begin:
+        driver.execute(BEGIN_WRITE)
+    cursor = driver.execute(operation, () if parameters is None else parameters)
+    try:
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def _run_many(driver: sqlite3.Connection, begin: bool, operation: str, rows: Any) -> Outcome:
+    if begin:
+        driver.execute(BEGIN_WRITE)
+    cursor = driver.executemany(operation, rows)
+    try:
+        return None, [], cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor that runs its statement and fetches its rows in a single trip."""
 
@@ -95,6 +135,33 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     def lastrowid(self) -> Any:
         return self._lastrowid
 
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        connection: Connection = self._adapt_connection  # type: ignore[assignment]
+        if not connection.writing():
+            return super().execute(operation, parameters)
+        # Inside our own write transaction: run it here and now (see the module's notes).
+        try:
+            self._keep(_run_one(connection.driver, False, operation, parameters))
+        except Exception as error:
+            connection._handle_exception(error)
+        await_(_settled())
+        return None
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        connection: Connection = self._adapt_connection  # type: ignore[assignment]
+        if not connection.writing():
+            return super().executemany(operation, seq_of_parameters)
+        try:
+            self._keep(_run_many(connection.driver, False, operation, seq_of_parameters))
+        except Exception as error:
+            connection._handle_exception(error)
+        await_(_settled())
+        return None
+
+    def _keep(self, outcome: tuple[Any, list[Any], int, int | None]) -> None:
+        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._rows = collections.deque(rows)
+
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         connection: Connection = self._adapt_connection  # type: ignore[assignment]
         if operation == BEGIN_WRITE:
@@ -102,52 +169,38 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
             # statement, in the same trip.
             await connection.take_turn()
             connection._begin_pending = True
-            self._description, self._rowcount, self._lastrowid = None, -1, None
-            self._rows = collections.deque()
+            self._keep((None, [], -1, None))
             return None
-        driver = self._connection._conn
+        driver = connection.driver
         begin, connection._begin_pending = connection._begin_pending, False
-
-        def run() -> tuple[Any, list[Any], int, int | None]:
-            if begin:
-                driver.execute(BEGIN_WRITE)
-            cursor = driver.execute(operation, () if parameters is None else parameters)
-            try:
-                description = cursor.description
-                rows = cursor.fetchall() if description else []
-                return description, rows, cursor.rowcount, cursor.lastrowid
-            finally:
-                cursor.close()
-
         try:
             async with connection._execute_mutex:
-                outcome = await _on_driver_thread(self._connection, run)  # type: ignore[arg-type]
+                outcome = await _on_driver_thread(
+                    self._connection,  # type: ignore[arg-type]
+                    lambda: _run_one(driver, begin, operation, parameters),
+                )
         except BaseException:
             if begin and not driver.in_transaction:
                 connection.end_turn()  # the BEGIN itself failed: no transaction to end
             raise
-        self._description, rows, self._rowcount, self._lastrowid = outcome
-        self._rows = collections.deque(rows)
+        self._keep(outcome)
         return None
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
         connection: Connection = self._adapt_connection  # type: ignore[assignment]
-        driver = self._connection._conn
+        driver = connection.driver
         begin, connection._begin_pending = connection._begin_pending, False
-
-        def run() -> tuple[int, int | None]:
-            if begin:
-                driver.execute(BEGIN_WRITE)
-            cursor = driver.executemany(operation, seq_of_parameters)
-            try:
-                return cursor.rowcount, cursor.lastrowid
-            finally:
-                cursor.close()
-
-        async with self._adapt_connection._execute_mutex:
-            outcome = await _on_driver_thread(self._connection, run)  # type: ignore[arg-type]
-        self._description = None
-        self._rowcount, self._lastrowid = outcome
+        try:
+            async with connection._execute_mutex:
+                outcome = await _on_driver_thread(
+                    self._connection,  # type: ignore[arg-type]
+                    lambda: _run_many(driver, begin, operation, seq_of_parameters),
+                )
+        except BaseException:
+            if begin and not driver.in_transaction:
+                connection.end_turn()
+            raise
+        self._keep(outcome)
         return None
 
     async def _async_soft_close(self) -> None:
@@ -177,6 +230,18 @@ class Connection(AsyncAdapt_aiosqlite_connection):
         turn, self._turn = self._turn, None
         if turn is not None and turn.locked():
             turn.release()
+
+    @property
+    def driver(self) -> sqlite3.Connection:
+        """The sqlite3 connection aiosqlite made and runs on its thread."""
+        driver: sqlite3.Connection = self._connection._conn
+        return driver
+
+    def writing(self) -> bool:
+        """Whether this connection is inside a write transaction of its own: it holds the
+        process's turn and SQLite's write lock, so no statement of it can wait."""
+        driver = self._connection._conn
+        return self._turn is not None and driver is not None and driver.in_transaction
 
     def _idle(self) -> bool:
         # No transaction open on the driver: nothing to end, so no trip to its thread (the
@@ -219,6 +284,8 @@ class Driver(AsyncAdapt_aiosqlite_dbapi):
         self.turns = WriterTurns(busy_timeout)
 
     def connect(self, *arg: Any, **kw: Any) -> Connection:
+        # Made on aiosqlite's thread, used on the event loop's inside write transactions.
+        kw["check_same_thread"] = False
         connection = self.aiosqlite.connect(*arg, **kw)
         # Like the stock adapter: the driver's thread must not keep the process alive.
         connection._thread.daemon = True
