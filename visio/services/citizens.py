@@ -51,10 +51,7 @@ def known_here(actor: Actor) -> Any:
     """
     if actor.is_admin:
         return true()
-    booked_here = select(Appointment.citizen_id).where(
-        Appointment.site_id.in_(actor.site_ids), Appointment.citizen_id.is_not(None)
-    )
-    return Citizen.id.in_(booked_here)
+    return _booked_at(list(actor.site_ids))
 
 
 # What a booking reads of a citizen found again.
@@ -161,12 +158,18 @@ def _match_statement(*, scoped: bool) -> Any:
         Citizen.erased_at.is_(None),
     )
     if scoped:
-        booked_here = select(Appointment.citizen_id).where(
-            Appointment.site_id.in_(bindparam("site_ids", expanding=True)),
-            Appointment.citizen_id.is_not(None),
-        )
-        query = query.where(Citizen.id.in_(booked_here))
+        query = query.where(_booked_at(bindparam("site_ids", expanding=True)))
     return query.order_by(Citizen.id).limit(1)
+
+
+def _booked_at(site_ids: Any) -> Any:
+    """SQL condition: the citizen has an appointment at one of `site_ids`. Checked per
+    citizen through the appointments' citizen index, whatever the houses' history."""
+    return (
+        select(Appointment.id)
+        .where(Appointment.citizen_id == Citizen.id, Appointment.site_id.in_(site_ids))
+        .exists()
+    )
 
 
 @functools.cache
