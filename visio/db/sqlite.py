@@ -5,14 +5,16 @@ trips per statement (make a cursor, execute, fetch, close). A trip costs far mor
 statement on a warm database: two thread switches and a wake-up of the event loop,
 against some tens of microseconds of SQLite's own work. So:
 
-- a statement that may have to wait (the BEGIN IMMEDIATE that takes SQLite's write
-  lock, held by another process perhaps; COMMIT, which may checkpoint the WAL onto the
-  disk) goes to aiosqlite's thread, in one trip: the BEGIN rides along with the
-  transaction's first statement, execution and fetching go together;
+- a transaction starts with BEGIN IMMEDIATE, which takes SQLite's write lock: tried in
+  place without waiting; when another process holds the lock, it goes to aiosqlite's
+  thread (with the transaction's first statement, in one trip) and waits there, up to
+  the busy timeout, without holding up the event loop;
 - inside a write transaction of our own, SQLite's write lock is ours and no statement
-  can wait for anything: those run in place, on the event loop's thread, without a trip.
-  A long query blocks the loop for its duration, which the write lock would have made
-  every other request of this process wait for anyway;
+  can wait for anything: the statements and the COMMIT run in place, on the event loop's
+  thread, without a trip. A long query blocks the loop for its duration, which the write
+  lock would have made every other request of this process wait for anyway;
+- a COMMIT never copies the WAL back into the database file (that ends with an fsync):
+  every so many commits, the driver's thread does it (a PASSIVE checkpoint);
 - writers of one process take turns on an asyncio lock, handed over the moment the
   previous transaction ends, instead of sleeping in SQLite's busy handler (in growing
   steps of up to 100 ms). Other processes on the same file still meet SQLite's own busy
@@ -26,9 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import sqlite3
 import weakref
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -42,6 +46,11 @@ from sqlalchemy.util.concurrency import await_
 
 # The statement every write transaction starts with (see engine.py).
 BEGIN_WRITE = "BEGIN IMMEDIATE"
+# Commits between two WAL checkpoints; a booking adds some ten pages to the WAL, so about
+# SQLite's own default of a checkpoint per thousand pages.
+CHECKPOINT_EVERY = 100
+
+log = logging.getLogger(__name__)
 
 
 class WriterTurns:
@@ -77,6 +86,10 @@ async def _on_driver_thread(connection: aiosqlite.Connection, call: Callable[[],
 
 
 Outcome = tuple[Any, list[Any], int, "int | None"]
+
+
+def _checkpoint(driver: sqlite3.Connection) -> None:
+    driver.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 async def _settled() -> None:
@@ -165,11 +178,13 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         connection: Connection = self._adapt_connection  # type: ignore[assignment]
         if operation == BEGIN_WRITE:
-            # Our turn first; the BEGIN itself rides along with the transaction's first
-            # statement, in the same trip.
+            # Our turn first. Then SQLite's write lock, at once if no other process holds
+            # it; else the BEGIN rides along with the transaction's first statement to the
+            # driver's thread, where it may wait.
             await connection.take_turn()
-            connection._begin_pending = True
             self._keep((None, [], -1, None))
+            if not connection.begin_at_once():
+                connection._begin_pending = True
             return None
         driver = connection.driver
         begin, connection._begin_pending = connection._begin_pending, False
@@ -237,6 +252,18 @@ class Connection(AsyncAdapt_aiosqlite_connection):
         driver: sqlite3.Connection = self._connection._conn
         return driver
 
+    def begin_at_once(self) -> bool:
+        """BEGIN IMMEDIATE here and now if SQLite's write lock is free (no waiting)."""
+        driver = self.driver
+        driver.execute("PRAGMA busy_timeout = 0")
+        try:
+            driver.execute(BEGIN_WRITE)
+        except sqlite3.OperationalError:
+            return False  # another process is writing: wait for it on the driver's thread
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {self.dbapi.busy_timeout_ms}")
+        return True
+
     def writing(self) -> bool:
         """Whether this connection is inside a write transaction of its own: it holds the
         process's turn and SQLite's write lock, so no statement of it can wait."""
@@ -250,11 +277,29 @@ class Connection(AsyncAdapt_aiosqlite_connection):
         return driver is not None and not driver.in_transaction
 
     def commit(self) -> None:
+        checkpoint = False
         try:
-            if not self._idle():
+            if self.writing():
+                # The write lock is ours and, with checkpoints taken out of commits, a
+                # COMMIT only appends to the WAL: here and now, like the statements.
+                self.driver.commit()
+                checkpoint = self.dbapi.checkpoint_due()
+            elif not self._idle():
                 super().commit()
         finally:
             self.end_turn()
+        if checkpoint:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL back into the database file, on the driver's thread: the copy ends
+        with an fsync that must not hold up the event loop. PASSIVE: it takes what no
+        reader still needs and never waits for anyone."""
+        driver = self.driver
+        try:
+            await_(_on_driver_thread(self._connection, partial(_checkpoint, driver)))  # type: ignore[arg-type]
+        except Exception:
+            log.warning("SQLite WAL checkpoint failed; the next one will try again", exc_info=True)
 
     def rollback(self) -> None:
         try:
@@ -282,6 +327,13 @@ class Driver(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, busy_timeout: float) -> None:
         super().__init__(aiosqlite, sqlite3)
         self.turns = WriterTurns(busy_timeout)
+        self.busy_timeout_ms = round(busy_timeout * 1000)
+        self._commits = 0
+
+    def checkpoint_due(self) -> bool:
+        """Every so many commits, the WAL is copied back (see `Connection._checkpoint`)."""
+        self._commits += 1
+        return self._commits % CHECKPOINT_EVERY == 0
 
     def connect(self, *arg: Any, **kw: Any) -> Connection:
         # Made on aiosqlite's thread, used on the event loop's inside write transactions.
