@@ -248,12 +248,30 @@ def _statements() -> _Statements:
     return _Statements(head, rules, blocking)
 
 
-async def load_head(session: AsyncSession, *, site_id: int, motive_id: int) -> SiteAndMotive:
+async def load_head(
+    session: AsyncSession,
+    *,
+    site_id: int,
+    motive_id: int,
+    lock: tuple[int, int] | None = None,
+) -> SiteAndMotive:
     """The site and the motive (one statement); `NotFound` for an unknown site or an
-    unknown or retired motive."""
+    unknown or retired motive.
+
+    `lock` (PostgreSQL), an agent's and a station's ids: the same statement takes their
+    row locks, the agent's first (see `visio.services.booking`).
+    """
     connection = await session.connection()
     parameters = {"site_id": site_id, "motive_id": motive_id}
-    rows = (await connection.execute(_statements().head, parameters)).all()
+    if lock is not None:
+        locked = {**parameters, "lock_agent_id": lock[0], "lock_station_id": lock[1]}
+        rows = (await connection.execute(_head_locking(), locked)).all()
+        if not rows:
+            # No such agent or station (nothing to lock; the booking will find no slot),
+            # or no such site or motive: the plain statement tells.
+            rows = (await connection.execute(_statements().head, parameters)).all()
+    else:
+        rows = (await connection.execute(_statements().head, parameters)).all()
     if not rows:
         raise NotFound()
     (name, timezone, holiday_calendar, address, email, partner_id, *timing, partner_name,
@@ -277,6 +295,17 @@ async def load_head(session: AsyncSession, *, site_id: int, motive_id: int) -> S
         documents=list(documents or []),
         instructions=instructions,
         reminder_offsets=list(offsets or []),
+    )
+
+
+@functools.cache
+def _head_locking() -> Any:
+    # PostgreSQL locks the rows of a joined tuple in the order the tables come in FROM.
+    return (
+        _statements()
+        .head.join(Agent, Agent.id == bindparam("lock_agent_id", type_=Integer))
+        .join(Station, Station.id == bindparam("lock_station_id", type_=Integer))
+        .with_for_update(of=[Agent, Station])
     )
 
 

@@ -293,10 +293,12 @@ async def _book_slot(
     # When nothing is left to choose, lock first and read once: the reads are then fresh.
     # SQLite's transaction holds the write lock from its start, so it is always that case.
     locked_first = not postgres or (request.agent_id is not None and request.station_id is not None)
-    if postgres and locked_first:
-        await _lock(session, request.agent_id, request.station_id)
+    lock = None
+    if postgres and request.agent_id is not None and request.station_id is not None:
+        # Nothing left to choose: lock first (in the same statement), and read once.
+        lock = (request.agent_id, request.station_id)
     head = await availability.load_head(
-        session, site_id=request.site_id, motive_id=request.motive_id
+        session, site_id=request.site_id, motive_id=request.motive_id, lock=lock
     )
     day = request.start.astimezone(time_zone(head.timezone)).date()
     tried: set[int] = set()
