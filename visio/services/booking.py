@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, Text, bindparam, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from visio.db.models import (
     Appointment,
     AppointmentEvent,
     AppointmentStatus,
+    AuditEntry,
     Citizen,
     Role,
     Site,
@@ -241,14 +242,6 @@ async def book(
                    reference=f"V-{clash:06d}"),
                 fields={"start": _l("The citizen is already booked then.")},
             )  # fmt: skip
-    await _write_event(session, appointment.id, now, actor, None, AppointmentStatus.BOOKED)
-    await audit.write(
-        session, actor_id=actor.user_id, action="appointment.book", entity="appointment",
-        entity_id=appointment.id, now=now,
-        details={"site_id": appointment.site_id, "agent_id": appointment.agent_id,
-                 "station_id": appointment.station_id, "motive_id": appointment.motive_id,
-                 "start": appointment.start_at.isoformat()},
-    )  # fmt: skip
     head = booked.inputs.head
     await notifications.queue_booked(
         session, appointment, citizen, links=links, now=now,
@@ -373,7 +366,8 @@ async def _insert(
     rescheduled_from: Appointment | None,
     citizen_id: int | None,
 ) -> Appointment:
-    """One plain INSERT … RETURNING id; the appointment comes back as a detached record."""
+    """The appointment, with its first history entry and its audit entry: plain INSERTs,
+    a single statement on PostgreSQL. It comes back as a detached record."""
     timing = head.motive
     values: dict[str, Any] = {
         "citizen_id": citizen_id,
@@ -399,8 +393,71 @@ async def _insert(
         "created_at": now,
         "updated_at": now,
     }
-    appointment_id = await (await session.connection()).scalar(_insert_statement(), values)
+    if rescheduled_from is None:
+        action, note = "appointment.book", ""
+        details: dict[str, Any] = {"site_id": site_id, "motive_id": timing.motive_id}
+    else:
+        action, note = "appointment.reschedule", f"rescheduled from {rescheduled_from.id}"
+        details = {"from_appointment": rescheduled_from.id}
+    details.update(agent_id=slot.agent_id, station_id=slot.station_id,
+                   start=slot.start.isoformat())  # fmt: skip
+    record = {"record_note": note, "record_action": action, "record_details": details}
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        appointment_id = await connection.scalar(_insert_recorded(), values | record)
+    else:
+        appointment_id = await connection.scalar(_insert_statement(), values)
+        await _write_event(
+            session, appointment_id, now, actor, None, AppointmentStatus.BOOKED, note
+        )
+        await audit.write(
+            session, actor_id=actor.user_id, action=action, entity="appointment",
+            entity_id=appointment_id, now=now, details=details,
+        )  # fmt: skip
     return Appointment(id=appointment_id, **values)
+
+
+@functools.cache
+def _insert_recorded() -> Any:
+    """PostgreSQL: the three INSERTs in one statement (data-modifying CTEs)."""
+    appointments, events, entries = table(Appointment), table(AppointmentEvent), table(AuditEntry)
+    columns = {
+        column.name: bindparam(column.name, type_=column.type)
+        for column in appointments.c
+        if column.name != "id"
+    }
+    booked = insert(appointments).values(columns).returning(appointments.c.id).cte("booked")
+    history = (
+        insert(events)
+        .from_select(
+            ["appointment_id", "at", "by_user_id", "from_status", "to_status", "note"],
+            select(
+                booked.c.id,
+                bindparam("created_at", type_=appointments.c.created_at.type),
+                bindparam("booked_by_id", type_=Integer),
+                null(),
+                literal(AppointmentStatus.BOOKED, type_=events.c.to_status.type),
+                bindparam("record_note", type_=Text),
+            ),
+        )
+        .cte("history")
+    )
+    audited = (
+        insert(entries)
+        .from_select(
+            ["at", "user_id", "action", "entity", "entity_id", "details"],
+            select(
+                bindparam("created_at", type_=appointments.c.created_at.type),
+                bindparam("booked_by_id", type_=Integer),
+                bindparam("record_action", type_=Text),
+                literal("appointment"),
+                booked.c.id,
+                bindparam("record_details", type_=entries.c.details.type),
+            ),
+        )
+        .cte("audited")
+    )
+    return select(booked.c.id).add_cte(history, audited)
 
 
 def _candidates(
@@ -599,20 +656,8 @@ async def reschedule(
     booked = await _book_slot(
         session, actor, request, now=now, rescheduled_from=old, citizen_id=old.citizen_id
     )
+    # Its history and audit entries came with it (see `_insert`).
     new = booked.appointment
-    session.add(
-        AppointmentEvent(
-            appointment_id=new.id, at=now, by_user_id=actor.user_id, from_status=None,
-            to_status=AppointmentStatus.BOOKED, note=f"rescheduled from {old.id}",
-        )
-    )  # fmt: skip
-    audit.record(
-        session, actor_id=actor.user_id, action="appointment.reschedule", entity="appointment",
-        entity_id=new.id, now=now,
-        details={"from_appointment": old.id, "start": new.start_at.isoformat(),
-                 "agent_id": new.agent_id, "station_id": new.station_id},
-    )  # fmt: skip
-    await session.flush()
     citizen = await session.get(Citizen, new.citizen_id) if new.citizen_id else None
     await notifications.queue_rescheduled(session, old, new, citizen, links=links, now=now)
     return old, new
