@@ -85,7 +85,10 @@ async def _on_driver_thread(connection: aiosqlite.Connection, call: Callable[[],
     return await connection._execute(call)  # type: ignore[no-untyped-call]
 
 
+# What a statement leaves: its description, rows, row count and last row id.
 Outcome = tuple[Any, list[Any], int, "int | None"]
+# A statement to run on the driver's connection, after BEGIN or not.
+Run = Callable[[sqlite3.Connection, bool], Outcome]
 
 
 def _checkpoint(driver: sqlite3.Connection) -> None:
@@ -97,7 +100,7 @@ async def _settled() -> None:
     awaited at least once: a statement run in place awaits this, which returns at once."""
 
 
-def _run_one(driver: sqlite3.Connection, begin: bool, operation: str, parameters: Any) -> Outcome:
+def _run_one(operation: str, parameters: Any, driver: sqlite3.Connection, begin: bool) -> Outcome:
     """One statement, its rows fetched (after the transaction's BEGIN when it is due)."""
     if begin:
         driver.execute(BEGIN_WRITE)
@@ -110,7 +113,7 @@ def _run_one(driver: sqlite3.Connection, begin: bool, operation: str, parameters
         cursor.close()
 
 
-def _run_many(driver: sqlite3.Connection, begin: bool, operation: str, rows: Any) -> Outcome:
+def _run_many(operation: str, rows: Any, driver: sqlite3.Connection, begin: bool) -> Outcome:
     if begin:
         driver.execute(BEGIN_WRITE)
     cursor = driver.executemany(operation, rows)
@@ -149,74 +152,63 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         return self._lastrowid
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        connection: Connection = self._adapt_connection  # type: ignore[assignment]
-        if not connection.writing():
+        if not self._writer().writing():
             return super().execute(operation, parameters)
-        # Inside our own write transaction: run it here and now (see the module's notes).
-        try:
-            self._keep(_run_one(connection.driver, False, operation, parameters))
-        except Exception as error:
-            connection._handle_exception(error)
-        await_(_settled())
-        return None
+        return self._in_place(partial(_run_one, operation, parameters))
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        connection: Connection = self._adapt_connection  # type: ignore[assignment]
-        if not connection.writing():
+        if not self._writer().writing():
             return super().executemany(operation, seq_of_parameters)
-        try:
-            self._keep(_run_many(connection.driver, False, operation, seq_of_parameters))
-        except Exception as error:
-            connection._handle_exception(error)
-        await_(_settled())
-        return None
-
-    def _keep(self, outcome: tuple[Any, list[Any], int, int | None]) -> None:
-        self._description, rows, self._rowcount, self._lastrowid = outcome
-        self._rows = collections.deque(rows)
+        return self._in_place(partial(_run_many, operation, seq_of_parameters))
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        connection: Connection = self._adapt_connection  # type: ignore[assignment]
         if operation == BEGIN_WRITE:
             # Our turn first. Then SQLite's write lock, at once if no other process holds
             # it; else the BEGIN rides along with the transaction's first statement to the
             # driver's thread, where it may wait.
+            connection = self._writer()
             await connection.take_turn()
             self._keep((None, [], -1, None))
             if not connection.begin_at_once():
                 connection._begin_pending = True
             return None
+        return await self._on_thread(partial(_run_one, operation, parameters))
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
+        return await self._on_thread(partial(_run_many, operation, seq_of_parameters))
+
+    def _writer(self) -> Connection:
+        connection: Connection = self._adapt_connection  # type: ignore[assignment]
+        return connection
+
+    def _in_place(self, run: Run) -> None:
+        """Inside our own write transaction: here and now (see the module's notes)."""
+        connection = self._writer()
+        try:
+            self._keep(run(connection.driver, False))
+        except Exception as error:
+            connection._handle_exception(error)
+        await_(_settled())
+
+    async def _on_thread(self, run: Run) -> None:
+        connection = self._writer()
         driver = connection.driver
         begin, connection._begin_pending = connection._begin_pending, False
         try:
             async with connection._execute_mutex:
                 outcome = await _on_driver_thread(
                     self._connection,  # type: ignore[arg-type]
-                    lambda: _run_one(driver, begin, operation, parameters),
+                    lambda: run(driver, begin),
                 )
         except BaseException:
             if begin and not driver.in_transaction:
                 connection.end_turn()  # the BEGIN itself failed: no transaction to end
             raise
         self._keep(outcome)
-        return None
 
-    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
-        connection: Connection = self._adapt_connection  # type: ignore[assignment]
-        driver = connection.driver
-        begin, connection._begin_pending = connection._begin_pending, False
-        try:
-            async with connection._execute_mutex:
-                outcome = await _on_driver_thread(
-                    self._connection,  # type: ignore[arg-type]
-                    lambda: _run_many(driver, begin, operation, seq_of_parameters),
-                )
-        except BaseException:
-            if begin and not driver.in_transaction:
-                connection.end_turn()
-            raise
-        self._keep(outcome)
-        return None
+    def _keep(self, outcome: Outcome) -> None:
+        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._rows = collections.deque(rows)
 
     async def _async_soft_close(self) -> None:
         self._soft_closed_memoized = EMPTY_DICT.union({"description": self._description})
