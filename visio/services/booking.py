@@ -476,32 +476,13 @@ def _candidates(
     return [s for s in slots if s.start == request.start and s.agent_id not in exclude]
 
 
-async def _lock(session: AsyncSession, agent_id: int | None, station_id: int | None) -> None:
-    """Row locks on the agent, then the station: always this order, so no deadlock.
-
-    SQLite has no row locks; its transaction already holds the write lock.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    connection = await session.connection()
-    if agent_id is not None and station_id is not None:
-        # Both in one statement: PostgreSQL locks a joined row's tables in the order they
-        # are named, the agent's first.
-        await connection.execute(_lock_both(), {"agent_id": agent_id, "station_id": station_id})
-    elif agent_id is not None:
-        await connection.execute(_lock_agent(), {"agent_id": agent_id})
-    elif station_id is not None:
-        await connection.execute(_lock_station(), {"station_id": station_id})
-
-
-@functools.cache
-def _lock_agent() -> Any:
-    return select(Agent.id).where(Agent.id == bindparam("agent_id")).with_for_update()
-
-
-@functools.cache
-def _lock_station() -> Any:
-    return select(Station.id).where(Station.id == bindparam("station_id")).with_for_update()
+async def _lock(session: AsyncSession, agent_id: int, station_id: int) -> None:
+    """PostgreSQL: row locks on the agent, then the station, in one statement (PostgreSQL
+    locks a joined row's tables in the order they come in FROM): always this order, as
+    in `availability.load_head`, so no two bookings wait on each other."""
+    await (await session.connection()).execute(
+        _lock_both(), {"agent_id": agent_id, "station_id": station_id}
+    )
 
 
 @functools.cache
