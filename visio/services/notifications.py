@@ -3,6 +3,8 @@
 Every message is written in the same transaction as the change it reports (transactional
 outbox): if the booking is committed, so are its emails; if it is rolled back, no email
 speaks of it. The partner agent always hears; the citizen only when they gave an email.
+A message is queued as the facts it reports, as they stand at the change; it is worded in
+its reader's language when it is sent or shown (`visio.notify.compose`).
 """
 
 from __future__ import annotations
