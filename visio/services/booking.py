@@ -245,13 +245,13 @@ async def book(
     head = booked.inputs.head
     await notifications.queue_booked(
         session, appointment, citizen, links=links, now=now,
-        parties=_parties(booked.inputs, appointment.agent_id),
+        parties=_parties_read(booked.inputs, appointment.agent_id),
         reminder_offsets=head.reminder_offsets,
     )  # fmt: skip
     return AppointmentView(appointment, head.timezone, citizen)
 
 
-def _parties(inputs: availability.SearchInputs, agent_id: int) -> notifications.Parties:
+def _parties_read(inputs: availability.SearchInputs, agent_id: int) -> notifications.Parties:
     """What the messages of a booking say of its house, partner, motive and agent: all
     read already by the booking itself."""
     head = inputs.head

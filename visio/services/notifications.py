@@ -270,16 +270,12 @@ async def queue_booked(
     *,
     links: Links,
     now: datetime,
-    parties: Parties | None = None,
-    reminder_offsets: list[int] | None = None,
+    parties: Parties,
+    reminder_offsets: list[int],
 ) -> None:
     """The confirmation to the agent, and to the citizen if they gave an email; and the
-    reminders due before the appointment. `parties` and the motive's `reminder_offsets`,
-    when the caller has them already, spare a query each."""
-    if parties is None:
-        parties = await _parties(session, appointment)
-    if reminder_offsets is None:
-        reminder_offsets = await _reminder_offsets(session, appointment)
+    reminders at the motive's `reminder_offsets`. The booking has read the `parties`
+    already: nothing is read again here."""
     uid = await calendar_uid(session, appointment, links)
     await _insert(
         session,
