@@ -24,7 +24,7 @@ from visio.db.models import (
     Role,
     Station,
 )
-from visio.services.notifications import message_content
+from visio.notify.compose import content
 
 
 async def count(session: AsyncSession, model: Any) -> int:
@@ -82,7 +82,7 @@ async def test_book_then_read(client: Any, session: AsyncSession, world: dict[st
     # The motive's reminder, an hour before, waits in the outbox until then.
     assert {m.next_attempt_at for m in mails[2:]} == {datetime(2026, 3, 16, 8, 0, tzinfo=UTC)}
     # Queued as facts, worded when sent: here as the sender words them.
-    words = [message_content(m) for m in mails]
+    words = [content(m) for m in mails]
     assert all(w.ics is None for w in words[2:]) and all(w.ics for w in words[:2])
     assert "Numéro d'allocataire" in words[1].text  # documents to bring, for the citizen
     assert "lundi 16 mars 2026" in words[1].text
@@ -619,7 +619,7 @@ async def test_calendar_invitations_follow_the_appointment(
             .order_by(OutboxMessage.id)
         )
     ).all()
-    rows = [(m.kind, *(lambda w: (w.ics_method, w.ics))(message_content(m))) for m in messages]
+    rows = [(m.kind, *(lambda w: (w.ics_method, w.ics))(content(m))) for m in messages]
     assert [(kind, method) for kind, method, _ics in rows] == [
         ("booked.agent", "REQUEST"),
         ("rescheduled.agent", "REQUEST"),

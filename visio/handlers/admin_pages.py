@@ -8,6 +8,7 @@ from visio.db.models import OutboxStatus
 from visio.handlers.api import current_actor, match_int
 from visio.handlers.render import render
 from visio.keys import DB, SETTINGS
+from visio.notify.compose import content
 from visio.services import notifications
 
 
@@ -29,5 +30,5 @@ async def outbox_message(request: web.Request) -> web.Response:
     message = await notifications.outbox_message(
         request[DB], current_actor(request), match_int(request, "id")
     )
-    context = {"m": message, "words": notifications.message_content(message)}
+    context = {"m": message, "words": content(message)}
     return render("outbox_message.html", request, context)

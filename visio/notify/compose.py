@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from visio.notify.ics import Attendee, Invitation, Method, build_ics
 from visio.notify.render import render_email, render_subject
@@ -79,19 +79,37 @@ def compose(payload: dict[str, Any], *, to_name: str, to_email: str) -> Composed
     return Composed(email.subject, email.text, email.html, ics, method)
 
 
-def content(
-    *,
-    payload: dict[str, Any] | None,
-    to_name: str,
-    to_email: str,
-    subject: str = "",
-    text: str = "",
-    html: str = "",
-    ics: str | None = None,
-    ics_method: str | None = None,
-) -> Composed:
-    """An outbox row's message: composed from its facts, or as written when it was queued
-    already worded (by scripts)."""
-    if payload is not None:
-        return compose(payload, to_name=to_name, to_email=to_email)
-    return Composed(subject, text, html, ics, ics_method)
+class OutboxRow(Protocol):
+    """What the sender and the administrators' pages read of an outbox row."""
+
+    @property
+    def payload(self) -> dict[str, Any] | None: ...
+
+    @property
+    def recipient_name(self) -> str: ...
+
+    @property
+    def recipient_email(self) -> str: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def body_text(self) -> str: ...
+
+    @property
+    def body_html(self) -> str: ...
+
+    @property
+    def ics(self) -> str | None: ...
+
+    @property
+    def ics_method(self) -> str | None: ...
+
+
+def content(row: OutboxRow) -> Composed:
+    """An outbox row's message as it is, or will be, sent: composed from its facts, or as
+    written when it was queued already worded (by scripts)."""
+    if row.payload is not None:
+        return compose(row.payload, to_name=row.recipient_name, to_email=row.recipient_email)
+    return Composed(row.subject, row.body_text, row.body_html, row.ics, row.ics_method)

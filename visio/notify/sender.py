@@ -164,11 +164,7 @@ def build_email(message: _Claimed, config: SmtpConfig, now: datetime) -> EmailMe
     Every part is quoted-printable: the message is 7-bit clean, so any server takes it
     as it is, without the 8BITMIME extension nor a second encoding pass.
     """
-    words = content(
-        payload=message.payload, to_name=message.recipient_name,
-        to_email=message.recipient_email, subject=message.subject, text=message.body_text,
-        html=message.body_html, ics=message.ics, ics_method=message.ics_method,
-    )  # fmt: skip
+    words = content(message)
     email = EmailMessage(policy=SMTP_POLICY)
     email["From"] = config.mail_from
     email["To"] = formataddr((message.recipient_name, message.recipient_email))

@@ -28,7 +28,7 @@ from visio.db.models import (
     Partner,
     Site,
 )
-from visio.notify.compose import Composed, content, facts_json
+from visio.notify.compose import facts_json
 from visio.notify.compose import subject as compose_subject
 from visio.services.accounts import Actor
 from visio.services.errors import NotAllowed, NotFound
@@ -374,15 +374,6 @@ async def outbox_message(session: AsyncSession, actor: Actor, message_id: int) -
     if message is None:
         raise NotFound()
     return message
-
-
-def message_content(message: OutboxMessage) -> Composed:
-    """A row of the outbox as it is, or will be, sent."""
-    return content(
-        payload=message.payload, to_name=message.recipient_name,
-        to_email=message.recipient_email, subject=message.subject, text=message.body_text,
-        html=message.body_html, ics=message.ics, ics_method=message.ics_method,
-    )  # fmt: skip
 
 
 def message_subject(message: OutboxMessage) -> str:
