@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from icalendar import Calendar
 from sqlalchemy import insert, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -74,31 +78,100 @@ async def test_the_app_refuses_to_start_on_a_schema_not_at_head(scratch_url: str
     await runner.cleanup()
 
 
-async def test_going_back_before_0004_words_the_messages_still_waiting(scratch_url: str) -> None:
-    """The previous version sends only worded messages: those queued as facts get their
-    words on the way down, none is lost."""
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# Where Alembic finds env.py and the revisions, as visio configures it.
+MIGRATIONS = Path(ScriptDirectory.from_config(alembic_config()).dir)
+
+
+def _visio_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import of visio in the file at `path`, wherever it stands
+    (a function's body too); relative imports count, as they can only reach visio."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = ["." * node.level + (node.module or "")]
+        else:
+            continue
+        found += [
+            (node.lineno, module)
+            for module in modules
+            if module.startswith(".") or module.split(".")[0] == "visio"
+        ]
+    return found
+
+
+def test_no_migration_imports_visio() -> None:
+    """A revision must do, years later, what it did the day it was written: it may use the
+    standard library, SQLAlchemy, Alembic and third-party libraries, never the application,
+    whose models, types and wording keep changing under it."""
+    revisions = sorted((MIGRATIONS / "versions").glob("*.py"))
+    assert revisions
+    imports = {path.name: _visio_imports(path) for path in revisions}
+    assert {name: found for name, found in imports.items() if found} == {}
+
+
+def test_the_alembic_environment_reaches_only_the_database_layer() -> None:
+    # env.py is exempt from the rule above: it is not a revision but today's wiring, a
+    # single copy run whichever revision is applied, and it decides nothing a revision
+    # does. It hands Alembic the metadata of today's models (what autogenerate and the
+    # drift test compare with) and opens the engine as visio does (SQLite pragmas). That is
+    # all it may take from visio: the database layer, not wording nor rules.
+    imports = _visio_imports(MIGRATIONS / "env.py")
+    assert imports
+    assert [module for _, module in imports if not module.startswith("visio.db")] == []
+
+
+def _waiting(template: str, *, for_agent: bool, locale: str, **extra: Any) -> dict[str, Any]:
+    """An outbox row as visio queues it: the facts of one message about appointment 7 (a
+    Monday 16 March 2026, 10:00 in Paris), for its agent or its citizen."""
     start = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
+    cancelled = template == "cancelled"
+    to_name, to_email = (
+        ("Isabelle Delmas", "isabelle.delmas@caf.example")
+        if for_agent
+        else ("Jean Vidal", "jean.vidal@example.org")
+    )
     row = notifications.message_row(
-        template="booked",
+        template=template,
         appointment=Appointment(id=7, start_at=start, end_at=start + timedelta(minutes=30),
-                                sequence=0, cancel_reason="", rescheduled_from_id=None),
+                                sequence=1 if cancelled else 0,
+                                cancel_reason="Agent ill" if cancelled else "",
+                                rescheduled_from_id=None),
         parties=notifications.parties_from(
             site=("France Services Murat", "2 place de l'Hôtel de Ville", "Europe/Paris", None),
             partner_name="CAF du Cantal", motive=("Prime d'activité", ["RIB"], ""),
             agent=("Isabelle Delmas", "isabelle.delmas@caf.example", "fr", "Europe/Paris"),
         ),
-        to_email="isabelle.delmas@caf.example", to_name="Isabelle Delmas", locale="fr",
-        zone="Europe/Paris", for_agent=True, citizen=None,
-        links=notifications.Links("https://visio.example"), now=now,
-        uid="appointment-7@visio.example",
+        to_email=to_email, to_name=to_name, locale=locale, zone="Europe/Paris",
+        for_agent=for_agent, citizen=None, links=notifications.Links("https://visio.example"),
+        now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), uid="appointment-7@visio.example",
+        extra=extra,
     )  # fmt: skip
     row["appointment_id"] = None
+    return row
+
+
+async def test_going_back_before_0004_words_the_messages_still_waiting(scratch_url: str) -> None:
+    """The previous version sends only worded messages: those queued as facts get their
+    words on the way down, in their reader's language and zone, with their invitation;
+    none is lost, and those queued already worded are left as they were."""
+    moved_from = datetime(2026, 3, 13, 13, 30, tzinfo=UTC)
+    rows = [
+        _waiting("booked", for_agent=True, locale="fr"),
+        _waiting("cancelled", for_agent=False, locale="en"),
+        _waiting("reminder", for_agent=False, locale="fr"),
+        _waiting("rescheduled", for_agent=False, locale="en", previous_start=moved_from),
+    ]
+    # Queued already worded (by a script): its payload is JSON null, not SQL NULL.
+    script = _waiting("reminder", for_agent=True, locale="fr")
+    script.update(payload=None, subject="Worded by a script", body_text="As written.")
     engine = make_engine(scratch_url)
     try:
         await upgrade_engine(engine)
         async with engine.begin() as connection:
-            await connection.execute(insert(OutboxMessage.__table__), [row])
+            await connection.execute(insert(OutboxMessage), rows)
+            await connection.execute(insert(OutboxMessage), [script])
         async with engine.connect() as connection:
             await connection.run_sync(_downgrade_to_base, "0003")
             await connection.commit()
@@ -106,14 +179,48 @@ async def test_going_back_before_0004_words_the_messages_still_waiting(scratch_u
                 lambda sync: {c["name"] for c in inspect(sync).get_columns("outbox_messages")}
             )
             assert "payload" not in columns
-            subject, text_body, ics, method = (
+            worded = (
                 await connection.execute(
-                    text("SELECT subject, body_text, ics, ics_method FROM outbox_messages")
+                    text("SELECT subject, body_text, body_html, ics, ics_method"
+                         " FROM outbox_messages ORDER BY id")
                 )
-            ).one()
-        assert "France Services Murat" in subject
-        assert "lundi 16 mars 2026" in text_body
-        assert "BEGIN:VCALENDAR" in ics and method == "REQUEST"
+            ).all()  # fmt: skip
+        booked, cancelled, reminder, rescheduled, as_written = worded
+
+        assert booked.subject.startswith(
+            "Rendez-vous en visio à France Services Murat le 16/03/2026"
+        )
+        assert "Quand : lundi 16 mars 2026" in booked.body_text and "10:00" in booked.body_text
+        assert "https://visio.example/appointments/7/join/agent" in booked.body_text
+        assert '<a href="https://visio.example/appointments/7/join/agent">' in booked.body_html
+
+        assert cancelled.subject.startswith("Cancelled: visio appointment on 3/16/26, 10:00")
+        assert "Reason: Agent ill" in cancelled.body_text
+        assert "When: Monday, March 16, 2026, 10:00" in cancelled.body_text
+        assert "- RIB" in cancelled.body_text and "<li>RIB</li>" in cancelled.body_html
+
+        assert reminder.subject.startswith("Rappel : votre rendez-vous en visio avec CAF")
+        assert (reminder.ics, reminder.ics_method) == (None, None)
+        assert "has moved" in rescheduled.body_text and "3/13/26, 2:30" in rescheduled.body_text
+
+        for message in (booked, cancelled, reminder, rescheduled):
+            assert "Prime d'activité" in message.body_text
+            assert "<html" in message.body_html and "Murat" in message.body_html
+        for message, method, sequence in (
+            (booked, "REQUEST", 0), (cancelled, "CANCEL", 1), (rescheduled, "REQUEST", 0)
+        ):  # fmt: skip
+            assert message.ics_method == method
+            calendar = Calendar.from_ical(message.ics)
+            (event,) = calendar.walk("VEVENT")
+            assert calendar["METHOD"] == method
+            assert (str(event["UID"]), event.decoded("SEQUENCE")) == (
+                "appointment-7@visio.example",
+                sequence,
+            )
+            assert event.decoded("DTSTART") == datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
+
+        assert tuple(as_written)[:2] == ("Worded by a script", "As written.")
+        assert (as_written.ics, as_written.ics_method) == (None, None)
         await upgrade_engine(engine)
     finally:
         await engine.dispose()

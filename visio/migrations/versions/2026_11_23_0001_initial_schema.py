@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import visio.db.base
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -33,11 +31,11 @@ def upgrade() -> None:
         sa.Column("locale", sa.String(length=8), server_default="fr", nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
-        sa.Column("erased_at", visio.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizens")),
     )
     op.create_index(op.f("ix_citizens_email"), "citizens", ["email"], unique=False)
@@ -55,7 +53,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=160), nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
@@ -74,7 +72,7 @@ def upgrade() -> None:
         sa.Column("holiday_calendar", sa.String(length=16), nullable=True),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
@@ -92,7 +90,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
@@ -168,7 +166,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
@@ -182,8 +180,8 @@ def upgrade() -> None:
         "absences",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
-        sa.Column("start_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), server_default="", nullable=False),
         sa.CheckConstraint("start_at < end_at", name=op.f("ck_absences_start_before_end")),
         sa.ForeignKeyConstraint(
@@ -210,7 +208,7 @@ def upgrade() -> None:
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
@@ -238,8 +236,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("station_id", sa.Integer(), nullable=True),
-        sa.Column("start_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), server_default="", nullable=False),
         sa.CheckConstraint("start_at < end_at", name=op.f("ck_closures_start_before_end")),
         sa.ForeignKeyConstraint(
@@ -281,11 +279,11 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
-        sa.Column("last_login_at", visio.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_users_agent_id_agents"), ondelete="SET NULL"
         ),
@@ -302,12 +300,12 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
-        sa.Column("last_used_at", visio.db.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", visio.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),
@@ -324,10 +322,10 @@ def upgrade() -> None:
         sa.Column("motive_id", sa.Integer(), nullable=False),
         sa.Column("agent_id", sa.Integer(), nullable=False),
         sa.Column("citizen_id", sa.Integer(), nullable=True),
-        sa.Column("start_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("busy_from", visio.db.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("busy_until", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("busy_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("busy_until", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -348,18 +346,18 @@ def upgrade() -> None:
         sa.Column("booked_by_id", sa.Integer(), nullable=True),
         sa.Column("rescheduled_from_id", sa.Integer(), nullable=True),
         sa.Column("sequence", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("arrived_at", visio.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("arrived_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.Text(), server_default="", nullable=False),
         sa.Column("outcome_note", sa.Text(), server_default="", nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
         sa.Column(
             "updated_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
@@ -449,7 +447,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=60), nullable=False),
         sa.Column("entity", sa.String(length=40), nullable=False),
@@ -531,7 +529,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["partner_id"], ["partners.id"], name=op.f("fk_desk_requests_partner_id_partners")
@@ -567,7 +565,7 @@ def upgrade() -> None:
         "appointment_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("appointment_id", sa.Integer(), nullable=False),
-        sa.Column("at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("by_user_id", sa.Integer(), nullable=True),
         sa.Column(
             "from_status",
@@ -650,15 +648,15 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("next_attempt_at", visio.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), server_default="", nullable=False),
         sa.Column(
             "created_at",
-            visio.db.base.UTCDateTime(timezone=True),
+            sa.DateTime(timezone=True),
             server_default=sa.func.now(),
             nullable=False,
         ),
-        sa.Column("sent_at", visio.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["appointment_id"],
             ["appointments.id"],

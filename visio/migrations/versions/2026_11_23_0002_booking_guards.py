@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import visio.db.base
-
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -29,9 +27,7 @@ EXCLUSIONS = {
 
 def upgrade() -> None:
     with op.batch_alter_table("appointments", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("agent_joined_at", visio.db.base.UTCDateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("agent_joined_at", sa.DateTime(timezone=True), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
         for name, column in EXCLUSIONS.items():
