@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tests.conftest import Clock
-from tests.handlers.conftest import MONDAY_10, NOW, book, booking
+from tests.handlers.conftest import MONDAY_10, NOW, World, book, booking
 from visio.db.models import (
     Appointment,
     AppointmentEvent,
@@ -31,17 +31,17 @@ async def count(session: AsyncSession, model: Any) -> int:
     return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_book_then_read(client: Any, session: AsyncSession, world: dict[str, Any]) -> None:
+async def test_book_then_read(client: Any, session: AsyncSession, world: World) -> None:
     body = await book(client, world)
     assert body["status"] == "booked"
     assert body["start"] == MONDAY_10
     assert body["end"] == "2026-03-16T10:30:00+01:00"
-    assert body["agent_id"] == world["agent"].id
+    assert body["agent_id"] == world.agent.id
     assert body["citizen"]["last_name"] == "Chassang"
     assert body["citizen"]["phone"] == "0612345678"
     assert body["room"].startswith("visio-") and "chassang" not in body["room"].lower()
     assert body["reference"] == f"V-{body['id']:06d}"
-    again = await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+    again = await client.get(f"/api/v1/appointments/{body['id']}", headers=world.headers)
     assert await again.json() == body
     # Same transaction: history, audit and the emails to send.
     stored = await session.get(Appointment, body["id"])
@@ -53,7 +53,7 @@ async def test_book_then_read(client: Any, session: AsyncSession, world: dict[st
             .where(AppointmentEvent.appointment_id == body["id"])
         )
     ).all()  # fmt: skip
-    assert events == [("booked", world["desk"].id, NOW)]
+    assert events == [("booked", world.desk.id, NOW)]
     entries = (
         await session.execute(
             select(AuditEntry.user_id, AuditEntry.details).where(
@@ -62,9 +62,9 @@ async def test_book_then_read(client: Any, session: AsyncSession, world: dict[st
         )
     ).all()
     assert entries == [
-        (world["desk"].id, {"site_id": world["site"].id, "motive_id": world["motive"].id,
-                            "agent_id": world["agent"].id, "station_id": body["station_id"],
-                            "start": "2026-03-16T09:00:00+00:00"})
+        (world.desk.id, {"site_id": world.site.id, "motive_id": world.motive.id,
+                         "agent_id": world.agent.id, "station_id": body["station_id"],
+                         "start": "2026-03-16T09:00:00+00:00"})
     ]  # fmt: skip
     mails = (
         await session.scalars(
@@ -91,7 +91,7 @@ async def test_book_then_read(client: Any, session: AsyncSession, world: dict[st
 
 
 async def test_a_booking_is_a_dozen_plain_statements(
-    client: Any, connection: AsyncConnection, world: dict[str, Any]
+    client: Any, connection: AsyncConnection, world: World
 ) -> None:
     """The hot path stays what it was measured at: the caller's token, the citizen found
     again, the site with the motive (taking the locks on agent and station, on
@@ -110,7 +110,7 @@ async def test_a_booking_is_a_dozen_plain_statements(
     try:
         await book(
             client, world, start="2026-03-16T11:00:00+01:00",
-            agent_id=world["agent"].id, station_id=world["site"].stations[0].id,
+            agent_id=world.agent.id, station_id=world.site.stations[0].id,
         )  # fmt: skip
     finally:
         event.remove(connection.sync_connection, "before_cursor_execute", seen)
@@ -121,17 +121,17 @@ async def test_a_booking_is_a_dozen_plain_statements(
 
 async def test_the_agent_and_the_desk_see_it_others_do_not(
     client: Any,
-    world: dict[str, Any],
+    world: World,
     create_site: Any,
     create_user: Any,
     bearer: Any,
 ) -> None:
     body = await book(client, world)
     path = f"/api/v1/appointments/{body['id']}"
-    assert (await client.get(path, headers=world["agent_headers"])).status == 200
+    assert (await client.get(path, headers=world.agent_headers)).status == 200
     elsewhere = await create_site("Pélussin")
     other_desk = await create_user(Role.DESK, site_ids=[elsewhere.id])
-    coordinator = await create_user(Role.COORDINATOR, site_ids=[world["site"].id])
+    coordinator = await create_user(Role.COORDINATOR, site_ids=[world.site.id])
     assert (await client.get(path, headers=await bearer(other_desk))).status == 404
     assert (await client.get(path, headers=await bearer(coordinator))).status == 403
     listed = await client.get("/api/v1/appointments", headers=await bearer(other_desk))
@@ -139,7 +139,7 @@ async def test_the_agent_and_the_desk_see_it_others_do_not(
 
 
 async def test_a_known_citizen_is_found_not_duplicated(
-    client: Any, session: AsyncSession, world: dict[str, Any]
+    client: Any, session: AsyncSession, world: World
 ) -> None:
     first = await book(client, world)
     before = await count(session, Citizen)
@@ -151,7 +151,7 @@ async def test_a_known_citizen_is_found_not_duplicated(
     )
     assert second["citizen"]["id"] == first["citizen"]["id"]
     assert await count(session, Citizen) == before
-    found = await client.get("/api/v1/citizens", params={"q": "chass"}, headers=world["headers"])
+    found = await client.get("/api/v1/citizens", params={"q": "chass"}, headers=world.headers)
     assert [c["id"] for c in await found.json()] == [first["citizen"]["id"]]
     # Picking the record by id works too.
     third = await book(
@@ -164,33 +164,31 @@ async def test_a_known_citizen_is_found_not_duplicated(
 
 
 async def test_a_citizen_is_not_booked_twice_at_once(
-    client: Any, session: AsyncSession, world: dict[str, Any], create_agent: Any
+    client: Any, session: AsyncSession, world: World, create_agent: Any
 ) -> None:
     await book(client, world)
-    partner = await session.get(Partner, world["agent"].partner_id)
+    partner = await session.get(Partner, world.agent.partner_id)
     colleague = await create_agent(partner, name="Thomas Bonnet")
     rule = AvailabilityRule(
         agent_id=colleague.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
     )
-    rule.sites, rule.motives = [world["site"]], []
+    rule.sites, rule.motives = [world.site], []
     session.add(rule)
     await session.flush()
-    response = await client.post(
-        "/api/v1/appointments", json=booking(world), headers=world["headers"]
-    )
+    response = await client.post("/api/v1/appointments", json=booking(world), headers=world.headers)
     assert response.status == 409
     assert "start" in (await response.json())["error"]["fields"]
 
 
 async def test_a_taken_slot_is_409_with_the_next_free_ones(
-    client: Any, session: AsyncSession, world: dict[str, Any]
+    client: Any, session: AsyncSession, world: World
 ) -> None:
     await book(client, world)
     before = await count(session, Appointment)
     response = await client.post(
         "/api/v1/appointments",
         json=booking(world, citizen={"first_name": "Jean", "last_name": "Rigal"}),
-        headers=world["headers"],
+        headers=world.headers,
     )
     assert response.status == 409
     error = (await response.json())["error"]
@@ -230,7 +228,7 @@ async def test_a_taken_slot_is_409_with_the_next_free_ones(
 async def test_bad_bookings(
     client: Any,
     session: AsyncSession,
-    world: dict[str, Any],
+    world: World,
     change: dict[str, Any],
     status: int,
     field: str | None,
@@ -241,7 +239,7 @@ async def test_bad_bookings(
         await count(session, OutboxMessage),
     )
     response = await client.post(
-        "/api/v1/appointments", json=booking(world, **change), headers=world["headers"]
+        "/api/v1/appointments", json=booking(world, **change), headers=world.headers
     )
     assert response.status == status, await response.text()
     if field:
@@ -254,15 +252,15 @@ async def test_bad_bookings(
     assert after == before
 
 
-async def test_cancel(client: Any, session: AsyncSession, world: dict[str, Any]) -> None:
+async def test_cancel(client: Any, session: AsyncSession, world: World) -> None:
     body = await book(client, world)
     path = f"/api/v1/appointments/{body['id']}"
     response = await client.post(
-        f"{path}/cancel", json={"reason": "Empêchement"}, headers=world["agent_headers"]
+        f"{path}/cancel", json={"reason": "Empêchement"}, headers=world.agent_headers
     )
     assert response.status == 200
     assert (await response.json())["status"] == "cancelled"
-    again = await client.post(f"{path}/cancel", json={}, headers=world["headers"])
+    again = await client.post(f"{path}/cancel", json={}, headers=world.headers)
     assert again.status == 409
     assert (await again.json())["error"]["code"] == "invalid_transition"
     # The time is free again.
@@ -278,14 +276,12 @@ async def test_cancel(client: Any, session: AsyncSession, world: dict[str, Any])
     assert kinds[-2:] == ["cancelled.agent", "cancelled.citizen"]
 
 
-async def test_reschedule_moves_and_links(
-    client: Any, session: AsyncSession, world: dict[str, Any]
-) -> None:
+async def test_reschedule_moves_and_links(client: Any, session: AsyncSession, world: World) -> None:
     body = await book(client, world)
     response = await client.post(
         f"/api/v1/appointments/{body['id']}/reschedule",
         json={"start": "2026-03-16T10:30:00+01:00"},  # overlaps its own old time: allowed
-        headers=world["headers"],
+        headers=world.headers,
     )
     assert response.status == 201, await response.text()
     new = await response.json()
@@ -294,7 +290,7 @@ async def test_reschedule_moves_and_links(
     assert new["citizen"]["id"] == body["citizen"]["id"]
     assert new["room"] != body["room"]
     old = await (
-        await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+        await client.get(f"/api/v1/appointments/{body['id']}", headers=world.headers)
     ).json()
     assert old["status"] == "cancelled"
     stored = await session.get(Appointment, new["id"])
@@ -312,90 +308,88 @@ async def test_reschedule_moves_and_links(
         )
     )
     assert details == {
-        "from_appointment": body["id"], "agent_id": world["agent"].id,
+        "from_appointment": body["id"], "agent_id": world.agent.id,
         "station_id": new["station_id"], "start": "2026-03-16T09:30:00+00:00",
     }  # fmt: skip
 
 
 async def test_a_failed_reschedule_changes_nothing(
-    client: Any, session: AsyncSession, world: dict[str, Any]
+    client: Any, session: AsyncSession, world: World
 ) -> None:
     body = await book(client, world)
     before = await count(session, Appointment)
     response = await client.post(
         f"/api/v1/appointments/{body['id']}/reschedule",
         json={"start": "2026-03-16T13:00:00+01:00"},
-        headers=world["headers"],
+        headers=world.headers,
     )
     assert response.status == 409
     assert "next_slots" in (await response.json())["error"]
     kept = await (
-        await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+        await client.get(f"/api/v1/appointments/{body['id']}", headers=world.headers)
     ).json()
     assert kept["status"] == "booked"
     assert await count(session, Appointment) == before
 
 
-async def test_outcome_only_once_started(client: Any, world: dict[str, Any], clock: Clock) -> None:
+async def test_outcome_only_once_started(client: Any, world: World, clock: Clock) -> None:
     body = await book(client, world)
     path = f"/api/v1/appointments/{body['id']}/outcome"
-    early = await client.post(path, json={"status": "held"}, headers=world["agent_headers"])
+    early = await client.post(path, json={"status": "held"}, headers=world.agent_headers)
     assert early.status == 409
     clock.now = datetime(2026, 3, 16, 9, 35, tzinfo=UTC)
-    wrong = await client.post(path, json={"status": "done"}, headers=world["agent_headers"])
+    wrong = await client.post(path, json={"status": "done"}, headers=world.agent_headers)
     assert wrong.status == 422
     held = await client.post(
-        path, json={"status": "held", "note": "Dossier complété"}, headers=world["agent_headers"]
+        path, json={"status": "held", "note": "Dossier complété"}, headers=world.agent_headers
     )
     assert held.status == 200
     assert (await held.json())["status"] == "held"
-    twice = await client.post(path, json={"status": "no_show"}, headers=world["headers"])
+    twice = await client.post(path, json={"status": "no_show"}, headers=world.headers)
     assert twice.status == 409
     cancel = await client.post(
-        f"/api/v1/appointments/{body['id']}/cancel", json={}, headers=world["headers"]
+        f"/api/v1/appointments/{body['id']}/cancel", json={}, headers=world.headers
     )
     assert cancel.status == 409
 
 
-async def test_arrival_is_for_the_desk(client: Any, world: dict[str, Any], clock: Clock) -> None:
+async def test_arrival_is_for_the_desk(client: Any, world: World, clock: Clock) -> None:
     body = await book(client, world)
     path = f"/api/v1/appointments/{body['id']}/arrived"
-    assert (await client.post(path, headers=world["agent_headers"])).status == 403
+    assert (await client.post(path, headers=world.agent_headers)).status == 403
     clock.now = datetime(2026, 3, 16, 8, 55, tzinfo=UTC)
-    response = await client.post(path, headers=world["headers"])
+    response = await client.post(path, headers=world.headers)
     assert response.status == 200
     assert (await response.json())["arrived_at"] == "2026-03-16T09:55:00+01:00"
-    seen = await client.get(f"/api/v1/appointments/{body['id']}", headers=world["agent_headers"])
+    seen = await client.get(f"/api/v1/appointments/{body['id']}", headers=world.agent_headers)
     assert (await seen.json())["arrived_at"] == "2026-03-16T09:55:00+01:00"
 
 
-async def test_join_links_in_plain_mode(client: Any, world: dict[str, Any], clock: Clock) -> None:
+async def test_join_links_in_plain_mode(client: Any, world: World, clock: Clock) -> None:
     body = await book(client, world)
     path = f"/api/v1/appointments/{body['id']}/join"
-    station = await (
-        await client.get(path, params={"as": "station"}, headers=world["headers"])
-    ).json()
+    station = await (await client.get(path, params={"as": "station"}, headers=world.headers)).json()
     assert station["url"] == f"https://meet.jit.si/{body['room']}"
     assert station["jwt"] is None
     assert station["state"] == "too_early"
     # The desk cannot take the agent's (moderator) side; the agent not the station's.
-    assert (await client.get(path, params={"as": "agent"}, headers=world["headers"])).status == 404
+    assert (await client.get(path, params={"as": "agent"}, headers=world.headers)).status == 404
     assert (
-        await client.get(path, params={"as": "station"}, headers=world["agent_headers"])
+        await client.get(path, params={"as": "station"}, headers=world.agent_headers)
     ).status == 404
-    assert (await client.get(path, params={"as": "both"}, headers=world["headers"])).status == 422
+    assert (await client.get(path, params={"as": "both"}, headers=world.headers)).status == 422
     clock.now = datetime(2026, 3, 16, 8, 50, tzinfo=UTC)  # 09:50 in Paris: open
     agent_side = await (
-        await client.get(path, params={"as": "agent"}, headers=world["agent_headers"])
+        await client.get(path, params={"as": "agent"}, headers=world.agent_headers)
     ).json()
     assert agent_side["state"] == "open"
     read = await (
-        await client.get(f"/api/v1/appointments/{body['id']}", headers=world["headers"])
+        await client.get(f"/api/v1/appointments/{body['id']}", headers=world.headers)
     ).json()
     assert read["agent_joined_at"] == "2026-03-16T09:50:00+01:00"
 
 
-async def test_lists_filter_by_status_and_days(client: Any, world: dict[str, Any]) -> None:
+async def test_lists_filter_by_status_and_days(client: Any, world: World) -> None:
     first = await book(client, world)
     second = await book(
         client,
@@ -403,50 +397,44 @@ async def test_lists_filter_by_status_and_days(client: Any, world: dict[str, Any
         start="2026-03-23T10:00:00+01:00",
         citizen={"first_name": "Jean", "last_name": "Rigal"},
     )
-    await client.post(
-        f"/api/v1/appointments/{second['id']}/cancel", json={}, headers=world["headers"]
-    )
+    await client.post(f"/api/v1/appointments/{second['id']}/cancel", json={}, headers=world.headers)
 
     async def ids(headers: dict[str, str], **params: Any) -> list[int]:
         response = await client.get("/api/v1/appointments", params=params, headers=headers)
         assert response.status == 200, await response.text()
         return [item["id"] for item in await response.json()]
 
-    assert await ids(world["headers"]) == [first["id"], second["id"]]
-    assert await ids(world["headers"], status="booked") == [first["id"]]
-    assert await ids(world["headers"], status="booked,cancelled") == [first["id"], second["id"]]
-    assert await ids(world["headers"], **{"from": "2026-03-20", "to": "2026-03-31"}) == [
-        second["id"]
-    ]
-    assert await ids(world["agent_headers"], status="booked") == [first["id"]]
-    bad = await client.get(
-        "/api/v1/appointments", params={"status": "done"}, headers=world["headers"]
-    )
+    assert await ids(world.headers) == [first["id"], second["id"]]
+    assert await ids(world.headers, status="booked") == [first["id"]]
+    assert await ids(world.headers, status="booked,cancelled") == [first["id"], second["id"]]
+    assert await ids(world.headers, **{"from": "2026-03-20", "to": "2026-03-31"}) == [second["id"]]
+    assert await ids(world.agent_headers, status="booked") == [first["id"]]
+    bad = await client.get("/api/v1/appointments", params={"status": "done"}, headers=world.headers)
     assert bad.status == 422
     backwards = await client.get(
         "/api/v1/appointments",
         params={"from": "2026-03-31", "to": "2026-03-20"},
-        headers=world["headers"],
+        headers=world.headers,
     )
     assert backwards.status == 422
 
 
 async def test_a_move_to_another_agent_tells_both_agents(
-    client: Any, session: AsyncSession, world: dict[str, Any], create_agent: Any
+    client: Any, session: AsyncSession, world: World, create_agent: Any
 ) -> None:
-    partner = await session.get(Partner, world["agent"].partner_id)
+    partner = await session.get(Partner, world.agent.partner_id)
     colleague = await create_agent(partner, name="Thomas Bonnet", email="thomas.bonnet@caf.example")
     rule = AvailabilityRule(
         agent_id=colleague.id, weekdays=[1], start=time(9), end=time(12), every_weeks=1
     )
-    rule.sites, rule.motives = [world["site"]], []
+    rule.sites, rule.motives = [world.site], []
     session.add(rule)
     await session.flush()
     body = await book(client, world)
     response = await client.post(
         f"/api/v1/appointments/{body['id']}/reschedule",
         json={"start": "2026-03-16T11:00:00+01:00", "agent_id": colleague.id},
-        headers=world["headers"],
+        headers=world.headers,
     )
     assert response.status == 201, await response.text()
     new = await response.json()
@@ -470,7 +458,7 @@ async def test_a_move_to_another_agent_tells_both_agents(
 
 async def test_citizens_of_other_houses_stay_out_of_reach(
     client: Any,
-    world: dict[str, Any],
+    world: World,
     create_site: Any,
     create_user: Any,
     bearer: Any,
@@ -479,7 +467,7 @@ async def test_citizens_of_other_houses_stay_out_of_reach(
     body = await book(client, world)
     pelussin = await create_site("Pélussin", stations=1)
     rule = AvailabilityRule(
-        agent_id=world["agent"].id, weekdays=[2], start=time(9), end=time(12), every_weeks=1
+        agent_id=world.agent.id, weekdays=[2], start=time(9), end=time(12), every_weeks=1
     )
     rule.sites, rule.motives = [pelussin], []
     session.add(rule)
@@ -536,21 +524,21 @@ async def test_citizens_of_other_houses_stay_out_of_reach(
     ],
 )
 async def test_extreme_input_is_never_a_500(
-    client: Any, world: dict[str, Any], method: str, path: str, payload: Any
+    client: Any, world: World, method: str, path: str, payload: Any
 ) -> None:
     if isinstance(payload, dict):
-        response = await client.post(path, json=booking(world, **payload), headers=world["headers"])
+        response = await client.post(path, json=booking(world, **payload), headers=world.headers)
     elif isinstance(payload, str):
-        response = await client.post(path, data=payload, headers=world["headers"])
+        response = await client.post(path, data=payload, headers=world.headers)
     else:
-        response = await getattr(client, method)(path, headers=world["headers"])
+        response = await getattr(client, method)(path, headers=world.headers)
     assert response.status in (400, 404, 422), await response.text()
 
 
 async def test_list_days_are_the_sites_own_days(
     client: Any,
     session: AsyncSession,
-    world: dict[str, Any],
+    world: World,
     create_site: Any,
     create_user: Any,
     bearer: Any,
@@ -564,9 +552,9 @@ async def test_list_days_are_the_sites_own_days(
             Appointment(
                 site_id=noumea.id,
                 station_id=station_id,
-                partner_id=world["agent"].partner_id,
-                motive_id=world["motive"].id,
-                agent_id=world["agent"].id,
+                partner_id=world.agent.partner_id,
+                motive_id=world.motive.id,
+                agent_id=world.agent.id,
                 start_at=start,
                 end_at=start + timedelta(minutes=30),
                 busy_from=start,
@@ -589,7 +577,7 @@ async def test_list_days_are_the_sites_own_days(
 
 
 async def test_calendar_invitations_follow_the_appointment(
-    client: Any, session: AsyncSession, world: dict[str, Any]
+    client: Any, session: AsyncSession, world: World
 ) -> None:
     from icalendar import Calendar
 
@@ -602,12 +590,10 @@ async def test_calendar_invitations_follow_the_appointment(
         await client.post(
             f"/api/v1/appointments/{body['id']}/reschedule",
             json={"start": "2026-03-16T11:00:00+01:00"},
-            headers=world["headers"],
+            headers=world.headers,
         )
     ).json()
-    await client.post(
-        f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world["headers"]
-    )
+    await client.post(f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world.headers)
     messages = (
         await session.scalars(
             select(OutboxMessage)
@@ -634,14 +620,14 @@ async def test_calendar_invitations_follow_the_appointment(
 
 
 async def test_reminders_follow_the_appointment(
-    client: Any, session: AsyncSession, world: dict[str, Any]
+    client: Any, session: AsyncSession, world: World
 ) -> None:
     body = await book(client, world)
     moved = await (
         await client.post(
             f"/api/v1/appointments/{body['id']}/reschedule",
             json={"start": "2026-03-16T11:00:00+01:00"},
-            headers=world["headers"],
+            headers=world.headers,
         )
     ).json()
 
@@ -664,7 +650,5 @@ async def test_reminders_follow_the_appointment(
         ("reminder.citizen", "pending"),
     ]
     assert {at for _kind, _status, at in new} == {datetime(2026, 3, 16, 9, 0, tzinfo=UTC)}
-    await client.post(
-        f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world["headers"]
-    )
+    await client.post(f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world.headers)
     assert {status for _kind, status, _at in await reminders(moved["id"])} == {"cancelled"}

@@ -8,29 +8,27 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.handlers.conftest import book
+from tests.handlers.conftest import World, book
 from visio.db.models import Agent
 
 
-async def test_subscribe_read_and_revoke(
-    client: Any, session: AsyncSession, world: dict[str, Any]
-) -> None:
+async def test_subscribe_read_and_revoke(client: Any, session: AsyncSession, world: World) -> None:
     booked = await book(client, world)
     moved = await (
         await client.post(
             f"/api/v1/appointments/{booked['id']}/reschedule",
             json={"start": "2026-03-16T11:00:00+01:00"},
-            headers=world["headers"],
+            headers=world.headers,
         )
     ).json()
-    created = await client.post("/api/v1/me/calendar-feed", headers=world["agent_headers"])
+    created = await client.post("/api/v1/me/calendar-feed", headers=world.agent_headers)
     assert created.status == 201
     body = await created.json()
     assert body["url"].startswith("webcal://") and body["https_url"].startswith("http")
     path = "/" + body["https_url"].split("/", 3)[3]
     token = path.rsplit("/", 1)[1].removesuffix(".ics")
     stored = await session.scalar(
-        select(Agent.calendar_token_hash).where(Agent.id == world["agent"].id)
+        select(Agent.calendar_token_hash).where(Agent.id == world.agent.id)
     )
     assert stored is not None and token not in stored  # only the hash is kept
 
@@ -48,17 +46,17 @@ async def test_subscribe_read_and_revoke(
 
     # A new URL revokes the old one; revoking stops them all.
     again = await (
-        await client.post("/api/v1/me/calendar-feed", headers=world["agent_headers"])
+        await client.post("/api/v1/me/calendar-feed", headers=world.agent_headers)
     ).json()
     assert (await client.get(path)).status == 404
     newer = "/" + again["https_url"].split("/", 3)[3]
     assert (await client.get(newer)).status == 200
-    revoked = await client.delete("/api/v1/me/calendar-feed", headers=world["agent_headers"])
+    revoked = await client.delete("/api/v1/me/calendar-feed", headers=world.agent_headers)
     assert revoked.status == 204
     assert (await client.get(newer)).status == 404
     assert (await client.get("/calendar/visio_cal_guess.ics")).status == 404
 
 
-async def test_only_agents_have_a_feed(client: Any, world: dict[str, Any]) -> None:
-    response = await client.post("/api/v1/me/calendar-feed", headers=world["headers"])
+async def test_only_agents_have_a_feed(client: Any, world: World) -> None:
+    response = await client.post("/api/v1/me/calendar-feed", headers=world.headers)
     assert response.status == 403

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.handlers.conftest import book
+from tests.handlers.conftest import World, book
 from visio.settings import Settings
 
 SECRET = "a-jitsi-app-secret-of-at-least-32-bytes!!"
@@ -28,15 +28,13 @@ def settings(database_url: str) -> Settings:
     )
 
 
-async def test_join_tokens_claim_by_claim(client: Any, world: dict[str, Any]) -> None:
+async def test_join_tokens_claim_by_claim(client: Any, world: World) -> None:
     body = await book(client, world)
     path = f"/api/v1/appointments/{body['id']}/join"
     agent_side = await (
-        await client.get(path, params={"as": "agent"}, headers=world["agent_headers"])
+        await client.get(path, params={"as": "agent"}, headers=world.agent_headers)
     ).json()
-    station = await (
-        await client.get(path, params={"as": "station"}, headers=world["headers"])
-    ).json()
+    station = await (await client.get(path, params={"as": "station"}, headers=world.headers)).json()
     start = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
     for side, moderator in ((agent_side, True), (station, False)):
         assert side["url"] == (f"https://visio-meet.example.org/{body['room']}?jwt={side['jwt']}")

@@ -4,6 +4,7 @@ their live status companions, and the CSRF guard of cookie-authenticated API cal
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
 from tests.handlers.test_pages import PASSWORD, form_token, sign_in
-from visio.db.models import AvailabilityRule, Motive, Partner, Role, Site, User
+from visio.db.models import Agent, AvailabilityRule, Motive, Partner, Role, Site, User
 from visio.settings import Settings
 
 JITSI_SECRET = "a-jitsi-app-secret-of-at-least-32-bytes!!"
@@ -52,11 +53,11 @@ class House:
 async def house(
     session: AsyncSession,
     clock: Clock,
-    create_site: Any,
-    create_partner: Any,
-    create_agent: Any,
-    create_user: Any,
-    bearer: Any,
+    create_site: Callable[..., Awaitable[Site]],
+    create_partner: Callable[..., Awaitable[Partner]],
+    create_agent: Callable[..., Awaitable[Agent]],
+    create_user: Callable[..., Awaitable[User]],
+    bearer: Callable[..., Awaitable[dict[str, str]]],
 ) -> House:
     """France Services Murat, a CAF agent on Mondays and Tuesdays, a desk agent."""
     clock.now = MONDAY_08_UTC

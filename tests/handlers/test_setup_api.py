@@ -3,6 +3,7 @@ get it wrong: a clear error naming the field, and nothing written."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import time
 from typing import Any
 
@@ -10,10 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Agent, AvailabilityRule, Motive, Partner, Role, Site
+from visio.db.models import Agent, AvailabilityRule, Motive, Partner, Role, Site, User
 
 
-async def admin_headers(create_user: Any, bearer: Any) -> dict[str, str]:
+async def admin_headers(
+    create_user: Callable[..., Awaitable[User]], bearer: Callable[..., Awaitable[dict[str, str]]]
+) -> dict[str, str]:
     return await bearer(await create_user(Role.ADMIN))
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.handlers.conftest import MakeWorld, World
 from visio.db.models import (
     Appointment,
     AppointmentStatus,
@@ -23,23 +24,23 @@ NOW = datetime(2026, 3, 13, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def murat(make_world: Any) -> dict[str, Any]:
+async def murat(make_world: MakeWorld) -> World:
     """One station and no buffer: each free half-hour is a slot."""
-    return dict(await make_world(stations=1, buffer_after=0))
+    return await make_world(stations=1, buffer_after=0)
 
 
-def query(setup: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def query(setup: World, **extra: Any) -> dict[str, Any]:
     return {
-        "site_id": setup["site"].id,
-        "motive_id": setup["motive"].id,
+        "site_id": setup.site.id,
+        "motive_id": setup.motive.id,
         "from": "2026-03-16",
         "to": "2026-03-16",
         **extra,
     }
 
 
-async def test_the_mornings_slots_in_the_sites_time(client: Any, murat: dict[str, Any]) -> None:
-    response = await client.get("/api/v1/slots", params=query(murat), headers=murat["headers"])
+async def test_the_mornings_slots_in_the_sites_time(client: Any, murat: World) -> None:
+    response = await client.get("/api/v1/slots", params=query(murat), headers=murat.headers)
     assert response.status == 200
     body = await response.json()
     assert body["timezone"] == "Europe/Paris"
@@ -48,23 +49,23 @@ async def test_the_mornings_slots_in_the_sites_time(client: Any, murat: dict[str
         for hh in ("09:00:00", "09:30:00", "10:00:00", "10:30:00", "11:00:00", "11:30:00")
     ]
     assert body["slots"][0]["end"] == "2026-03-16T09:30:00+01:00"
-    assert {slot["agent_id"] for slot in body["slots"]} == {murat["agent"].id}
+    assert {slot["agent_id"] for slot in body["slots"]} == {murat.agent.id}
     assert body["reason"] is None
 
 
 async def test_a_booking_takes_its_slot_away(
-    client: Any, session: AsyncSession, murat: dict[str, Any]
+    client: Any, session: AsyncSession, murat: World
 ) -> None:
     start = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)  # 10:00 in Paris
-    site = murat["site"]
+    site = murat.site
     station_id = await session.scalar(select(Station.id).where(Station.site_id == site.id))
     session.add(
         Appointment(
             site_id=site.id,
             station_id=station_id,
-            partner_id=murat["agent"].partner_id,
-            motive_id=murat["motive"].id,
-            agent_id=murat["agent"].id,
+            partner_id=murat.agent.partner_id,
+            motive_id=murat.motive.id,
+            agent_id=murat.agent.id,
             start_at=start,
             end_at=start + timedelta(minutes=30),
             busy_from=start,
@@ -75,7 +76,7 @@ async def test_a_booking_takes_its_slot_away(
     )
     await session.flush()
     body = await (
-        await client.get("/api/v1/slots", params=query(murat), headers=murat["headers"])
+        await client.get("/api/v1/slots", params=query(murat), headers=murat.headers)
     ).json()
     starts = [slot["start"][11:16] for slot in body["slots"]]
     # 10:00 is taken; 10:30 falls in its 10 minutes of buffer after.
@@ -85,15 +86,15 @@ async def test_a_booking_takes_its_slot_away(
 async def test_nothing_to_offer_comes_with_a_reason(
     client: Any,
     session: AsyncSession,
-    murat: dict[str, Any],
+    murat: World,
     create_site: Any,
 ) -> None:
     empty = await create_site("France Services Allanche", stations=0)
-    desk_scope = murat["desk"]
+    desk_scope = murat.desk
     desk_scope.sites.append(empty)
     await session.flush()
     response = await client.get(
-        "/api/v1/slots", params=query(murat, site_id=empty.id), headers=murat["headers"]
+        "/api/v1/slots", params=query(murat, site_id=empty.id), headers=murat.headers
     )
     assert response.status == 200
     body = await response.json()
@@ -105,7 +106,7 @@ async def test_nothing_to_offer_comes_with_a_reason(
 async def test_a_motive_nobody_serves_says_so(
     client: Any,
     session: AsyncSession,
-    murat: dict[str, Any],
+    murat: World,
     create_partner: Any,
 ) -> None:
     msa = await create_partner("MSA", "MSA Auvergne")
@@ -121,12 +122,12 @@ async def test_a_motive_nobody_serves_says_so(
     response = await client.get(
         "/api/v1/slots",
         params=query(murat, motive_id=lonely.id),
-        headers={**murat["headers"], "Accept-Language": "en"},
+        headers={**murat.headers, "Accept-Language": "en"},
     )
     assert response.status == 200
     body = await response.json()
     assert body == {
-        "site_id": murat["site"].id,
+        "site_id": murat.site.id,
         "timezone": "Europe/Paris",
         "slots": [],
         "reason_code": "no_agent",
@@ -146,26 +147,26 @@ async def test_a_motive_nobody_serves_says_so(
     ],
 )
 async def test_bad_searches_name_their_field(
-    client: Any, murat: dict[str, Any], change: dict[str, str], field: str
+    client: Any, murat: World, change: dict[str, str], field: str
 ) -> None:
     response = await client.get(
-        "/api/v1/slots", params=query(murat, **change), headers=murat["headers"]
+        "/api/v1/slots", params=query(murat, **change), headers=murat.headers
     )
     assert response.status == 422
     assert field in (await response.json())["error"]["fields"]
 
 
-async def test_missing_parameters(client: Any, murat: dict[str, Any]) -> None:
+async def test_missing_parameters(client: Any, murat: World) -> None:
     response = await client.get(
-        "/api/v1/slots", params={"site_id": murat["site"].id}, headers=murat["headers"]
+        "/api/v1/slots", params={"site_id": murat.site.id}, headers=murat.headers
     )
     assert response.status == 422
     assert set((await response.json())["error"]["fields"]) == {"motive_id", "from", "to"}
 
 
-async def test_62_days_is_allowed(client: Any, murat: dict[str, Any]) -> None:
+async def test_62_days_is_allowed(client: Any, murat: World) -> None:
     response = await client.get(
-        "/api/v1/slots", params=query(murat, to="2026-05-17"), headers=murat["headers"]
+        "/api/v1/slots", params=query(murat, to="2026-05-17"), headers=murat.headers
     )
     assert response.status == 200
     # Mondays 16 March … 11 May, less Easter Monday (6 April), within the 60-day horizon
@@ -173,7 +174,7 @@ async def test_62_days_is_allowed(client: Any, murat: dict[str, Any]) -> None:
 
 
 async def test_unknown_or_foreign_sites_and_motives_are_404(
-    client: Any, murat: dict[str, Any], create_site: Any
+    client: Any, murat: World, create_site: Any
 ) -> None:
     elsewhere = await create_site("Pélussin")
     for params in (
@@ -181,18 +182,18 @@ async def test_unknown_or_foreign_sites_and_motives_are_404(
         query(murat, motive_id=424242),
         query(murat, site_id=elsewhere.id),
     ):
-        response = await client.get("/api/v1/slots", params=params, headers=murat["headers"])
+        response = await client.get("/api/v1/slots", params=params, headers=murat.headers)
         assert response.status == 404, params
 
 
 @pytest.mark.parametrize("role", [Role.COORDINATOR, Role.AGENT])
 async def test_only_desk_and_admins_search(
-    client: Any, murat: dict[str, Any], create_user: Any, bearer: Any, role: Role
+    client: Any, murat: World, create_user: Any, bearer: Any, role: Role
 ) -> None:
     if role is Role.AGENT:
-        headers = murat["agent_headers"]  # the agent's own account
+        headers = murat.agent_headers  # the agent's own account
     else:
-        headers = await bearer(await create_user(role, site_ids=[murat["site"].id]))
+        headers = await bearer(await create_user(role, site_ids=[murat.site.id]))
     response = await client.get("/api/v1/slots", params=query(murat), headers=headers)
     assert response.status == 403
 
@@ -200,7 +201,7 @@ async def test_only_desk_and_admins_search(
 async def test_a_paris_agent_serving_la_reunion(
     client: Any,
     session: AsyncSession,
-    murat: dict[str, Any],
+    murat: World,
     create_site: Any,
 ) -> None:
     reunion = await create_site(
@@ -210,17 +211,17 @@ async def test_a_paris_agent_serving_la_reunion(
         hours=((time(8), time(16)),),
     )
     rule = AvailabilityRule(
-        agent_id=murat["agent"].id, weekdays=[2], start=time(8), end=time(10), every_weeks=1
+        agent_id=murat.agent.id, weekdays=[2], start=time(8), end=time(10), every_weeks=1
     )
     rule.sites, rule.motives = [reunion], []
     session.add(rule)
-    murat["desk"].sites.append(reunion)
+    murat.desk.sites.append(reunion)
     await session.flush()
     body = await (
         await client.get(
             "/api/v1/slots",
             params=query(murat, site_id=reunion.id, **{"from": "2026-03-17", "to": "2026-03-17"}),
-            headers=murat["headers"],
+            headers=murat.headers,
         )
     ).json()
     # 08:00–10:00 in Paris (UTC+1 in March) is 11:00–13:00 at Saint-Benoît (UTC+4).
@@ -235,24 +236,24 @@ async def test_a_paris_agent_serving_la_reunion(
 async def test_the_first_free_slot_across_the_desks_sites(
     client: Any,
     session: AsyncSession,
-    murat: dict[str, Any],
+    murat: World,
     create_site: Any,
 ) -> None:
     neussargues = await create_site("France Services Neussargues", stations=1)
     rule = AvailabilityRule(
-        agent_id=murat["agent"].id, weekdays=[5], start=time(14), end=time(16), every_weeks=1
+        agent_id=murat.agent.id, weekdays=[5], start=time(14), end=time(16), every_weeks=1
     )
     rule.sites, rule.motives = [neussargues], []
     session.add(rule)
-    murat["desk"].sites.append(neussargues)
+    murat.desk.sites.append(neussargues)
     await session.flush()
     response = await client.get(
-        "/api/v1/slots/first", params={"motive_id": murat["motive"].id}, headers=murat["headers"]
+        "/api/v1/slots/first", params={"motive_id": murat.motive.id}, headers=murat.headers
     )
     assert response.status == 200
     sites = (await response.json())["sites"]
     # Friday 13 March 14:00 at Neussargues comes before Monday 16 March at Murat.
     assert [(s["site_id"], s["slots"][0]["start"]) for s in sites] == [
         (neussargues.id, "2026-03-13T14:00:00+01:00"),
-        (murat["site"].id, "2026-03-16T09:00:00+01:00"),
+        (murat.site.id, "2026-03-16T09:00:00+01:00"),
     ]
