@@ -1,0 +1,45 @@
+"""The figures the demo's history follows, year by year."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from visio.db.models import AppointmentStatus
+
+# A fixed seed: two demos show the same history.
+SEED = 2020
+
+# Held visio sessions per year: the first two are the community's published figures.
+HELD_PER_YEAR = {2019: 12, 2020: 110, 2021: 170, 2022: 240, 2023: 310, 2024: 380, 2025: 450}
+HELD_2026_FULL_YEAR = 520
+# Missed and cancelled sessions, as shares of the held ones: they come on top, as at the desk.
+NOT_HELD_SHARES = (
+    (AppointmentStatus.NO_SHOW, 0.07),
+    (AppointmentStatus.AGENT_ABSENT, 0.02),
+    (AppointmentStatus.CANCELLED, 0.10),
+)
+
+# Desk requests per year at the four houses of Hautes Terres (8,620 in 2020: 24 a day).
+DESK_REQUESTS_PER_YEAR = {2019: 7_400, 2020: 8_620}
+DESK_REQUEST_GROWTH = 1.04
+
+
+def held_per_year(today: date) -> dict[int, int]:
+    """The visio sessions held each year, this year's prorated to `today`'s day of the year."""
+    years = dict(HELD_PER_YEAR)
+    years[today.year] = round(HELD_2026_FULL_YEAR * (today.timetuple().tm_yday / 365))
+    return years
+
+
+def desk_requests_per_year(today: date) -> dict[int, int]:
+    """The desk requests of each year up to `today`'s (this one whole: the caller prorates).
+
+    After 2020 the count grows by 4 % a year.
+    """
+    counts = dict(DESK_REQUESTS_PER_YEAR)
+    year, count = 2020, DESK_REQUESTS_PER_YEAR[2020]
+    while year < today.year:
+        year += 1
+        count = round(count * DESK_REQUEST_GROWTH)
+        counts[year] = count
+    return counts

@@ -1,0 +1,221 @@
+"""The demo's history: visio sessions since 2019, the coming weeks' bookings, desk requests.
+
+`History` only draws: it reads the stored houses, partners and agents and returns typed
+records; `visio.demo.storage` writes them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+
+from visio.db.models import Agent, AppointmentStatus, RequestChannel, Station
+from visio.demo.days import local, today_in_paris, working_days
+from visio.demo.figures import NOT_HELD_SHARES, desk_requests_per_year, held_per_year
+from visio.demo.people import FIRST_NAMES, LAST_NAMES, email_address
+from visio.demo.records import (
+    DrawnAppointment,
+    DrawnCitizen,
+    DrawnDeskRequest,
+    House,
+    PartnerTeam,
+    Permanence,
+)
+from visio.meetings.rooms import new_room_name
+from visio.scheduling.calendars import public_holidays
+
+# The hours a past session may start at: mornings and afternoons of the houses.
+SESSION_HOURS = (9, 10, 11, 14, 15, 16)
+# Citizens' details are kept this long: older appointments have none.
+RETENTION = timedelta(days=90)
+# How far ahead the agents' permanences are already booked, and how full they are.
+COMING_DAYS = 21
+COMING_FILL = 0.55
+
+
+class History:
+    """A community's visio sessions and desk requests since 2019, from one generator.
+
+    The draws come in a fixed order (the past years, the coming weeks, then the desk
+    requests), so one seed and one `now` always give the same history: call
+    `appointments()` then `desk_requests()`, once each.
+    """
+
+    def __init__(
+        self,
+        houses: Sequence[House],
+        teams: Sequence[PartnerTeam],
+        permanences: Mapping[int, Sequence[Permanence]],
+        *,
+        now: datetime,
+        rng: random.Random,
+    ) -> None:
+        self._houses = houses
+        self._teams = teams
+        self._permanences = permanences
+        self._now = now
+        self._rng = rng
+        self._today = today_in_paris(now)
+        self._weights = [team.spec.weight for team in teams]
+        # (agent or station, its id, day, hour) already taken: one appointment per hour cell.
+        self._taken: set[tuple[str, int, date, int]] = set()
+        self._drawn: list[DrawnAppointment] = []
+
+    def appointments(self) -> list[DrawnAppointment]:
+        """Past appointments (held, missed, cancelled), then the coming weeks' bookings.
+
+        Each year has exactly its figure of held sessions; no agent and no station has two
+        appointments in the same hour.
+        """
+        for year, held in sorted(held_per_year(self._today).items()):
+            self._draw_year(year, held)
+        self._draw_coming_weeks()
+        return self._drawn
+
+    def desk_requests(self) -> list[DrawnDeskRequest]:
+        """Walk-in and phone requests at the Hautes Terres desks, year by year, up to yesterday."""
+        rng = self._rng
+        hautes_terres = [house.site for house in self._houses if house.spec.in_hautes_terres]
+        drawn = []
+        for year, count in sorted(desk_requests_per_year(self._today).items()):
+            closed = public_holidays(None, date(year, 1, 1), date(year, 12, 31))
+            days = list(working_days(date(year, 1, 1), date(year, 12, 31), closed))
+            if year == self._today.year:
+                count = round(count * sum(day < self._today for day in days) / len(days))
+                days = [day for day in days if day < self._today]
+            for _ in range(count):
+                team = rng.choices(self._teams, self._weights)[0]
+                moment = time(rng.randint(9, 16), rng.randrange(0, 60, 5))
+                drawn.append(
+                    DrawnDeskRequest(
+                        site_id=rng.choice(hautes_terres).id,
+                        partner_id=team.partner.id,
+                        kind=rng.choice(team.spec.desk_kinds),
+                        channel=rng.choices(
+                            (RequestChannel.IN_PERSON, RequestChannel.PHONE), (72, 28)
+                        )[0],
+                        at=local(rng.choice(days), moment),
+                    )
+                )
+        return drawn
+
+    def _draw_year(self, year: int, held: int) -> None:
+        """`held` sessions held that year before today, and the missed and cancelled ones."""
+        rng = self._rng
+        open_houses = [house for house in self._houses if house.spec.since <= year]
+        last_day = min(date(year, 12, 31), self._today - timedelta(days=1))
+        closed = public_holidays(None, date(year, 1, 1), date(year, 12, 31))
+        days = list(working_days(date(year, 1, 1), last_day, closed))
+        if year == 2019:
+            days = [day for day in days if day.month >= 9]  # the first visio sessions, autumn 2019
+        plan = [AppointmentStatus.HELD] * held
+        for status, share in NOT_HELD_SHARES:
+            plan += [status] * round(held * share)
+        for status in plan:
+            # Draw again until the house is open that day and the agent and a station free.
+            while True:
+                day = rng.choice(days)
+                house = rng.choice(open_houses)
+                if day.isoweekday() not in house.spec.weekdays:
+                    continue
+                team = rng.choices(self._teams, self._weights)[0]
+                agent = rng.choice(team.agents)
+                hour = rng.choice(SESSION_HOURS)
+                if self._add(day, hour, house, team, agent, status):
+                    break
+
+    def _draw_coming_weeks(self) -> None:
+        """Bookings inside the agents' permanences, at about half of them."""
+        rng = self._rng
+        by_site_id = {house.site.id: house for house in self._houses}
+        first, last = self._today + timedelta(days=1), self._today + timedelta(days=COMING_DAYS)
+        closed = public_holidays(None, self._today, last)
+        for day in working_days(first, last, closed):
+            for team in self._teams:
+                for agent in team.agents:
+                    for permanence in self._permanences[agent.id]:
+                        if permanence.weekday != day.isoweekday() or rng.random() > COMING_FILL:
+                            continue
+                        house = by_site_id[rng.choice(permanence.site_ids)]
+                        if day.isoweekday() not in house.spec.weekdays:
+                            continue
+                        start, end = permanence.hours
+                        hours = [h for h in range(start.hour, end.hour) if time(h) >= start]
+                        hour = rng.choice(hours)
+                        self._add(day, hour, house, team, agent, AppointmentStatus.BOOKED)
+
+    def _add(
+        self,
+        day: date,
+        hour: int,
+        house: House,
+        team: PartnerTeam,
+        agent: Agent,
+        status: AppointmentStatus,
+    ) -> bool:
+        """Draw an appointment in that hour cell; False, drawing nothing, if it is taken."""
+        station = self._place(day, hour, house.stations, agent)
+        if station is None:
+            return False
+        rng = self._rng
+        motive = rng.choice(team.motives)
+        # Within its hour cell, buffers included, so no two appointments' busy time meets.
+        fits = [
+            minute
+            for minute in (0, 15, 30)
+            if minute >= motive.buffer_before_minutes
+            and minute + motive.duration_minutes + motive.buffer_after_minutes <= 60
+        ]
+        start = local(day, time(hour, rng.choice(fits or [0])))
+        end = start + timedelta(minutes=motive.duration_minutes)
+        citizen = self._citizen(start) if day >= self._today - RETENTION else None
+        booked_at = min(
+            self._now, start - timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 6))
+        )
+        self._drawn.append(
+            DrawnAppointment(
+                site_id=house.site.id,
+                station_id=station.id,
+                partner_id=team.partner.id,
+                motive_id=motive.id,
+                agent_id=agent.id,
+                citizen=citizen,
+                start_at=start,
+                end_at=end,
+                busy_from=start - timedelta(minutes=motive.buffer_before_minutes),
+                busy_until=end + timedelta(minutes=motive.buffer_after_minutes),
+                status=status,
+                room=new_room_name(rng.randbytes),
+                booked_at=booked_at,
+                updated_at=booked_at if status is AppointmentStatus.BOOKED else min(self._now, end),
+            )
+        )
+        return True
+
+    def _place(
+        self, day: date, hour: int, stations: Sequence[Station], agent: Agent
+    ) -> Station | None:
+        """Take the hour cell for the agent and the first free station, if both are free."""
+        if ("agent", agent.id, day, hour) in self._taken:
+            return None
+        for station in stations:
+            if ("station", station.id, day, hour) not in self._taken:
+                self._taken.add(("agent", agent.id, day, hour))
+                self._taken.add(("station", station.id, day, hour))
+                return station
+        return None
+
+    def _citizen(self, start: datetime) -> DrawnCitizen:
+        """A citizen who registered a few days before `start`; many give no email address."""
+        rng = self._rng
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        with_email = rng.random() < 0.45
+        phone = f"06{rng.randrange(10**8):08d}" if rng.random() < 0.8 else None
+        return DrawnCitizen(
+            first_name=first,
+            last_name=last,
+            email=email_address(f"{first} {last}", "courriel.example") if with_email else None,
+            phone=phone,
+            created_at=min(self._now, start - timedelta(days=rng.randint(1, 10))),
+        )
