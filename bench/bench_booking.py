@@ -106,9 +106,9 @@ async def populate(url: str) -> tuple[str, list[dict[str, Any]]]:
             session, None, email="desk@bench.example", name="Desk", role=Role.DESK,
             site_ids=[site.id for site in sites], now=now,
         )  # fmt: skip
-        _record, token = await accounts.create_token(
-            session, None, user_id=desk.id, label="bench", now=now
-        )
+        token = (
+            await accounts.create_token(session, None, user_id=desk.id, label="bench", now=now)
+        ).token
         # Conflict-free requests: at each start, each agent and each station once at most.
         requests = []
         rng = random.Random(11)

@@ -57,7 +57,7 @@ from visio.db.models import (
 from visio.db.models.agents import rule_sites
 from visio.keys import ENGINE
 from visio.scheduling import find_slots
-from visio.services import accounts, availability
+from visio.services import accounts, availability, slots
 from visio.settings import Settings
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -188,9 +188,9 @@ async def populate(url: str, agents: int, bookings: int, seed: int) -> DataSet:
         user = await accounts.create_user(
             session, None, email="bench@bench.example", name="Bench", role=Role.ADMIN, now=NOW
         )
-        _record, token = await accounts.create_token(
-            session, None, user_id=user.id, label="bench", now=NOW
-        )
+        token = (
+            await accounts.create_token(session, None, user_id=user.id, label="bench", now=NOW)
+        ).token
         served_pairs = {
             (site_id, motive.id)
             for agent_id in agent_ids
@@ -267,7 +267,7 @@ async def measure(url: str, agents: int, bookings: int, requests: int, seed: int
         async with make_sessionmaker(engine)() as session:
             for site_id, motive_id in rng.sample(data.pairs, min(20, len(data.pairs))):
                 statements[0] = 0
-                await availability.search_slots(
+                await slots.search_slots(
                     session, actor, site_id=site_id, motive_id=motive_id, first_day=FIRST_DAY,
                     last_day=last, now=NOW,
                 )  # fmt: skip

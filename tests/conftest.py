@@ -275,18 +275,20 @@ def create_user(session: AsyncSession, clock: Clock) -> Callable[..., Any]:
         locale: str = "fr",
         password: str | None = None,
     ) -> User:
-        return await accounts.create_user(
-            session,
-            None,
+        sites = [await session.get_one(Site, site_id) for site_id in site_ids or []]
+        user = User(
             email=email or f"{role.value}-{secrets.token_hex(4)}@visio.example",
             name=name,
             role=role,
-            site_ids=site_ids or [],
             agent_id=agent_id,
             locale=locale,
-            password=password,
-            now=clock(),
+            password_hash=accounts.hash_password(password) if password else None,
+            created_at=clock(),
         )
+        user.sites = sites
+        session.add(user)
+        await session.flush()
+        return user
 
     return create
 
@@ -296,11 +298,11 @@ def bearer(session: AsyncSession, clock: Clock) -> Callable[..., Any]:
     """`await bearer(user)` → headers carrying a fresh API token of that user."""
 
     async def headers(user: User, **extra: str) -> dict[str, str]:
-        _record, token = await accounts.create_token(
+        created = await accounts.create_token(
             session, None, user_id=user.id, label="test", now=clock()
         )
         await session.commit()
-        return {"Authorization": f"Bearer {token}", **extra}
+        return {"Authorization": f"Bearer {created.token}", **extra}
 
     return headers
 

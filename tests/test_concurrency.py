@@ -88,9 +88,9 @@ async def seed(engine: AsyncEngine, *, stations: int = 1, agents: int = 1) -> di
             session, None, email="desk@visio.example", name="Desk", role=Role.DESK,
             site_ids=[site.id], now=now,
         )  # fmt: skip
-        _record, token = await accounts.create_token(
-            session, None, user_id=desk.id, label="load", now=now
-        )
+        token = (
+            await accounts.create_token(session, None, user_id=desk.id, label="load", now=now)
+        ).token
         return {"site_id": site.id, "motive_id": motive.id, "agent_id": agent.id,
                 "agent_ids": [person.id for person in people],
                 "station_id": site.stations[0].id, "token": token}  # fmt: skip

@@ -197,10 +197,10 @@ async def _create_token(settings: Settings, email: str, label: str) -> str:
             user = await accounts.find_user_by_email(session, email)
             if user is None:
                 raise CommandError(f"no user with the email {email}")
-            _record, token = await accounts.create_token(
+            created = await accounts.create_token(
                 session, None, user_id=user.id, label=label, now=_now()
             )
-            return token
+            return created.token
     except DomainError as error:
         raise CommandError(str(error.message)) from None
     except SQLAlchemyError as error:

@@ -14,8 +14,10 @@ from visio.i18n import gettext as _
 from visio.keys import ACTOR, CLOCK, CSP_NONCE, DB, LOCALE, SESSIONMAKER, SETTINGS
 from visio.services import accounts
 from visio.services.errors import (
+    Conflict,
     DomainError,
     Internal,
+    InvalidInput,
     Malformed,
     MethodNotAllowed,
     NotAllowed,
@@ -57,6 +59,30 @@ async def locale_middleware(request: web.Request, handler: Handler) -> web.Strea
         current_locale.reset(token)
 
 
+# The HTTP status of each domain error, the nearest class in the error's ancestry deciding
+# (`SlotUnavailable` is a `Conflict`: 409). The one place errors meet HTTP.
+HTTP_STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    Malformed: 400,
+    NotAuthenticated: 401,
+    NotAllowed: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    TooLarge: 413,
+    InvalidInput: 422,
+    Internal: 500,
+}
+
+
+def http_status(error: DomainError) -> int:
+    """The status a domain error is answered with."""
+    for kind in type(error).__mro__:
+        if kind in HTTP_STATUS:
+            return HTTP_STATUS[kind]
+    return 400
+
+
 def error_json(error: DomainError) -> web.Response:
     body: dict[str, object] = {
         "code": error.code,
@@ -64,7 +90,7 @@ def error_json(error: DomainError) -> web.Response:
         "fields": {name: str(message) for name, message in error.fields.items()},
     }
     body.update(error.extra)
-    return web.json_response({"error": body}, status=error.status)
+    return web.json_response({"error": body}, status=http_status(error))
 
 
 # aiohttp's own refusals (unknown path, wrong method…) in the same format as ours.
@@ -109,8 +135,9 @@ def _render_error(request: web.Request, error: DomainError) -> web.StreamRespons
         raise web.HTTPSeeOther(location=login)
     from visio.handlers.render import render
 
-    context = {"status": error.status, "message": str(error.message), "fields": error.fields}
-    return render("error.html", request, context, status=error.status)
+    status = http_status(error)
+    context = {"status": status, "message": str(error.message), "fields": error.fields}
+    return render("error.html", request, context, status=status)
 
 
 def content_security_policy(nonce: str, *, meeting_origin: str | None = None) -> str:

@@ -163,7 +163,7 @@ class Live:
                 links=Links(base_url=self.base_url),
             )
             await session.commit()
-            return view.appointment.id
+            return view.id
 
     async def sign_in(self, browser: Any, email: str) -> Any:
         """A new browser context (its own cookies) signed in as `email`; returns its page."""

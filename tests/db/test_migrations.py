@@ -22,8 +22,17 @@ from visio.app import SchemaNotAtHead, create_app
 from visio.db.base import metadata
 from visio.db.engine import make_engine
 from visio.db.migrate import alembic_config, current_revision, head_revision, upgrade_engine
-from visio.db.models import Appointment, OutboxMessage
+from visio.db.models import OutboxMessage
+from visio.notify.facts import (
+    AgentFacts,
+    MotiveFacts,
+    Parties,
+    PartnerFacts,
+    SiteFacts,
+    Template,
+)
 from visio.services import notifications
+from visio.services.records import CitizenView
 from visio.settings import Settings
 
 
@@ -122,32 +131,34 @@ def test_the_alembic_environment_reaches_only_the_database_layer() -> None:
     assert [module for _, module in imports if not module.startswith("visio.db")] == []
 
 
-def _waiting(template: str, *, for_agent: bool, locale: str, **extra: Any) -> dict[str, Any]:
+def _waiting(
+    template: Template, *, for_agent: bool, locale: str, previous_start: datetime | None = None
+) -> dict[str, Any]:
     """An outbox row as visio queues it: the facts of one message about appointment 7 (a
     Monday 16 March 2026, 10:00 in Paris), for its agent or its citizen."""
     start = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
     cancelled = template == "cancelled"
-    to_name, to_email = (
-        ("Isabelle Delmas", "isabelle.delmas@caf.example")
-        if for_agent
-        else ("Jean Vidal", "jean.vidal@example.org")
-    )
-    row = notifications.message_row(
-        template=template,
-        appointment=Appointment(id=7, start_at=start, end_at=start + timedelta(minutes=30),
-                                sequence=1 if cancelled else 0,
-                                cancel_reason="Agent ill" if cancelled else "",
-                                rescheduled_from_id=None),
-        parties=notifications.parties_from(
-            site=("France Services Murat", "2 place de l'Hôtel de Ville", "Europe/Paris", None),
-            partner_name="CAF du Cantal", motive=("Prime d'activité", ["RIB"], ""),
-            agent=("Isabelle Delmas", "isabelle.delmas@caf.example", "fr", "Europe/Paris"),
-        ),
-        to_email=to_email, to_name=to_name, locale=locale, zone="Europe/Paris",
-        for_agent=for_agent, citizen=None, links=notifications.Links("https://visio.example"),
-        now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), uid="appointment-7@visio.example",
-        extra=extra,
+    site = SiteFacts(name="France Services Murat", address="2 place de l'Hôtel de Ville",
+                     timezone="Europe/Paris", email=None)  # fmt: skip
+    parties = Parties(
+        site=site,
+        partner=PartnerFacts(name="CAF du Cantal"),
+        motive=MotiveFacts(name="Prime d'activité", documents=["RIB"], instructions=""),
+        agent=AgentFacts(name="Isabelle Delmas", email="isabelle.delmas@caf.example",
+                         locale="fr", timezone="Europe/Paris"),
     )  # fmt: skip
+    citizen = CitizenView(7, "Jean", "Vidal", None, "jean.vidal@example.org", None, locale)
+    moment = notifications.Moment(
+        7, 1, start, start + timedelta(minutes=30), 1 if cancelled else 0,
+        "Agent ill" if cancelled else "", None,
+    )  # fmt: skip
+    change = notifications.Change(
+        template, moment,
+        parties, citizen, notifications.Links("https://visio.example"),
+        datetime(2026, 3, 2, 9, 0, tzinfo=UTC), "appointment-7@visio.example",
+        previous_start=previous_start,
+    )  # fmt: skip
+    row: dict[str, Any] = dict(notifications.message_row(change, for_agent=for_agent))
     row["appointment_id"] = None
     return row
 

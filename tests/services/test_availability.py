@@ -14,7 +14,8 @@ from visio.db.models import (
     Motive,
     Role,
 )
-from visio.services import accounts, availability
+from visio.services import accounts, slots
+from visio.services.permissions import Actor
 
 NOW = datetime(2026, 3, 13, 8, 0, tzinfo=UTC)  # Friday 13 March 2026, 09:00 in Paris
 MONDAY = date(2026, 3, 16)
@@ -75,7 +76,19 @@ async def world(
         site_ids=[site.id],
         now=NOW,
     )
-    return {"site": site, "motive": motive, "agents": people, "actor": accounts.actor_of(desk)}
+    return {
+        "site": site,
+        "motive": motive,
+        "agents": people,
+        "actor": Actor(
+            user_id=desk.id,
+            email=desk.email,
+            name=desk.name,
+            role=desk.role,
+            locale=desk.locale,
+            site_ids=frozenset(desk.site_ids),
+        ),
+    }
 
 
 async def test_one_search_runs_three_statements_whatever_the_days(
@@ -90,7 +103,7 @@ async def test_one_search_runs_three_statements_whatever_the_days(
     for days in (1, 28, 62):
         counter = StatementCounter(connection)
         try:
-            await availability.search_slots(
+            await slots.search_slots(
                 session,
                 setup["actor"],
                 site_id=setup["site"].id,
@@ -118,7 +131,7 @@ async def test_more_agents_same_statements(
         setup = await world(session, create_site, create_agent, create_partner, agents=agents)
         counter = StatementCounter(connection)
         try:
-            found = await availability.search_slots(
+            found = await slots.search_slots(
                 session,
                 setup["actor"],
                 site_id=setup["site"].id,

@@ -93,8 +93,9 @@ async def _fresh_credentials(session: AsyncSession, now: datetime) -> list[DemoA
         if demo_user.role is Role.ADMIN:
             user_id = await session.scalar(select(User.id).where(User.email == demo_user.email))
             assert user_id is not None
-            _record, token = await accounts.create_token(
+            created = await accounts.create_token(
                 session, None, user_id=user_id, label="demo", now=now
             )
+            token = created.token
         result.append(DemoAccount(demo_user.role.value, demo_user.email, password, token))
     return result

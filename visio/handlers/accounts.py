@@ -4,35 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from visio.db.models import Role, User
 from visio.handlers.api import current_actor, json_model, match_int, now, operation
-from visio.handlers.schemas import TokenCreate, TokenOut, UserCreate, UserOut
+from visio.handlers.schemas import TokenCreate, UserCreate
 from visio.keys import DB
 from visio.services import accounts
+from visio.services.permissions import Action
+from visio.services.records import NewToken, UserView
 
 
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=user.role,
-        site_ids=sorted(site.id for site in user.sites),
-        agent_id=user.agent_id,
-        locale=user.locale,
-        active=user.active,
-        created_at=user.created_at,
-    )
-
-
-@operation(
-    "Create a user account",
-    roles={Role.ADMIN},
-    body=UserCreate,
-    response=UserOut,
-    status=201,
-    tags=["accounts"],
-)
+@operation("Create a user account", action=Action.MANAGE_USERS, body=UserCreate,
+           response=UserView, status=201, tags=["accounts"])  # fmt: skip
 async def create_user(request: web.Request, body: UserCreate) -> web.Response:
     user = await accounts.create_user(
         request[DB],
@@ -46,42 +27,29 @@ async def create_user(request: web.Request, body: UserCreate) -> web.Response:
         password=body.password,
         now=now(request),
     )
-    return json_model(user_out(user), status=201)
+    return json_model(user, status=201)
 
 
-@operation("The signed-in user", response=UserOut, tags=["accounts"])
+@operation("The signed-in user", response=UserView, tags=["accounts"])
 async def me(request: web.Request) -> web.Response:
     actor = current_actor(request)
-    user = await accounts.get_user(request[DB], actor, actor.user_id)
-    return json_model(user_out(user))
+    return json_model(await accounts.get_user(request[DB], actor, actor.user_id))
 
 
-@operation("One user (admins, or the user themselves)", response=UserOut, tags=["accounts"])
+@operation("One user (admins, or the user themselves)", response=UserView, tags=["accounts"])
 async def get_user(request: web.Request) -> web.Response:
     user = await accounts.get_user(request[DB], current_actor(request), match_int(request, "id"))
-    return json_model(user_out(user))
+    return json_model(user)
 
 
-@operation(
-    "Create an API token for a user (admins, or the user themselves); shown once",
-    body=TokenCreate,
-    response=TokenOut,
-    status=201,
-    tags=["accounts"],
-)
+@operation("Create an API token for a user (admins, or the user themselves); shown once",
+           body=TokenCreate, response=NewToken, status=201, tags=["accounts"])  # fmt: skip
 async def create_token(request: web.Request, body: TokenCreate) -> web.Response:
-    record, token = await accounts.create_token(
+    token = await accounts.create_token(
         request[DB],
         current_actor(request),
         user_id=match_int(request, "id"),
         label=body.label,
         now=now(request),
     )
-    out = TokenOut(
-        id=record.id,
-        token=token,
-        prefix=record.prefix,
-        label=record.label,
-        created_at=record.created_at,
-    )
-    return json_model(out, status=201)
+    return json_model(token, status=201)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from visio.db.models import OutboxStatus
+from visio.domain import OutboxStatus
 from visio.handlers.api import current_actor, match_int
 from visio.handlers.render import render
 from visio.keys import DB, SETTINGS
-from visio.notify.compose import content
 from visio.services import notifications
 
 
@@ -18,7 +17,7 @@ async def outbox(request: web.Request) -> web.Response:
     status = OutboxStatus(chosen) if chosen in {s.value for s in OutboxStatus} else None
     messages = await notifications.outbox(request[DB], current_actor(request), status=status)
     context = {
-        "messages": [(message, notifications.message_subject(message)) for message in messages],
+        "messages": messages,
         "status": status.value if status else "",
         "statuses": [s.value for s in OutboxStatus],
         "smtp_configured": request.app[SETTINGS].smtp_host is not None,
@@ -27,8 +26,8 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 async def outbox_message(request: web.Request) -> web.Response:
-    message = await notifications.outbox_message(
+    message, words = await notifications.outbox_message(
         request[DB], current_actor(request), match_int(request, "id")
     )
-    context = {"m": message, "words": content(message)}
+    context = {"m": message, "words": words}
     return render("outbox_message.html", request, context)

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 
-from visio.db.models import Role
+from visio.domain import Role
 from visio.handlers.validation import parse_json, parse_query
 from visio.keys import ACTOR, CLOCK
-from visio.services.accounts import Actor
 from visio.services.errors import NotAllowed, NotAuthenticated, NotFound
+from visio.services.permissions import Action, Actor, roles
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -37,7 +37,7 @@ class Operation:
     roles: frozenset[Role] | None  # None: no sign-in needed
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    response: Any = None  # a model, or a type such as list[Model]
+    response: Any = None  # a record or model, or a type form such as list[Record]
     status: int = 200
     tags: tuple[str, ...] = ()
 
@@ -48,7 +48,8 @@ OPERATION_ATTRIBUTE = "__visio_operation__"
 def operation(
     summary: str,
     *,
-    roles: Iterable[Role] | None = ANY_ROLE,
+    action: Action | None = None,
+    signed_in: bool = True,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     response: Any = None,
@@ -57,12 +58,15 @@ def operation(
 ) -> Callable[[Handler], Handler]:
     """Declare a JSON endpoint.
 
-    The wrapped handler refuses callers without one of `roles` (401, then 403) before
-    anything else, then receives the validated `body` and `query` models as arguments.
+    The wrapped handler refuses callers whose role may not do `action` (401 when nobody
+    is signed in, then 403; `visio.services.permissions`) before anything else, then
+    receives the validated `body` and `query` models as arguments. Without an `action`,
+    any signed-in person gets in (`signed_in=False`: anyone) and the service decides.
     """
+    admitted = roles(action) if action is not None else ANY_ROLE
     declared = Operation(
         summary=summary,
-        roles=frozenset(roles) if roles is not None else None,
+        roles=admitted if signed_in else None,
         body=body,
         query=query,
         response=response,
@@ -117,14 +121,19 @@ def match_int(request: web.Request, name: str) -> int:
     return value
 
 
-def _dumps(value: Any) -> str:
+def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def json_model(model: BaseModel | Any, *, status: int = 200, adapter: Any = None) -> web.Response:
-    """Render a pydantic model (or any value through `adapter`) as JSON."""
-    if isinstance(model, BaseModel):
-        document = model.model_dump(mode="json")
-    else:
-        document = TypeAdapter(adapter).dump_python(model, mode="json") if adapter else model
+@functools.cache
+def _adapter(kind: Any) -> TypeAdapter[object]:  # a type form, as pydantic takes it
+    adapter: TypeAdapter[object] = TypeAdapter(kind)
+    return adapter
+
+
+def json_model(value: object, *, status: int = 200, adapter: Any = None) -> web.Response:
+    """Render a record or a pydantic model as JSON; `adapter`, the type of `value` when
+    it is not its class (`list[AppointmentView]`)."""
+    kind: Any = adapter if adapter is not None else type(value)
+    document = _adapter(kind).dump_python(value, mode="json")
     return web.json_response(document, status=status, dumps=_dumps)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from visio.db.models import Role
 from visio.handlers.api import current_actor, json_model, now, operation
 from visio.handlers.schemas import CalendarFeedOut
 from visio.keys import DB, LINKS
 from visio.services import calendar_feed
+from visio.services.permissions import Action
 
 
 @operation(
     "A new private calendar feed URL for the signed-in agent (the previous one stops)",
-    roles={Role.AGENT},
+    action=Action.OWN_CALENDAR_FEED,
     response=CalendarFeedOut,
     status=201,
     tags=["calendar"],
@@ -29,7 +29,7 @@ async def create_feed(request: web.Request) -> web.Response:
 
 
 @operation(
-    "Revoke the signed-in agent's calendar feed URL", roles={Role.AGENT}, status=204,
+    "Revoke the signed-in agent's calendar feed URL", action=Action.OWN_CALENDAR_FEED, status=204,
     tags=["calendar"],
 )  # fmt: skip
 async def revoke_feed(request: web.Request) -> web.Response:

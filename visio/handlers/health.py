@@ -17,14 +17,14 @@ from visio.keys import DB
 log = logging.getLogger(__name__)
 
 
-@operation("Liveness: the process answers", roles=None, response=Health, tags=["monitoring"])
+@operation("Liveness: the process answers", signed_in=False, response=Health, tags=["monitoring"])
 async def healthz(request: web.Request) -> web.Response:
     return json_model(Health(status="ok"))
 
 
 @operation(
     "Readiness: the database answers and its schema is at the code's revision",
-    roles=None,
+    signed_in=False,
     response=Readiness,
     tags=["monitoring"],
 )

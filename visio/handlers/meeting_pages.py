@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from visio import web_session
-from visio.db.models import AppointmentStatus
+from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import render
 from visio.i18n import format_date, format_datetime
@@ -25,9 +25,10 @@ from visio.keys import CSP_NONCE, DB, JITSI
 from visio.meetings.jitsi import join_window
 from visio.middlewares import content_security_policy
 from visio.services import agenda as agendas
-from visio.services import booking
-from visio.services.agenda import AppointmentOverview
+from visio.services import meetings, transitions
 from visio.services.errors import Malformed
+from visio.services.meetings import Side
+from visio.services.records import AppointmentView
 
 # How often the pages ask for fresh statuses, in milliseconds.
 POLL_INTERVAL_MS = 5000
@@ -45,7 +46,7 @@ def countdown(seconds: int) -> str:
     return f"{hours:02d}:{minute:02d}:{second:02d}"
 
 
-def _agent_text(overview: AppointmentOverview, timezone: str) -> str:
+def _agent_text(overview: AppointmentView, timezone: str) -> str:
     if overview.agent_presence == "joined" and overview.agent_joined_at is not None:
         return _("Agent connected at %(time)s", time=clock_time(overview.agent_joined_at, timezone))
     if overview.agent_presence == "late":
@@ -55,13 +56,13 @@ def _agent_text(overview: AppointmentOverview, timezone: str) -> str:
     return ""
 
 
-def _live_fields(overview: AppointmentOverview, timezone: str) -> dict[str, Any]:
+def _live_fields(overview: AppointmentView, timezone: str) -> dict[str, Any]:
     """What changes while a page is open, as the page shows it (times in `timezone`)."""
     arrived = overview.arrived_at
     return {
         "id": overview.id,
         "status": overview.status.value,
-        "status_label": booking.status_label(overview.status),
+        "status_label": transitions.status_label(overview.status),
         "arrival": _("Citizen arrived at %(time)s", time=clock_time(arrived, timezone))
         if arrived
         else "",
@@ -71,34 +72,33 @@ def _live_fields(overview: AppointmentOverview, timezone: str) -> dict[str, Any]
     }
 
 
-def _desk_row(overview: AppointmentOverview) -> dict[str, Any]:
-    zone = overview.site_timezone
+def _desk_row(overview: AppointmentView) -> dict[str, Any]:
+    zone = overview.timezone
     return {
         **_live_fields(overview, zone),
         "overview": overview,
-        "start": clock_time(overview.start_at, zone),
-        "end": clock_time(overview.end_at, zone),
+        "start": clock_time(overview.start, zone),
+        "end": clock_time(overview.end, zone),
         "joinable": overview.status is AppointmentStatus.BOOKED,
     }
 
 
-def _agenda_row(overview: AppointmentOverview, timezone: str) -> dict[str, Any]:
-    site_zone = ZoneInfo(overview.site_timezone)
-    own = overview.start_at.astimezone(ZoneInfo(timezone))
-    at_site = overview.start_at.astimezone(site_zone)
+def _agenda_row(overview: AppointmentView, timezone: str) -> dict[str, Any]:
+    own = overview.start.astimezone(ZoneInfo(timezone))
+    at_site = overview.start
     site_time = None
     if own.replace(tzinfo=None) != at_site.replace(tzinfo=None):
         # The agent works in another zone: the site's clock too, to talk with the desk.
-        shown = clock_time(overview.start_at, overview.site_timezone)
+        shown = clock_time(overview.start, overview.timezone)
         if own.date() != at_site.date():
             shown = f"{format_date(at_site.date(), style='medium')} {shown}"
-        site_time = _("%(time)s at the site (%(zone)s)", time=shown, zone=overview.site_timezone)
+        site_time = _("%(time)s at the site (%(zone)s)", time=shown, zone=overview.timezone)
     return {
         **_live_fields(overview, timezone),
         "overview": overview,
         "day": own.date(),
-        "start": clock_time(overview.start_at, timezone),
-        "end": clock_time(overview.end_at, timezone),
+        "start": clock_time(overview.start, timezone),
+        "end": clock_time(overview.end, timezone),
         "site_time": site_time,
         "joinable": overview.status is AppointmentStatus.BOOKED,
     }
@@ -149,7 +149,7 @@ async def mark_arrived(request: web.Request) -> web.StreamResponse:
     if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
         raise Malformed(_("Your form expired; reload the page and try again."))
     appointment_id = match_int(request, "id")
-    await booking.mark_arrived(request[DB], actor, appointment_id, now=now(request))
+    await transitions.mark_arrived(request[DB], actor, appointment_id, now=now(request))
     location = request.app.router["desk"].url_for().with_fragment(f"appointment-{appointment_id}")
     raise web.HTTPSeeOther(location=location)
 
@@ -201,19 +201,19 @@ async def join_station(request: web.Request) -> web.Response:
     return await _join_page(request, "station")
 
 
-async def _join_page(request: web.Request, side: str) -> web.Response:
+async def _join_page(request: web.Request, side: Side) -> web.Response:
     actor = current_actor(request)
     session = request[DB]
     config = request.app[JITSI]
     moment = now(request)
     appointment_id = match_int(request, "id")
-    # First: refuses anyone but this side's people (404), before anything is shown.
-    _appointment, link, state = await booking.join(
+    # Refuses anyone but this side's people (404), before anything is shown.
+    joined = await meetings.join(
         session, actor, appointment_id, side=side, config=config, now=moment
     )
-    overview = await agendas.appointment_overview(session, actor, appointment_id, now=moment)
-    zone = overview.agent_timezone if side == "agent" else overview.site_timezone
-    opens_at, closes_at = join_window(overview.start_at, overview.end_at, config)
+    overview, link, state = joined.appointment, joined.link, joined.state
+    zone = overview.agent_timezone if side == "agent" else overview.timezone
+    opens_at, closes_at = join_window(overview.start, overview.end, config)
     row = _agenda_row(overview, zone)
     meeting = None
     if state == "open":
@@ -225,7 +225,7 @@ async def _join_page(request: web.Request, side: str) -> web.Response:
             "jwt": link.jwt or "",
             "display_name": overview.agent_name if side == "agent" else overview.site_name,
         }
-    start_local = overview.start_at.astimezone(ZoneInfo(zone))
+    start_local = overview.start.astimezone(ZoneInfo(zone))
     seconds_until_open = max(0, math.ceil((opens_at - moment).total_seconds()))
     context = {
         "side": side,
@@ -254,13 +254,13 @@ async def _join_page(request: web.Request, side: str) -> web.Response:
 async def confirmation(request: web.Request) -> web.Response:
     """The booking on paper, for a citizen who gave no email (or wants it in hand)."""
     found = await agendas.confirmation(
-        request[DB], current_actor(request), match_int(request, "id")
+        request[DB], current_actor(request), match_int(request, "id"), now=now(request)
     )
-    zone = ZoneInfo(found.timezone)
+    appointment = found.appointment
     context = {
         "c": found,
-        "when": format_datetime(found.start_at, found.timezone, style="full"),
-        "until": found.end_at.astimezone(zone).strftime("%H:%M"),
-        "cancelled": found.status is AppointmentStatus.CANCELLED,
+        "when": format_datetime(appointment.start, appointment.timezone, style="full"),
+        "until": appointment.end.strftime("%H:%M"),
+        "cancelled": found.cancelled,
     }
     return render("confirmation.html", request, context)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from visio import __version__
-from visio.db.models import Role
+from visio.domain import Role
 from visio.handlers.api import OPERATION_ATTRIBUTE, Operation, operation
 from visio.handlers.schemas import ErrorResponse
 
@@ -127,6 +127,6 @@ def build_document(app: web.Application) -> dict[str, Any]:
     }
 
 
-@operation("This document", roles=None, tags=["monitoring"])
+@operation("This document", signed_in=False, tags=["monitoring"])
 async def openapi_document(request: web.Request) -> web.Response:
     return web.json_response(build_document(request.app))

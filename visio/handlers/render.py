@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from visio import web_session
-from visio.db.models import Role
+from visio.domain import Role
 from visio.i18n import SUPPORTED_LOCALES, language_name
 from visio.i18n import lazy_gettext as _l
 from visio.keys import ACTOR, LOCALE

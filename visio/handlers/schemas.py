@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from visio.db.models import AppointmentStatus, Role
+from visio.domain import AppointmentStatus, Role
 from visio.handlers.validation import field_error
 from visio.scheduling.calendars import is_valid_holiday_calendar
 
@@ -59,28 +59,8 @@ class UserCreate(Strict):
     password: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
-class UserOut(BaseModel):
-    id: Id
-    email: str
-    name: str
-    role: Role
-    site_ids: list[int]
-    agent_id: Id | None
-    locale: str
-    active: bool
-    created_at: datetime
-
-
 class TokenCreate(Strict):
     label: Label = ""
-
-
-class TokenOut(BaseModel):
-    id: Id
-    token: str = Field(description="The bearer token; shown once, only its hash is kept.")
-    prefix: str
-    label: str
-    created_at: datetime
 
 
 class Health(BaseModel):
@@ -201,31 +181,6 @@ class SiteCreate(Strict):
     phone: Phone | None = None
 
 
-class OpeningHoursOut(BaseModel):
-    weekday: int
-    start: str
-    end: str
-
-
-class StationOut(BaseModel):
-    id: Id
-    name: str
-
-
-class SiteSummary(BaseModel):
-    id: Id
-    name: str
-    commune: str
-    timezone: str
-
-
-class SiteOut(SiteSummary):
-    holiday_calendar: str | None
-    address: str
-    opening_hours: list[OpeningHoursOut]
-    stations: list[StationOut]
-
-
 class StationCreate(Strict):
     name: Name
 
@@ -250,31 +205,9 @@ class ClosureCreate(InstantRange):
     )
 
 
-class ClosureOut(BaseModel):
-    id: Id
-    site_id: Id
-    station_id: Id | None
-    start: datetime
-    end: datetime
-    reason: str
-
-
 class PartnerCreate(Strict):
     code: Code
     name: Name
-
-
-class MotiveSummary(BaseModel):
-    id: Id
-    name: str
-    duration_minutes: int
-
-
-class PartnerOut(BaseModel):
-    id: Id
-    code: str
-    name: str
-    motives: list[MotiveSummary]
 
 
 class MotiveCreate(Strict):
@@ -294,33 +227,12 @@ class MotiveCreate(Strict):
     )
 
 
-class MotiveOut(MotiveSummary):
-    partner_id: Id
-    slot_step_minutes: int | None
-    buffer_before_minutes: int
-    buffer_after_minutes: int
-    min_notice_minutes: int
-    horizon_days: int
-    documents: list[str]
-    instructions: str
-    reminder_offsets_minutes: list[int]
-
-
 class AgentCreate(Strict):
     partner_id: Id
     name: Name
     email: Email
     timezone: Timezone
     locale: Locale = "fr"
-
-
-class AgentOut(BaseModel):
-    id: Id
-    partner_id: Id
-    name: str
-    email: str
-    timezone: str
-    locale: str
 
 
 class RuleCreate(TimeRange):
@@ -348,30 +260,8 @@ class RuleCreate(TimeRange):
         return until
 
 
-class RuleOut(BaseModel):
-    id: Id
-    agent_id: Id
-    weekdays: list[int]
-    start: str
-    end: str
-    every_weeks: int
-    anchor_date: date | None
-    valid_from: date | None
-    valid_until: date | None
-    site_ids: list[int] | None
-    motive_ids: list[int] | None
-
-
 class AbsenceCreate(InstantRange):
     reason: ShortText = ""
-
-
-class AbsenceOut(BaseModel):
-    id: Id
-    agent_id: Id
-    start: datetime
-    end: datetime
-    reason: str
 
 
 # ---------------------------------------------------------------- slots
@@ -448,36 +338,6 @@ class AppointmentCreate(Strict):
     agent_id: Id | None = None
     station_id: Id | None = None
     citizen: CitizenIn
-
-
-class CitizenOut(BaseModel):
-    id: Id
-    first_name: str
-    last_name: str
-    birth_date: date | None
-    email: str | None
-    phone: str | None
-    locale: str
-
-
-class AppointmentOut(BaseModel):
-    id: Id
-    reference: str
-    status: AppointmentStatus
-    start: datetime
-    end: datetime
-    site_id: Id
-    station_id: Id
-    partner_id: Id
-    motive_id: Id
-    agent_id: Id
-    citizen: CitizenOut | None
-    room: str
-    rescheduled_from_id: int | None
-    arrived_at: datetime | None
-    agent_joined_at: datetime | None
-    cancel_reason: str
-    outcome_note: str
 
 
 class AppointmentQuery(Strict):

@@ -6,16 +6,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from visio.db.models import Role
 from visio.handlers.api import current_actor, json_model, now, operation
 from visio.handlers.schemas import FirstSlotQuery, FirstSlotsOut, SlotOut, SlotQuery, SlotsOut
 from visio.keys import DB
-from visio.services import availability
+from visio.services import slots
+from visio.services.permissions import Action
 
-BOOKERS = {Role.DESK, Role.ADMIN}
 
-
-def slots_out(search: availability.SlotSearch) -> SlotsOut:
+def slots_out(search: slots.SlotSearch) -> SlotsOut:
     """Slots in the site's wall-clock time, with the reason when there are none."""
     zone = ZoneInfo(search.timezone)
     return SlotsOut(
@@ -37,13 +35,13 @@ def slots_out(search: availability.SlotSearch) -> SlotsOut:
 
 @operation(
     "Free slots at a site for a motive, day by day (site-local dates, inclusive)",
-    roles=BOOKERS,
+    action=Action.SEARCH_SLOTS,
     query=SlotQuery,
     response=SlotsOut,
     tags=["booking"],
 )
 async def list_slots(request: web.Request, query: SlotQuery) -> web.Response:
-    search = await availability.search_slots(
+    search = await slots.search_slots(
         request[DB],
         current_actor(request),
         site_id=query.site_id,
@@ -58,13 +56,13 @@ async def list_slots(request: web.Request, query: SlotQuery) -> web.Response:
 
 @operation(
     "The first free slot for a motive at each site of the caller's scope",
-    roles=BOOKERS,
+    action=Action.SEARCH_SLOTS,
     query=FirstSlotQuery,
     response=FirstSlotsOut,
     tags=["booking"],
 )
 async def first_slots(request: web.Request, query: FirstSlotQuery) -> web.Response:
-    found = await availability.first_slots(
+    found = await slots.first_slots(
         request[DB],
         current_actor(request),
         motive_id=query.motive_id,

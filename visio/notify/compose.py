@@ -10,14 +10,11 @@ was queued, whatever happens to the appointment afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from visio.notify.ics import Attendee, Invitation, Method, build_ics
+from visio.notify.facts import MessageFacts
+from visio.notify.ics import Attendee, Invitation, build_ics
 from visio.notify.render import render_email, render_subject
-
-# Facts that are instants, written as ISO 8601 text in the JSON document.
-INSTANTS = ("start", "end", "previous_start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,61 +26,45 @@ class Composed:
     ics_method: str | None = None
 
 
-def facts_json(context: dict[str, Any]) -> dict[str, Any]:
-    """`context` with its instants as text, ready for a JSON column."""
-    return {
-        key: value.isoformat() if key in INSTANTS and value is not None else value
-        for key, value in context.items()
-    }
+def subject(facts: MessageFacts) -> str:
+    """Only the subject of the message `facts` describe."""
+    context = facts.context
+    return render_subject(facts.template, context.locale, context.model_dump())
 
 
-def _context(payload: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: datetime.fromisoformat(value) if key in INSTANTS and value is not None else value
-        for key, value in payload["context"].items()
-    }
-
-
-def subject(payload: dict[str, Any]) -> str:
-    """Only the subject of the message described by `payload`."""
-    context = _context(payload)
-    return render_subject(payload["template"], context["locale"], context)
-
-
-def compose(payload: dict[str, Any], *, to_name: str, to_email: str) -> Composed:
-    """The message described by `payload` (see `visio.services.notifications`), for one
-    recipient. Raises `ValueError` or `KeyError` on facts it cannot make a message of."""
-    context = _context(payload)
-    email = render_email(payload["template"], context["locale"], context)
-    invitation = payload.get("invitation")
-    if not invitation:
+def compose(facts: MessageFacts, *, to_name: str, to_email: str) -> Composed:
+    """The message `facts` describe (see `visio.services.notifications`), for one
+    recipient. Raises `ValueError` on facts no template can make a message of."""
+    context = facts.context
+    email = render_email(facts.template, context.locale, context.model_dump())
+    invitation = facts.invitation
+    if invitation is None:
         return Composed(email.subject, email.text, email.html)
-    method: Method = invitation["method"]
-    organizer = invitation["organizer"]
+    organizer = invitation.organizer
     ics = build_ics(
         Invitation(
-            uid=invitation["uid"],
-            sequence=invitation["sequence"],
-            method=method,
-            start=context["start"],
-            end=context["end"],
-            summary=invitation["summary"],
+            uid=invitation.uid,
+            sequence=invitation.sequence,
+            method=invitation.method,
+            start=context.start,
+            end=context.end,
+            summary=invitation.summary,
             description=email.text,
-            location=invitation["location"],
-            url=invitation.get("url"),
-            organizer=Attendee(organizer["name"], organizer["email"]),
+            location=invitation.location,
+            url=invitation.url,
+            organizer=Attendee(organizer.name, organizer.email),
             attendees=(Attendee(to_name, to_email),),
         ),
-        datetime.fromisoformat(invitation["stamp"]),
+        invitation.stamp,
     )
-    return Composed(email.subject, email.text, email.html, ics, method)
+    return Composed(email.subject, email.text, email.html, ics, invitation.method)
 
 
 class OutboxRow(Protocol):
     """What the sender and the administrators' pages read of an outbox row."""
 
     @property
-    def payload(self) -> dict[str, Any] | None: ...
+    def payload(self) -> object | None: ...
 
     @property
     def recipient_name(self) -> str: ...
@@ -111,5 +92,6 @@ def content(row: OutboxRow) -> Composed:
     """An outbox row's message as it is, or will be, sent: composed from its facts, or as
     written when it was queued already worded (by scripts)."""
     if row.payload is not None:
-        return compose(row.payload, to_name=row.recipient_name, to_email=row.recipient_email)
+        facts = MessageFacts.from_json(row.payload)
+        return compose(facts, to_name=row.recipient_name, to_email=row.recipient_email)
     return Composed(row.subject, row.body_text, row.body_html, row.ics, row.ics_method)

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -76,6 +75,16 @@ from typing import Final, TypeVar
 
 from visio.scheduling.calendars import time_zone, to_utc
 from visio.scheduling.intervals import intersect, normalise, subtract
+from visio.scheduling.schedules import (
+    AgentSchedule,
+    AvailabilityRule,
+    MotiveTiming,
+    OpeningHours,
+    SiteCalendar,
+    Slot,
+    StationSchedule,
+    check_aware,
+)
 
 __all__ = [
     "AgentSchedule",
@@ -101,160 +110,6 @@ _MIDNIGHT: Final = time(0)
 _DEFAULT_CYCLE_ANCHOR: Final = date(2001, 1, 1)
 
 
-def _check_wall_clock(*walls: time) -> None:
-    for wall in walls:
-        if wall.tzinfo is not None:
-            raise ValueError("opening hours and rules are wall-clock times, without a zone")
-
-
-def _check_aware(instant: datetime, what: str) -> None:
-    if instant.utcoffset() is None:
-        raise ValueError(f"{what} must be an aware datetime")
-
-
-def _check_intervals(intervals: Iterable[tuple[datetime, datetime]], what: str) -> None:
-    for start, end in intervals:
-        _check_aware(start, what)
-        _check_aware(end, what)
-
-
-@dataclass(frozen=True, slots=True)
-class OpeningHours:
-    """Hours a site is open on one ISO weekday (1 = Monday … 7 = Sunday), site-local wall
-    clock. An ``end`` not after ``start`` runs into the next day."""
-
-    weekday: int
-    start: time
-    end: time
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.weekday <= 7:
-            raise ValueError(f"ISO weekday out of range: {self.weekday}")
-        _check_wall_clock(self.start, self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class SiteCalendar:
-    """When a site is open: weekly hours in its zone, minus its holidays (site-local dates,
-    precomputed with :func:`visio.scheduling.calendars.public_holidays`) and its closures."""
-
-    site_id: int
-    timezone: str
-    opening_hours: tuple[OpeningHours, ...]
-    holidays: frozenset[date]
-    closures: tuple[tuple[datetime, datetime], ...]
-
-    def __post_init__(self) -> None:
-        time_zone(self.timezone)
-        _check_intervals(self.closures, "a site closure")
-
-
-@dataclass(frozen=True, slots=True)
-class StationSchedule:
-    """A visio station of the site: when it is out of service, and its active appointments'
-    intervals, each already widened by that appointment's own buffers."""
-
-    station_id: int
-    closures: tuple[tuple[datetime, datetime], ...]
-    busy: tuple[tuple[datetime, datetime], ...]
-
-    def __post_init__(self) -> None:
-        _check_intervals(self.closures, "a station closure")
-        _check_intervals(self.busy, "a station's busy interval")
-
-
-@dataclass(frozen=True, slots=True)
-class MotiveTiming:
-    """The timing of one motive: length of a session, grid step (``None``: the duration),
-    buffers around it, and how soon and how far ahead it may be booked."""
-
-    motive_id: int
-    duration: timedelta
-    step: timedelta | None = None
-    buffer_before: timedelta = timedelta(0)
-    buffer_after: timedelta = timedelta(0)
-    min_notice: timedelta = timedelta(0)
-    horizon: timedelta = timedelta(days=60)
-
-    def __post_init__(self) -> None:
-        if self.duration <= timedelta(0):
-            raise ValueError("a motive's duration must be positive")
-        if self.step is not None and self.step <= timedelta(0):
-            raise ValueError("a motive's grid step must be positive")
-        if self.buffer_before < timedelta(0) or self.buffer_after < timedelta(0):
-            raise ValueError("a motive's buffers cannot be negative")
-        if self.min_notice < timedelta(0) or self.horizon < timedelta(0):
-            raise ValueError("a motive's notice and horizon cannot be negative")
-
-
-@dataclass(frozen=True, slots=True)
-class AvailabilityRule:
-    """A recurring remote duty ("permanence") of an agent, agent-local wall clock: on the
-    given ISO weekdays of every ``every_weeks``-th week, from ``start`` to ``end`` (an ``end``
-    not after ``start`` runs into the next day), between ``valid_from`` and ``valid_until``
-    inclusive, for the listed sites and motives (``None``: all of them)."""
-
-    weekdays: frozenset[int]
-    start: time
-    end: time
-    every_weeks: int = 1
-    anchor_date: date | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
-    site_ids: frozenset[int] | None = None
-    motive_ids: frozenset[int] | None = None
-
-    def __post_init__(self) -> None:
-        if not all(1 <= weekday <= 7 for weekday in self.weekdays):
-            raise ValueError(f"ISO weekdays out of range: {sorted(self.weekdays)}")
-        if self.every_weeks < 1:
-            raise ValueError("a rule repeats every one week or more")
-        if (
-            self.valid_from is not None
-            and self.valid_until is not None
-            and self.valid_until < self.valid_from
-        ):
-            raise ValueError("a rule's validity ends before it starts")
-        _check_wall_clock(self.start, self.end)
-
-    def applies_to(self, site_id: int, motive_id: int) -> bool:
-        """Tell whether this rule offers the given site and motive."""
-        return (self.site_ids is None or site_id in self.site_ids) and (
-            self.motive_ids is None or motive_id in self.motive_ids
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AgentSchedule:
-    """A partner agent as the engine sees them: zone, rules, absences, and active appointments
-    anywhere, each widened by that appointment's own buffers.
-
-    The caller passes the agents who may serve the motive (those of its partner); a rule's
-    ``motive_ids`` of ``None`` then means any of them.
-    """
-
-    agent_id: int
-    timezone: str
-    rules: tuple[AvailabilityRule, ...]
-    absences: tuple[tuple[datetime, datetime], ...]
-    busy: tuple[tuple[datetime, datetime], ...]
-
-    def __post_init__(self) -> None:
-        time_zone(self.timezone)
-        _check_intervals(self.absences, "an absence")
-        _check_intervals(self.busy, "an agent's busy interval")
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """A bookable session: ``[start, end)`` in UTC with one agent at one station."""
-
-    start: datetime
-    end: datetime
-    agent_id: int
-    station_id: int
-
-
 def find_slots(
     site: SiteCalendar,
     stations: Sequence[StationSchedule],
@@ -271,7 +126,7 @@ def find_slots(
     Independent of the order of ``stations``, ``agents`` and of every tuple inside the inputs.
     Raises ``ValueError`` for a naive ``now`` or two stations or agents sharing an id.
     """
-    _check_aware(now, "now")
+    check_aware(now, "now")
     station_order = _by_id(stations, lambda station: station.station_id, "station")
     agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
     if not station_order or not agent_order:
@@ -397,7 +252,7 @@ def is_bookable(
     of smaller id is free too); with ``None`` it is at the free station of smallest id. This is
     the check the booking service runs on a request, with the same inputs as the listing.
     """
-    _check_aware(slot_start, "slot_start")
+    check_aware(slot_start, "slot_start")
     day = slot_start.astimezone(time_zone(site.timezone)).date()
     chosen_agents = [agent for agent in agents if agent.agent_id == agent_id]
     chosen_stations = (

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from visio.db.models import Agent, ApiToken, Role, Site, User, user_sites
+from visio.db.base import Base
+from visio.db.models import Agent, ApiToken, Site, User
+from visio.db.statements import accounts as statements
+from visio.domain import Role
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
-from visio.services.errors import AlreadyExists, Conflict, InvalidInput, NotAllowed, NotFound
+from visio.services.errors import AlreadyExists, Conflict, InvalidInput, Message, NotFound
+from visio.services.permissions import Action, Actor, require, require_self_or_admin
+from visio.services.records import NewToken, UserView
+
+__all__ = ["Actor"]  # the signed-in person, defined with the rules that apply to them
 
 # Tokens carry 256 random bits: a fast hash is enough to store them (unlike passwords).
 TOKEN_PREFIX = "visio_"  # noqa: S105 (a marker, not a secret)
@@ -32,27 +37,6 @@ MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
 # Verifying against this keeps a wrong email as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password, only a timing guard")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Actor:
-    """The signed-in person a service acts for: what they are and what they may reach."""
-
-    user_id: int
-    email: str
-    name: str
-    role: Role
-    locale: str
-    site_ids: frozenset[int] = frozenset()
-    agent_id: int | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-    def may_see_site(self, site_id: int) -> bool:
-        """Admins see every site; desk agents and coordinators only their own."""
-        return self.is_admin or site_id in self.site_ids
 
 
 def actor_of(user: User) -> Actor:
@@ -68,15 +52,18 @@ def actor_of(user: User) -> Actor:
     )
 
 
+_Row = TypeVar("_Row", bound=Base)
+
+
 async def load_by_ids(
-    session: AsyncSession, model: type[Any], ids: Sequence[int], *criteria: Any
-) -> tuple[list[Any], str]:
+    session: AsyncSession, model: type[_Row], ids: Sequence[int], *criteria: ColumnElement[bool]
+) -> tuple[list[_Row], str]:
     """The rows of `model` with these ids (and `criteria`), and the ids not found, as text."""
     wanted = set(ids)
-    found = list(
-        (await session.scalars(select(model).where(model.id.in_(wanted), *criteria))).all()
-    )
-    missing = sorted(wanted - {row.id for row in found})
+    key = inspect(model).primary_key[0]
+    found = list((await session.scalars(select(model).where(key.in_(wanted), *criteria))).all())
+    found_ids = {identity[0] for row in found if (identity := inspect(row).identity)}
+    missing = sorted(wanted - found_ids)
     return found, ", ".join(str(i) for i in missing)
 
 
@@ -100,14 +87,22 @@ async def _load_user(session: AsyncSession, **criteria: object) -> User | None:
     return (await session.scalars(query)).one_or_none()
 
 
-async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
+def user_view(user: User) -> UserView:
+    """The record of a user whose `sites` are loaded."""
+    return UserView(
+        id=user.id, email=user.email, name=user.name, role=user.role,
+        site_ids=sorted(site.id for site in user.sites), agent_id=user.agent_id,
+        locale=user.locale, active=user.active, created_at=user.created_at,
+    )  # fmt: skip
+
+
+async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> UserView:
     """A user, for an admin or for themselves; `NotFound` otherwise (no hint it exists)."""
-    if not actor.is_admin and actor.user_id != user_id:
-        raise NotFound()
+    require_self_or_admin(actor, user_id)
     user = await _load_user(session, id=user_id)
     if user is None:
         raise NotFound()
-    return user
+    return user_view(user)
 
 
 async def create_user(
@@ -122,17 +117,17 @@ async def create_user(
     agent_id: int | None = None,
     locale: str = "fr",
     password: str | None = None,
-) -> User:
+) -> UserView:
     """Create an account. Only an admin may (or the command line, with `actor=None`).
 
     Desk agents and coordinators need at least one site; an agent account needs an
     agent record, which no other account uses yet. Every problem is reported field by
     field; nothing is written unless all is well.
     """
-    if actor is not None and not actor.is_admin:
-        raise NotAllowed()
+    if actor is not None:
+        require(actor, Action.MANAGE_USERS)
     email = normalise_email(email)
-    errors: dict[str, object] = {}
+    errors: dict[str, Message] = {}
     site_ids = sorted(set(site_ids))
     sites: list[Site] = []
     if role in (Role.DESK, Role.COORDINATOR) and not site_ids:
@@ -185,7 +180,7 @@ async def create_user(
         now=now,
         details={"role": role.value, "site_ids": site_ids, "agent_id": user.agent_id},
     )
-    return user
+    return user_view(user)
 
 
 def _email_taken() -> AlreadyExists:
@@ -197,10 +192,10 @@ def _email_taken() -> AlreadyExists:
 
 async def create_token(
     session: AsyncSession, actor: Actor | None, *, user_id: int, label: str, now: datetime
-) -> tuple[ApiToken, str]:
+) -> NewToken:
     """A new API token for a user (an admin's or their own); the clear token is returned once."""
-    if actor is not None and not actor.is_admin and actor.user_id != user_id:
-        raise NotFound()
+    if actor is not None:
+        require_self_or_admin(actor, user_id)
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound()
@@ -225,7 +220,7 @@ async def create_token(
         now=now,
         details={"token_id": record.id, "label": record.label},
     )
-    return record, token
+    return NewToken(record.id, token, record.prefix, record.label, record.created_at)
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -242,46 +237,22 @@ async def authenticate_token(session: AsyncSession, token: str, now: datetime) -
     if not token.startswith(TOKEN_PREFIX):
         return None
     connection = await session.connection()
-    rows = (await connection.execute(_token_statement(), {"hash": hash_token(token)})).all()
+    rows = (await connection.execute(statements.token_user(), {"hash": hash_token(token)})).all()
     if not rows:
         return None
-    token_id, last_used_at, user_id, email, name, role, locale, agent_id, _site = rows[0]
-    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
+    first = rows[0]
+    if first.last_used_at is None or now - first.last_used_at > TOKEN_TOUCH_INTERVAL:
         await connection.execute(
-            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+            update(ApiToken).where(ApiToken.id == first.token_id).values(last_used_at=now)
         )
     return Actor(
-        user_id=user_id,
-        email=email,
-        name=name,
-        role=role,
-        locale=locale,
-        site_ids=frozenset(row[-1] for row in rows if row[-1] is not None),
-        agent_id=agent_id,
-    )
-
-
-@functools.cache
-def _token_statement() -> Any:
-    return (
-        select(
-            ApiToken.id,
-            ApiToken.last_used_at,
-            User.id,
-            User.email,
-            User.name,
-            User.role,
-            User.locale,
-            User.agent_id,
-            user_sites.c.site_id,
-        )
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(user_sites, user_sites.c.user_id == User.id)
-        .where(
-            ApiToken.token_hash == bindparam("hash"),
-            ApiToken.revoked_at.is_(None),
-            User.active,
-        )
+        user_id=first.user_id,
+        email=first.email,
+        name=first.name,
+        role=first.role,
+        locale=first.locale,
+        site_ids=frozenset(row.site_id for row in rows if row.site_id is not None),
+        agent_id=first.agent_id,
     )
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.base import table
 from visio.db.models import AuditEntry
+from visio.db.statements.audit import AuditRow, Details, write_entry
 
 
 def record(
@@ -21,7 +18,7 @@ def record(
     entity: str,
     entity_id: int | None,
     now: datetime,
-    details: dict[str, Any] | None = None,
+    details: Details | None = None,
 ) -> AuditEntry:
     """Add one audit entry to the current transaction (it lands only if the change does).
 
@@ -47,16 +44,9 @@ async def write(
     entity: str,
     entity_id: int | None,
     now: datetime,
-    details: dict[str, Any] | None = None,
+    details: Details | None = None,
 ) -> None:
     """Like `record`, written at once by a plain statement (hot paths: no unit of work)."""
-    await (await session.connection()).execute(
-        _insert_statement(),
-        {"at": now, "user_id": actor_id, "action": action, "entity": entity,
-         "entity_id": entity_id, "details": details or {}},
-    )  # fmt: skip
-
-
-@functools.cache
-def _insert_statement() -> Any:
-    return insert(table(AuditEntry))
+    row = AuditRow(at=now, user_id=actor_id, action=action, entity=entity,
+                   entity_id=entity_id, details=details or {})  # fmt: skip
+    await write_entry(await session.connection(), row)

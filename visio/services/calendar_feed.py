@@ -18,23 +18,18 @@ from visio.db.models import Agent, Appointment, AppointmentStatus, Motive, Site
 from visio.notify.ics import Attendee, Invitation, build_feed
 from visio.services import audit
 from visio.services.accounts import Actor, hash_token
-from visio.services.errors import NotAllowed, NotFound
+from visio.services.errors import NotFound
 from visio.services.notifications import Links, calendar_uid
+from visio.services.permissions import Action, require_agent_self
 
 TOKEN_PREFIX = "visio_cal_"  # noqa: S105 (a marker, not a secret)
 FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=183)
 
 
-def _own_agent(actor: Actor) -> int:
-    if actor.agent_id is None:
-        raise NotAllowed()
-    return actor.agent_id
-
-
 async def new_feed_token(session: AsyncSession, actor: Actor, *, now: datetime) -> str:
     """A new secret for the agent's own feed (the previous one stops working)."""
-    agent_id = _own_agent(actor)
+    agent_id = require_agent_self(actor, Action.OWN_CALENDAR_FEED)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     await session.execute(
         update(Agent).where(Agent.id == agent_id).values(calendar_token_hash=hash_token(token))
@@ -48,7 +43,7 @@ async def new_feed_token(session: AsyncSession, actor: Actor, *, now: datetime) 
 
 async def revoke_feed(session: AsyncSession, actor: Actor, *, now: datetime) -> None:
     """The agent's feed URL stops working."""
-    agent_id = _own_agent(actor)
+    agent_id = require_agent_self(actor, Action.OWN_CALENDAR_FEED)
     await session.execute(
         update(Agent).where(Agent.id == agent_id).values(calendar_token_hash=None)
     )
@@ -86,7 +81,9 @@ async def feed(session: AsyncSession, token: str, *, links: Links, now: datetime
     for appointment, site_name, site_address, site_email, motive_name in rows:
         events.append(
             Invitation(
-                uid=await calendar_uid(session, appointment, links),
+                uid=await calendar_uid(
+                    session, appointment.id, appointment.rescheduled_from_id, links
+                ),
                 sequence=appointment.sequence,
                 method="CANCEL" if appointment.status is AppointmentStatus.CANCELLED else "REQUEST",
                 start=appointment.start_at,

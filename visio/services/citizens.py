@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Date, String, bindparam, insert, or_, select, true, update
+from sqlalchemy import Row, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.base import table
-from visio.db.models import Appointment, Citizen, Role
+from visio.db.models import Citizen
+from visio.db.statements import citizens as statements
 from visio.i18n import lazy_gettext as _l
-from visio.services.accounts import Actor
-from visio.services.errors import InvalidInput, NotAllowed
+from visio.services.errors import InvalidInput
+from visio.services.permissions import Action, Actor, citizen_sites, require
+from visio.services.records import CitizenView
 
 
 def name_key(name: str) -> str:
@@ -43,34 +42,11 @@ class CitizenDetails:
     id: int | None = None
 
 
-def known_here(actor: Actor) -> Any:
-    """SQL condition: citizens this actor's sites have booked (admins: every citizen).
-
-    Citizen data stays where it is needed: a house neither reads nor changes the records
-    of people only another house has seen.
-    """
-    if actor.is_admin:
-        return true()
-    return _booked_at(list(actor.site_ids))
-
-
-# What a booking reads of a citizen found again.
-_DETAILS = (
-    Citizen.id,
-    Citizen.first_name,
-    Citizen.last_name,
-    Citizen.birth_date,
-    Citizen.email,
-    Citizen.phone,
-    Citizen.locale,
-)
-
-
 @dataclass(frozen=True, slots=True)
 class FoundCitizen:
     """The citizen of a booking, and whether visio knew them before it."""
 
-    citizen: Citizen
+    citizen: CitizenView
     known: bool
 
 
@@ -85,27 +61,27 @@ async def find_or_create_citizen(
     stays current without a second copy of the person. Plain statements, no ORM unit of
     work: this runs for every booking. The record returned is a detached copy.
     """
-    if details.id is not None:
-        row = (
-            await session.execute(
-                select(*_DETAILS).where(
-                    Citizen.id == details.id, Citizen.erased_at.is_(None), known_here(actor)
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            raise InvalidInput(fields={"citizen.id": _l("Unknown citizen.")})
-        return FoundCitizen(_detached(*row), known=True)
-    first_key, last_key = name_key(details.first_name), name_key(details.last_name)
+    # Booking is the desk's: the houses whose citizens they may look up are theirs.
+    require(actor, Action.BOOK)
+    known_at = None if actor.is_admin else actor.site_ids
     connection = await session.connection()
+    if details.id is not None:
+        query = statements.details().where(
+            Citizen.id == details.id, Citizen.erased_at.is_(None), statements.known_at(known_at)
+        )
+        picked = (await connection.execute(query)).one_or_none()
+        if picked is None:
+            raise InvalidInput(fields={"citizen.id": _l("Unknown citizen.")})
+        return FoundCitizen(_view(picked), known=True)
+    first_key, last_key = name_key(details.first_name), name_key(details.last_name)
     row = None
     if details.birth_date is not None or details.email or details.phone:
         row = (
             await connection.execute(
-                _match_statement(scoped=not actor.is_admin),
+                statements.match(scoped=known_at is not None),
                 {"first_key": first_key, "last_key": last_key, "birth_date": details.birth_date,
                  "email": details.email or None, "phone": details.phone or None,
-                 "site_ids": list(actor.site_ids)},
+                 "site_ids": sorted(known_at or ())},
             )
         ).first()  # fmt: skip
     if row is None:
@@ -120,90 +96,46 @@ async def find_or_create_citizen(
             "locale": details.locale,
             "created_at": now,
         }
-        citizen_id = await connection.scalar(_insert_statement(), values)
+        citizen_id = await connection.scalar(statements.insert_citizen(), values)
         assert citizen_id is not None
         return FoundCitizen(
-            _detached(citizen_id, details.first_name, details.last_name, details.birth_date,
-                      details.email, details.phone, details.locale),
+            CitizenView(citizen_id, details.first_name, details.last_name, details.birth_date,
+                        details.email, details.phone, details.locale),
             known=False,
         )  # fmt: skip
-    citizen_id, first_name, last_name, birth_date, email, phone, locale = row
-    known = (birth_date, email, phone, locale)
-    birth_date = details.birth_date or birth_date
-    email, phone, locale = details.email or email, details.phone or phone, details.locale
-    if (birth_date, email, phone, locale) != known:
+    found = _view(row)
+    # What the desk typed is the news: a new email or phone, a birth date, the language.
+    current = CitizenView(
+        found.id, found.first_name, found.last_name, details.birth_date or found.birth_date,
+        details.email or found.email, details.phone or found.phone, details.locale,
+    )  # fmt: skip
+    if current != found:
         await connection.execute(
             update(Citizen)
-            .where(Citizen.id == citizen_id)
-            .values(birth_date=birth_date, email=email, phone=phone, locale=locale)
-        )
-    return FoundCitizen(
-        _detached(citizen_id, first_name, last_name, birth_date, email, phone, locale),
-        known=True,
-    )
+            .where(Citizen.id == found.id)
+            .values(birth_date=current.birth_date, email=current.email, phone=current.phone,
+                    locale=current.locale)
+        )  # fmt: skip
+    return FoundCitizen(current, known=True)
 
 
-@functools.cache
-def _match_statement(*, scoped: bool) -> Any:
-    """The same name with the same birth date, email or phone: a detail the desk left
-    out is bound as NULL, which matches nothing."""
-    query = select(*_DETAILS).where(
-        Citizen.first_name_key == bindparam("first_key"),
-        Citizen.last_name_key == bindparam("last_key"),
-        or_(
-            Citizen.birth_date == bindparam("birth_date", type_=Date),
-            Citizen.email == bindparam("email", type_=String),
-            Citizen.phone == bindparam("phone", type_=String),
-        ),
-        Citizen.erased_at.is_(None),
-    )
-    if scoped:
-        query = query.where(_booked_at(bindparam("site_ids", expanding=True)))
-    return query.order_by(Citizen.id).limit(1)
-
-
-def _booked_at(site_ids: Any) -> Any:
-    """SQL condition: the citizen has an appointment at one of `site_ids`. Checked per
-    citizen through the appointments' citizen index, whatever the houses' history."""
-    return (
-        select(Appointment.id)
-        .where(Appointment.citizen_id == Citizen.id, Appointment.site_id.in_(site_ids))
-        .exists()
-    )
-
-
-@functools.cache
-def _insert_statement() -> Any:
-    citizens = table(Citizen)
-    return insert(citizens).returning(citizens.c.id)
-
-
-def _detached(
-    citizen_id: int,
-    first_name: str,
-    last_name: str,
-    birth_date: date | None,
-    email: str | None,
-    phone: str | None,
-    locale: str,
-) -> Citizen:
-    return Citizen(
-        id=citizen_id, first_name=first_name, last_name=last_name, birth_date=birth_date,
-        email=email, phone=phone, locale=locale, erased_at=None,
+def _view(row: Row[*statements.DetailsRow]) -> CitizenView:
+    return CitizenView(
+        id=row.id, first_name=row.first_name, last_name=row.last_name, birth_date=row.birth_date,
+        email=row.email, phone=row.phone, locale=row.locale,
     )  # fmt: skip
 
 
 async def search_citizens(
     session: AsyncSession, actor: Actor, *, text: str, limit: int = 10
-) -> list[Citizen]:
+) -> list[CitizenView]:
     """Citizens already booked at the actor's sites whose name, email or phone starts with
     what the desk types: so the desk picks the record instead of typing a duplicate."""
-    if actor.role not in (Role.DESK, Role.ADMIN):
-        raise NotAllowed()
+    known_at = citizen_sites(actor)
     words = name_key(text).split()
     if not words:
         return []
-    query = select(Citizen).where(Citizen.erased_at.is_(None))
+    query = statements.details().where(Citizen.erased_at.is_(None))
     for word in words:
         query = query.where(
             or_(
@@ -213,6 +145,6 @@ async def search_citizens(
                 Citizen.phone.startswith(text.replace(" ", ""), autoescape=True),
             )
         )
-    query = query.where(known_here(actor))
+    query = query.where(statements.known_at(known_at))
     query = query.order_by(Citizen.last_name_key, Citizen.first_name_key).limit(limit)
-    return list((await session.scalars(query)).all())
+    return [_view(row) for row in await session.execute(query)]

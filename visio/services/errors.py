@@ -1,29 +1,34 @@
-"""Domain errors raised by services; one middleware maps them to HTTP and to the user's language.
+"""Domain errors raised by services: what went wrong, in the domain's words.
 
+They carry no HTTP status: the web layer maps them (one table, `visio.middlewares`).
 Messages are lazy strings, translated when the response is written, in the caller's language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from babel.support import LazyProxy
 
 from visio.i18n import lazy_gettext as _l
+
+# What a user reads: a translated text, or one translated when the answer is written.
+Message = str | LazyProxy
 
 
 class DomainError(Exception):
     """A refusal the user can understand; never a bug."""
 
-    status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
-    default_message: ClassVar[Any] = _l("The request could not be processed.")
+    default_message: ClassVar[Message] = _l("The request could not be processed.")
 
     def __init__(
         self,
-        message: Any | None = None,
+        message: Message | None = None,
         *,
-        fields: Mapping[str, Any] | None = None,
-        extra: Mapping[str, Any] | None = None,
+        fields: Mapping[str, Message] | None = None,
+        extra: Mapping[str, object] | None = None,
     ) -> None:
         self.message = message if message is not None else self.default_message
         self.fields = dict(fields or {})
@@ -33,49 +38,41 @@ class DomainError(Exception):
 
 
 class Malformed(DomainError):
-    status = 400
     code = "malformed"
     default_message = _l("The request is malformed.")
 
 
 class NotAuthenticated(DomainError):
-    status = 401
     code = "not_authenticated"
     default_message = _l("Sign in, or give a valid API token.")
 
 
 class NotAllowed(DomainError):
-    status = 403
     code = "not_allowed"
     default_message = _l("You are not allowed to do this.")
 
 
 class NotFound(DomainError):
-    status = 404
     code = "not_found"
     default_message = _l("Not found, or outside your scope.")
 
 
 class MethodNotAllowed(DomainError):
-    status = 405
     code = "method_not_allowed"
     default_message = _l("This method is not allowed here.")
 
 
 class TooLarge(DomainError):
-    status = 413
     code = "too_large"
     default_message = _l("The request is too large.")
 
 
 class Internal(DomainError):
-    status = 500
     code = "internal"
     default_message = _l("Something went wrong on our side; the team has been told.")
 
 
 class Conflict(DomainError):
-    status = 409
     code = "conflict"
     default_message = _l("This conflicts with the current state.")
 
@@ -96,6 +93,5 @@ class InvalidTransition(Conflict):
 
 
 class InvalidInput(DomainError):
-    status = 422
     code = "invalid"
     default_message = _l("Some fields are invalid.")

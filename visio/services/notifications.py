@@ -12,26 +12,31 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Insert, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.base import table
-from visio.db.models import (
-    Agent,
-    Appointment,
-    Citizen,
-    Motive,
-    OutboxMessage,
-    OutboxStatus,
-    Partner,
-    Site,
-)
-from visio.notify.compose import facts_json
+from visio.db.models import Agent, Appointment, Motive, OutboxMessage, Partner, Site
+from visio.domain import OutboxStatus
+from visio.notify.compose import Composed, content
 from visio.notify.compose import subject as compose_subject
-from visio.services.accounts import Actor
-from visio.services.errors import NotAllowed, NotFound
+from visio.notify.facts import (
+    AgentFacts,
+    InvitationFacts,
+    MessageContext,
+    MessageFacts,
+    MotiveFacts,
+    Organizer,
+    Parties,
+    PartnerFacts,
+    SiteFacts,
+    Template,
+)
+from visio.services.errors import NotFound
+from visio.services.permissions import Action, Actor, require
+from visio.services.records import CitizenView, OutboxEntry, reference_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,58 +56,62 @@ class Links:
 
 
 @dataclass(frozen=True, slots=True)
-class Parties:
-    """What the messages about one appointment say of its house, partner, motive, agent:
-    plain JSON-ready facts."""
+class Moment:
+    """What the messages say of one appointment as it stands at the change."""
 
-    site: dict[str, Any]  # name, address, timezone, email
-    partner: dict[str, Any]  # name
-    motive: dict[str, Any]  # name, documents, instructions
-    agent: dict[str, Any]  # name, email, locale, timezone
+    id: int
+    agent_id: int
+    start: datetime
+    end: datetime
+    sequence: int
+    cancel_reason: str
+    rescheduled_from_id: int | None
 
 
-def parties_from(
-    *,
-    site: tuple[str, str, str, str | None],
-    partner_name: str,
-    motive: tuple[str, list[str], str],
-    agent: tuple[str, str, str, str],
+def moment_of(appointment: Appointment) -> Moment:
+    return Moment(
+        appointment.id, appointment.agent_id, appointment.start_at, appointment.end_at,
+        appointment.sequence, appointment.cancel_reason, appointment.rescheduled_from_id,
+    )  # fmt: skip
+
+
+async def _parties(
+    session: AsyncSession, *, site_id: int, motive_id: int, agent_id: int
 ) -> Parties:
-    return Parties(
-        site=dict(zip(("name", "address", "timezone", "email"), site, strict=True)),
-        partner={"name": partner_name},
-        motive={"name": motive[0], "documents": list(motive[1]), "instructions": motive[2]},
-        agent=dict(zip(("name", "email", "locale", "timezone"), agent, strict=True)),
-    )
-
-
-async def _parties(session: AsyncSession, appointment: Appointment) -> Parties:
     """All four, in one query."""
     row = (
         await session.execute(
             select(
-                Site.name, Site.address, Site.timezone, Site.email, Partner.name, Motive.name,
-                Motive.documents, Motive.instructions, Agent.name, Agent.email, Agent.locale,
-                Agent.timezone,
+                Site.name.label("site_name"), Site.address, Site.timezone.label("site_zone"),
+                Site.email.label("site_email"), Partner.name.label("partner_name"),
+                Motive.name.label("motive_name"), Motive.documents, Motive.instructions,
+                Agent.name.label("agent_name"), Agent.email.label("agent_email"), Agent.locale,
+                Agent.timezone.label("agent_zone"),
             )
             .select_from(Agent)
             .join(Partner, Partner.id == Agent.partner_id)
-            .join(Motive, Motive.id == appointment.motive_id)
-            .join(Site, Site.id == appointment.site_id)
-            .where(Agent.id == appointment.agent_id)
+            .join(Motive, Motive.id == motive_id)
+            .join(Site, Site.id == site_id)
+            .where(Agent.id == agent_id)
         )
     ).one()  # fmt: skip
-    return parties_from(
-        site=(row[0], row[1], row[2], row[3]), partner_name=row[4],
-        motive=(row[5], row[6], row[7]), agent=(row[8], row[9], row[10], row[11]),
+    return Parties(
+        site=SiteFacts(name=row.site_name, address=row.address, timezone=row.site_zone,
+                       email=row.site_email),
+        partner=PartnerFacts(name=row.partner_name),
+        motive=MotiveFacts(name=row.motive_name, documents=list(row.documents),
+                           instructions=row.instructions),
+        agent=AgentFacts(name=row.agent_name, email=row.agent_email, locale=row.locale,
+                         timezone=row.agent_zone),
     )  # fmt: skip
 
 
-async def calendar_uid(session: AsyncSession, appointment: Appointment, links: Links) -> str:
+async def calendar_uid(
+    session: AsyncSession, appointment_id: int, rescheduled_from_id: int | None, links: Links
+) -> str:
     """The calendar event's UID: that of the first appointment of a chain of moves, so a
     moved appointment updates the event in people's calendars instead of adding one."""
-    root = appointment.id
-    previous = appointment.rescheduled_from_id
+    root, previous = appointment_id, rescheduled_from_id
     while previous is not None:
         root = previous
         previous = await session.scalar(
@@ -111,162 +120,117 @@ async def calendar_uid(session: AsyncSession, appointment: Appointment, links: L
     return f"appointment-{root}@{links.host}"
 
 
-def reference(appointment: Appointment) -> str:
-    """A short reference to quote on the phone: the id, no personal data."""
-    return f"V-{appointment.id:06d}"
+class OutboxRow(TypedDict):
+    """The columns of a queued message."""
+
+    kind: str
+    appointment_id: int
+    recipient_email: str
+    recipient_name: str
+    locale: str
+    payload: dict[str, object]
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
 
 
-def message_row(
-    *,
-    template: str,
-    appointment: Appointment,
-    parties: Parties,
-    to_email: str,
-    to_name: str,
-    locale: str,
-    zone: str,
-    for_agent: bool,
-    citizen: Citizen | None,
-    links: Links,
-    now: datetime,
-    uid: str,
-    extra: dict[str, Any] | None = None,
-    send_at: datetime | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to report: its template, the appointment as it stands, to whom."""
+
+    template: Template
+    moment: Moment
+    parties: Parties
+    citizen: CitizenView | None
+    links: Links
+    now: datetime
+    uid: str
+    previous_start: datetime | None = None
+    send_at: datetime | None = None
+
+
+def message_row(change: Change, *, for_agent: bool) -> OutboxRow:
     """One message as an outbox row: its recipient and the facts it reports (see
-    `visio.notify.compose`), with those of its calendar invitation (reminders have
-    none: the calendar already holds the event)."""
-    site, motive = parties.site, parties.motive
-    context = {
-        "for_agent": for_agent,
-        "recipient_name": to_name,
-        "locale": locale,
-        "zone": zone,
-        "start": appointment.start_at,
-        "end": appointment.end_at,
-        "site": site,
-        "partner": parties.partner,
-        "motive": motive,
-        "documents": motive["documents"],
-        "instructions": motive["instructions"],
-        "reference": reference(appointment),
-        "join_url": links.agent_join(appointment.id),
-        # The agent needs to know whom they will see; nobody else gets the name.
-        "citizen_name": (
-            f"{citizen.first_name} {citizen.last_name}" if for_agent and citizen else ""
-        ),
-        "reason": appointment.cancel_reason,
-        **(extra or {}),
-    }
+    `visio.notify.facts`), with those of its calendar invitation (reminders have none:
+    the calendar already holds the event)."""
+    parties, moment, links, citizen = change.parties, change.moment, change.links, change.citizen
+    site, motive, agent = parties.site, parties.motive, parties.agent
+    if for_agent:
+        to_email, to_name, locale, zone = agent.email, agent.name, agent.locale, agent.timezone
+    else:
+        assert citizen is not None and citizen.email is not None
+        to_email, to_name, locale = citizen.email, citizen.full_name, citizen.locale
+        zone = site.timezone
+    join_url = links.agent_join(moment.id)
+    context = MessageContext(
+        for_agent=for_agent, recipient_name=to_name, locale=locale, zone=zone,
+        start=moment.start, end=moment.end, site=site, partner=parties.partner, motive=motive,
+        documents=motive.documents, instructions=motive.instructions,
+        reference=reference_of(moment.id), join_url=join_url,
+        citizen_name=citizen.full_name if for_agent and citizen else "",
+        reason=moment.cancel_reason, previous_start=change.previous_start,
+    )  # fmt: skip
     invitation = None
-    if template != "reminder":
-        invitation = {
-            "uid": uid,
-            "sequence": appointment.sequence,
-            "method": "CANCEL" if template == "cancelled" else "REQUEST",
-            "summary": (
-                f"Visio – {site['name']} – {motive['name']}"
-                if for_agent
-                else f"Visio – {parties.partner['name']} – {motive['name']}"
-            ),
-            "location": (
-                links.agent_join(appointment.id)
-                if for_agent
-                else f"{site['name']}, {site['address']}"
-            ),
-            "url": links.agent_join(appointment.id) if for_agent else None,
-            "organizer": {"name": site["name"], "email": site["email"] or links.mail_from},
-            "stamp": now.isoformat(),
-        }
-    return {
-        "kind": f"{template}.{'agent' if for_agent else 'citizen'}",
-        "appointment_id": appointment.id,
-        "recipient_email": to_email,
-        "recipient_name": to_name,
-        "locale": locale,
-        "payload": {
-            "template": template,
-            "context": facts_json(context),
-            "invitation": invitation,
-        },
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": send_at or now,
-        "created_at": now,
-    }
+    if change.template != "reminder":
+        invitation = InvitationFacts(
+            uid=change.uid, sequence=moment.sequence,
+            method="CANCEL" if change.template == "cancelled" else "REQUEST",
+            summary=f"Visio – {site.name if for_agent else parties.partner.name} – {motive.name}",
+            location=join_url if for_agent else f"{site.name}, {site.address}",
+            url=join_url if for_agent else None,
+            organizer=Organizer(name=site.name, email=site.email or links.mail_from),
+            stamp=change.now,
+        )  # fmt: skip
+    facts = MessageFacts(template=change.template, context=context, invitation=invitation)
+    return OutboxRow(
+        kind=f"{change.template}.{'agent' if for_agent else 'citizen'}",
+        appointment_id=moment.id, recipient_email=to_email, recipient_name=to_name,
+        locale=locale, payload=facts.to_json(), status=OutboxStatus.PENDING, attempts=0,
+        next_attempt_at=change.send_at or change.now, created_at=change.now,
+    )  # fmt: skip
 
 
-def _messages(
-    template: str,
-    appointment: Appointment,
-    citizen: Citizen | None,
-    parties: Parties,
-    links: Links,
-    now: datetime,
-    uid: str,
-    extra: dict[str, Any] | None = None,
-    *,
-    to_agent: bool = True,
-    to_citizen: bool = True,
-    send_at: datetime | None = None,
-) -> list[dict[str, Any]]:
-    agent = parties.agent
-    common: dict[str, Any] = {
-        "template": template, "appointment": appointment, "parties": parties,
-        "citizen": citizen, "links": links, "now": now, "extra": extra, "uid": uid,
-        "send_at": send_at,
-    }  # fmt: skip
+def _messages(change: Change, *, to_agent: bool = True, to_citizen: bool = True) -> list[OutboxRow]:
+    """The agent always hears; the citizen when they gave an email."""
     rows = []
     if to_agent:
-        rows.append(message_row(
-            to_email=agent["email"], to_name=agent["name"], locale=agent["locale"],
-            zone=agent["timezone"], for_agent=True, **common,
-        ))  # fmt: skip
-    if to_citizen and citizen is not None and citizen.email and citizen.erased_at is None:
-        rows.append(message_row(
-            to_email=citizen.email, to_name=f"{citizen.first_name} {citizen.last_name}",
-            locale=citizen.locale, zone=parties.site["timezone"], for_agent=False, **common,
-        ))  # fmt: skip
+        rows.append(message_row(change, for_agent=True))
+    if to_citizen and change.citizen is not None and change.citizen.email:
+        rows.append(message_row(change, for_agent=False))
     return rows
 
 
-def _reminders(
-    appointment: Appointment,
-    citizen: Citizen | None,
-    parties: Parties,
-    offsets: list[int] | None,
-    links: Links,
-    now: datetime,
-    uid: str,
-) -> list[dict[str, Any]]:
+def _reminders(change: Change, offsets: list[int]) -> list[OutboxRow]:
     """Reminders at the motive's offsets before the start (24 h and 1 h by default), to
     the agent and the citizen, each waiting in the outbox until its time; an offset
     already past is skipped. A change of the appointment withdraws them."""
     rows = []
-    for minutes in sorted(set(offsets or []), reverse=True):
-        send_at = appointment.start_at - timedelta(minutes=minutes)
-        if send_at > now:
+    for minutes in sorted(set(offsets), reverse=True):
+        send_at = change.moment.start - timedelta(minutes=minutes)
+        if send_at > change.now:
             rows += _messages(
-                "reminder", appointment, citizen, parties, links, now, uid, send_at=send_at
-            )
+                Change("reminder", change.moment, change.parties, change.citizen,
+                        change.links, change.now, change.uid, send_at=send_at)
+            )  # fmt: skip
     return rows
 
 
-async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def _insert(session: AsyncSession, rows: list[OutboxRow]) -> None:
     # One statement for all of them, in the transaction of the change they report.
     if rows:
-        await (await session.connection()).execute(_insert_statement(), rows)
+        await (await session.connection()).execute(_insert_statement(), list(rows))
 
 
 @functools.cache
-def _insert_statement() -> Any:
+def _insert_statement() -> Insert:
     return insert(table(OutboxMessage))
 
 
 async def queue_booked(
     session: AsyncSession,
-    appointment: Appointment,
-    citizen: Citizen | None,
+    moment: Moment,
+    citizen: CitizenView | None,
     *,
     links: Links,
     now: datetime,
@@ -276,42 +240,38 @@ async def queue_booked(
     """The confirmation to the agent, and to the citizen if they gave an email; and the
     reminders at the motive's `reminder_offsets`. The booking has read the `parties`
     already: nothing is read again here."""
-    uid = await calendar_uid(session, appointment, links)
-    await _insert(
-        session,
-        _messages("booked", appointment, citizen, parties, links, now, uid)
-        + _reminders(appointment, citizen, parties, reminder_offsets, links, now, uid),
-    )
-
-
-async def _reminder_offsets(session: AsyncSession, appointment: Appointment) -> list[int]:
-    offsets = await session.scalar(
-        select(Motive.reminder_offsets).where(Motive.id == appointment.motive_id)
-    )
-    return list(offsets or [])
+    uid = await calendar_uid(session, moment.id, moment.rescheduled_from_id, links)
+    change = Change("booked", moment, parties, citizen, links, now, uid)
+    await _insert(session, _messages(change) + _reminders(change, reminder_offsets))
 
 
 async def queue_cancelled(
     session: AsyncSession,
     appointment: Appointment,
-    citizen: Citizen | None,
+    citizen: CitizenView | None,
     *,
     links: Links,
     now: datetime,
 ) -> None:
     """The cancellation; messages of this appointment not sent yet are withdrawn."""
     await withdraw_pending(session, appointment.id)
-    parties = await _parties(session, appointment)
-    uid = await calendar_uid(session, appointment, links)
-    await _insert(session, _messages("cancelled", appointment, citizen, parties, links, now, uid))
+    parties = await _parties(
+        session, site_id=appointment.site_id, motive_id=appointment.motive_id,
+        agent_id=appointment.agent_id,
+    )  # fmt: skip
+    uid = await calendar_uid(session, appointment.id, appointment.rescheduled_from_id, links)
+    change = Change("cancelled", moment_of(appointment), parties, citizen, links, now, uid)
+    await _insert(session, _messages(change))
 
 
 async def queue_rescheduled(
     session: AsyncSession,
     old: Appointment,
-    new: Appointment,
-    citizen: Citizen | None,
+    new: Moment,
+    citizen: CitizenView | None,
     *,
+    new_parties: Parties,
+    reminder_offsets: list[int],
     links: Links,
     now: datetime,
 ) -> None:
@@ -321,20 +281,21 @@ async def queue_rescheduled(
     cancelled and the new one that it is booked: neither ever heard of the other's.
     """
     await withdraw_pending(session, old.id)
-    moved = {"previous_start": old.start_at}
-    parties = await _parties(session, new)
-    uid = await calendar_uid(session, new, links)
-    rows = _reminders(new, citizen, parties, await _reminder_offsets(session, new), links,
-                      now, uid)  # fmt: skip
+    uid = await calendar_uid(session, new.id, new.rescheduled_from_id, links)
+    booked = Change("booked", new, new_parties, citizen, links, now, uid)
+    moved = Change("rescheduled", new, new_parties, citizen, links, now, uid,
+                    previous_start=old.start_at)  # fmt: skip
+    rows = _reminders(booked, reminder_offsets)
     if old.agent_id == new.agent_id:
-        rows += _messages("rescheduled", new, citizen, parties, links, now, uid, moved)
+        rows += _messages(moved)
     else:
-        old_parties = await _parties(session, old)
-        rows += _messages("cancelled", old, citizen, old_parties, links, now, uid,
-                          to_citizen=False)  # fmt: skip
-        rows += _messages("booked", new, citizen, parties, links, now, uid, to_citizen=False)
-        rows += _messages("rescheduled", new, citizen, parties, links, now, uid, moved,
-                          to_agent=False)  # fmt: skip
+        old_parties = await _parties(
+            session, site_id=old.site_id, motive_id=old.motive_id, agent_id=old.agent_id
+        )
+        cancelled = Change("cancelled", moment_of(old), old_parties, citizen, links, now, uid)
+        rows += _messages(cancelled, to_citizen=False)
+        rows += _messages(booked, to_citizen=False)
+        rows += _messages(moved, to_agent=False)
     await _insert(session, rows)
 
 
@@ -355,27 +316,38 @@ async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
 
 async def outbox(
     session: AsyncSession, actor: Actor, *, status: OutboxStatus | None, limit: int = 200
-) -> list[OutboxMessage]:
+) -> list[OutboxEntry]:
     """The latest messages of the outbox, newest first, for administrators: with no SMTP
     server configured this is where they can read what would have been sent."""
-    if not actor.is_admin:
-        raise NotAllowed()
+    require(actor, Action.READ_OUTBOX)
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status is not None:
         query = query.where(OutboxMessage.status == status)
-    return list((await session.scalars(query)).all())
+    return [_entry(message) for message in await session.scalars(query)]
 
 
-async def outbox_message(session: AsyncSession, actor: Actor, message_id: int) -> OutboxMessage:
+async def outbox_message(
+    session: AsyncSession, actor: Actor, message_id: int
+) -> tuple[OutboxEntry, Composed]:
     """One message as it is (or would be) sent, for administrators."""
-    if not actor.is_admin:
-        raise NotAllowed()
+    require(actor, Action.READ_OUTBOX)
     message = await session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound()
-    return message
+    words = content(message)
+    return _entry(message, words.subject), words
 
 
-def message_subject(message: OutboxMessage) -> str:
-    """Only the subject of a row of the outbox."""
-    return compose_subject(message.payload) if message.payload is not None else message.subject
+def _entry(message: OutboxMessage, subject: str | None = None) -> OutboxEntry:
+    if subject is None:
+        subject = (
+            compose_subject(MessageFacts.from_json(message.payload))
+            if message.payload is not None
+            else message.subject
+        )
+    return OutboxEntry(
+        id=message.id, kind=message.kind, status=message.status,
+        recipient_email=message.recipient_email, recipient_name=message.recipient_name,
+        locale=message.locale, subject=subject, attempts=message.attempts,
+        next_attempt_at=message.next_attempt_at, last_error=message.last_error,
+    )  # fmt: skip

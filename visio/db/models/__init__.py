@@ -1,19 +1,23 @@
 """ORM models, one aggregate per module; importing this package registers every table."""
 
 from visio.db.models.agents import Absence, Agent, AvailabilityRule
-from visio.db.models.appointments import (
-    ACTIVE_STATUSES,
-    Appointment,
-    AppointmentEvent,
-    AppointmentStatus,
-)
+from visio.db.models.appointments import Appointment, AppointmentEvent
 from visio.db.models.audit import AuditEntry
 from visio.db.models.citizens import Citizen
-from visio.db.models.desk_requests import DeskRequest, RequestChannel
-from visio.db.models.outbox import OutboxMessage, OutboxStatus
+from visio.db.models.desk_requests import DeskRequest
+from visio.db.models.outbox import OutboxMessage
 from visio.db.models.partners import Motive, Partner
 from visio.db.models.sites import Closure, OpeningHour, Site, Station
-from visio.db.models.users import ApiToken, Role, User, user_sites
+from visio.db.models.users import ApiToken, User, user_sites
+
+# The enums live with the domain; importable from here too, as the models store them.
+from visio.domain import (
+    ACTIVE_STATUSES,
+    AppointmentStatus,
+    OutboxStatus,
+    RequestChannel,
+    Role,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
@@ -10,19 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visio.db.base import Base
 from visio.db.models._columns import created_at_column, enum_column
-
-
-class AppointmentStatus(enum.StrEnum):
-    BOOKED = "booked"
-    HELD = "held"
-    NO_SHOW = "no_show"  # the citizen did not come
-    AGENT_ABSENT = "agent_absent"
-    CANCELLED = "cancelled"
-
-
-# Statuses that occupy the agent and the station: everything but a cancellation. A held or
-# missed appointment did take its time, so nothing may be booked over it afterwards either.
-ACTIVE_STATUSES = frozenset(set(AppointmentStatus) - {AppointmentStatus.CANCELLED})
+from visio.domain import AppointmentStatus
 
 
 class Appointment(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
@@ -10,12 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from visio.db.base import Base
 from visio.db.models._columns import enum_column
-
-
-class RequestChannel(enum.StrEnum):
-    IN_PERSON = "in_person"
-    PHONE = "phone"
-    VISIO = "visio"
+from visio.domain import RequestChannel
 
 
 class DeskRequest(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from visio.db.base import Base
 from visio.db.models._columns import created_at_column, enum_column
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # refused for good by the server (bad address…)
-    DEAD = "dead"  # gave up after the last retry
-    CANCELLED = "cancelled"  # a reminder whose appointment changed
+from visio.domain import OutboxStatus
 
 
 class OutboxMessage(Base):

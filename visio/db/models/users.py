@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,16 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visio.db.base import Base, metadata
 from visio.db.models._columns import created_at_column, enum_column
+from visio.domain import Role
 
 if TYPE_CHECKING:
     from visio.db.models.sites import Site
-
-
-class Role(enum.StrEnum):
-    DESK = "desk"
-    AGENT = "agent"
-    COORDINATOR = "coordinator"
-    ADMIN = "admin"
 
 
 # The sites a desk agent or a coordinator works for.

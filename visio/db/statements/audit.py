@@ -1,0 +1,36 @@
+"""The audit log's one statement."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import TypedDict
+
+from sqlalchemy import Insert, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from visio.db.base import table
+from visio.db.models import AuditEntry
+
+# What an audit entry's `details` may hold: ids, codes, instants as text. Never citizen
+# data: the log outlives the retention period.
+Details = dict[str, str | int | list[int] | None]
+
+
+class AuditRow(TypedDict):
+    at: datetime
+    user_id: int | None
+    action: str
+    entity: str
+    entity_id: int | None
+    details: Details
+
+
+@functools.cache
+def insert_entry() -> Insert:
+    return insert(table(AuditEntry))
+
+
+async def write_entry(connection: AsyncConnection, row: AuditRow) -> None:
+    """One audit entry, in the connection's transaction."""
+    await connection.execute(insert_entry(), dict(row))

@@ -1,0 +1,230 @@
+"""What services answer with: frozen, typed records of what a page or a JSON answer shows.
+
+Each entity's fields are written here once. The JSON API answers with these records as
+they are (their JSON schema is generated from them: `visio.handlers.openapi`), and pages
+render them; no layer above the services ever sees a database row. Times are aware
+datetimes in the zone they are shown in (the house's, or the agent's for agent-facing
+records), so `isoformat()` gives the API's `2026-03-30T09:00:00+02:00`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from visio.domain import AppointmentStatus, OutboxStatus, Role
+
+
+def reference_of(appointment_id: int) -> str:
+    """A short reference to quote on the phone: the id, no personal data."""
+    return f"V-{appointment_id:06d}"
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenView:
+    """A citizen as the desk and the appointment's agent see them (never once erased)."""
+
+    id: int
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    email: str | None
+    phone: str | None
+    locale: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    """An appointment in its house's wall-clock time, with the names its pages show.
+
+    `agent_presence` tells the desk about the partner agent: ``"joined"`` (they opened
+    their link), ``"late"`` (booked, started, not come), ``"missed"`` (booked, over, never
+    came) or ``""`` (nothing to say yet).
+    """
+
+    id: int
+    reference: str
+    status: AppointmentStatus
+    start: datetime
+    end: datetime
+    timezone: str
+    site_id: int
+    site_name: str
+    station_id: int
+    partner_id: int
+    partner_name: str
+    motive_id: int
+    motive_name: str
+    agent_id: int
+    agent_name: str
+    agent_timezone: str
+    citizen: CitizenView | None
+    room: str
+    rescheduled_from_id: int | None
+    arrived_at: datetime | None
+    agent_joined_at: datetime | None
+    cancel_reason: str
+    outcome_note: str
+    agent_presence: str
+
+    @property
+    def citizen_name(self) -> str | None:
+        """The citizen's name as pages show it; None once erased."""
+        return self.citizen.full_name if self.citizen is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class StationView:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHoursView:
+    """One weekly opening range, site-local; `weekday` ISO (1 = Monday), times `HH:MM`."""
+
+    weekday: int
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSummary:
+    id: int
+    name: str
+    commune: str
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView(SiteSummary):
+    """A house with its opening hours and visio stations."""
+
+    holiday_calendar: str | None
+    address: str
+    opening_hours: list[OpeningHoursView]
+    stations: list[StationView]
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureView:
+    """A closure of a house or of one station, in the house's time."""
+
+    id: int
+    site_id: int
+    station_id: int | None
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MotiveSummary:
+    id: int
+    name: str
+    duration_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class MotiveView(MotiveSummary):
+    """A démarche of a partner with its timing, documents and reminders."""
+
+    partner_id: int
+    slot_step_minutes: int | None
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    horizon_days: int
+    documents: list[str]
+    instructions: str
+    reminder_offsets_minutes: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerView:
+    id: int
+    code: str
+    name: str
+    motives: list[MotiveSummary]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    id: int
+    partner_id: int
+    name: str
+    email: str
+    timezone: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """A remote permanence, in the agent's wall-clock time (`HH:MM`)."""
+
+    id: int
+    agent_id: int
+    weekdays: list[int]
+    start: str
+    end: str
+    every_weeks: int
+    anchor_date: date | None
+    valid_from: date | None
+    valid_until: date | None
+    site_ids: list[int] | None
+    motive_ids: list[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenceView:
+    """An agent's absence, in the agent's time."""
+
+    id: int
+    agent_id: int
+    start: datetime
+    end: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    email: str
+    name: str
+    role: Role
+    site_ids: list[int]
+    agent_id: int | None
+    locale: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """An API token just made: the clear token is in this answer only."""
+
+    id: int
+    token: str
+    prefix: str
+    label: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message of the outbox as administrators list it (times in UTC)."""
+
+    id: int
+    kind: str
+    status: OutboxStatus
+    recipient_email: str
+    recipient_name: str
+    locale: str
+    subject: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str

@@ -1,0 +1,159 @@
+"""Slot search: when can the citizen at the desk see a partner agent?
+
+The desk searches a house's free slots for a motive over some days, or the first free slot
+at each of its houses; an empty answer says why, in words the desk can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from babel.support import LazyProxy
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visio.db.models import Motive, Site
+from visio.i18n import lazy_gettext as _l
+from visio.scheduling import Slot, find_slots
+from visio.scheduling.calendars import time_zone
+from visio.services.availability import SearchInputs, load_inputs
+from visio.services.errors import NotFound
+from visio.services.permissions import Action, Actor, require, require_site
+
+# "First available": look this many days at a time until the motive's horizon.
+FIRST_SLOT_WINDOW_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSearch:
+    """The answer to a search: the slots, and why there are none when there are none."""
+
+    site_id: int
+    site_name: str
+    timezone: str
+    slots: list[Slot]
+    # When there is no slot: why, as a code for programs and a message for the desk agent.
+    reason_code: str | None = None
+    reason: LazyProxy | None = None
+
+
+REASONS = {
+    "no_station": _l("This site has no visio station: add one before booking."),
+    "no_agent": _l("No partner agent holds a permanence for this motive at this site."),
+    "no_opening_hours": _l("This site has no opening hours."),
+    "all_taken": _l("No free slot in this period: try later dates."),
+}
+
+
+def _why_empty(inputs: SearchInputs) -> str:
+    """The code of a reason the desk can act on when a search finds nothing."""
+    if not inputs.stations:
+        return "no_station"
+    site_id, motive_id = inputs.site.site_id, inputs.motive.motive_id
+    serving = [
+        rule
+        for agent in inputs.agents
+        for rule in agent.rules
+        if (rule.site_ids is None or site_id in rule.site_ids)
+        and (rule.motive_ids is None or motive_id in rule.motive_ids)
+    ]
+    if not serving:
+        return "no_agent"
+    if not inputs.site.opening_hours:
+        return "no_opening_hours"
+    return "all_taken"
+
+
+async def search_slots(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: int,
+    motive_id: int,
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    agent_id: int | None = None,
+) -> SlotSearch:
+    """Every bookable slot at a site for a motive, on site-local days `first_day`…`last_day`.
+
+    `NotFound` for a site outside the actor's scope, an unknown site or motive.
+    """
+    require_site(actor, Action.SEARCH_SLOTS, site_id)
+    inputs = await load_inputs(
+        session, site_id=site_id, motive_id=motive_id, first_day=first_day, last_day=last_day,
+        agent_id=agent_id,
+    )  # fmt: skip
+    slots = find_slots(
+        inputs.site, inputs.stations, inputs.motive, inputs.agents, first_day, last_day, now
+    )
+    code = None if slots else _why_empty(inputs)
+    return SlotSearch(
+        site_id=site_id,
+        site_name=inputs.head.site_name,
+        timezone=inputs.site.timezone,
+        slots=slots,
+        reason_code=code,
+        reason=REASONS[code] if code else None,
+    )
+
+
+async def first_slots(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    motive_id: int,
+    now: datetime,
+    site_id: int | None = None,
+) -> list[SlotSearch]:
+    """The earliest free slot for a motive at each site of the actor's scope (or one site).
+
+    Looks two weeks at a time up to the motive's horizon; sorted by the slot's start, sites
+    with nothing free last (with their reason).
+    """
+    require(actor, Action.SEARCH_SLOTS)
+    if site_id is not None:
+        require_site(actor, Action.SEARCH_SLOTS, site_id)
+        site_ids = [site_id]
+    else:
+        query = select(Site.id).order_by(Site.name)
+        if not actor.is_admin:
+            query = query.where(Site.id.in_(actor.site_ids))
+        site_ids = list((await session.scalars(query)).all())
+    horizon = await session.scalar(select(Motive.horizon_days).where(Motive.id == motive_id))
+    if horizon is None:
+        raise NotFound()
+    results: list[SlotSearch] = []
+    for site in site_ids:
+        timezone = await session.scalar(select(Site.timezone).where(Site.id == site))
+        if timezone is None:
+            raise NotFound()
+        today = now.astimezone(time_zone(timezone)).date()
+        last_possible = today + timedelta(days=horizon)
+        first_day = today
+        found: SlotSearch | None = None
+        while first_day <= last_possible:
+            last_day = min(first_day + timedelta(days=FIRST_SLOT_WINDOW_DAYS - 1), last_possible)
+            found = await search_slots(
+                session, actor, site_id=site, motive_id=motive_id, first_day=first_day,
+                last_day=last_day, now=now,
+            )  # fmt: skip
+            if found.reason_code != "all_taken":
+                break  # found one, or nothing will ever be free here: say why
+            first_day = last_day + timedelta(days=1)
+        assert found is not None
+        results.append(
+            SlotSearch(
+                site_id=found.site_id,
+                site_name=found.site_name,
+                timezone=found.timezone,
+                slots=found.slots[:1],
+                reason_code=found.reason_code,
+                reason=found.reason,
+            )
+        )
+    return sorted(
+        results,
+        key=lambda result: (not result.slots, result.slots[0].start if result.slots else now),
+    )

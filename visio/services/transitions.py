@@ -1,0 +1,148 @@
+"""An appointment's changes of state: cancelled, the citizen arrived, how it went.
+
+Each change locks the appointment's row, checks the change is possible now, writes it
+with its history and audit entries, and answers with the appointment's record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from visio.db.models import Appointment, AppointmentEvent, Citizen
+from visio.db.statements import citizens as citizen_statements
+from visio.domain import OUTCOMES, AppointmentStatus
+from visio.i18n import lazy_gettext as _l
+from visio.services import appointments, audit, notifications
+from visio.services.errors import InvalidTransition
+from visio.services.notifications import Links
+from visio.services.permissions import Action, Actor, require
+from visio.services.records import AppointmentView, CitizenView
+
+STATUS_LABELS = {
+    AppointmentStatus.BOOKED: _l("booked"),
+    AppointmentStatus.HELD: _l("held"),
+    AppointmentStatus.NO_SHOW: _l("missed by the citizen"),
+    AppointmentStatus.AGENT_ABSENT: _l("missed by the agent"),
+    AppointmentStatus.CANCELLED: _l("cancelled"),
+}
+
+
+def status_label(status: AppointmentStatus) -> str:
+    """A status as people read it, in the current language."""
+    return str(STATUS_LABELS[status])
+
+
+def require_booked(appointment: Appointment) -> None:
+    """Only a booked appointment changes: `InvalidTransition` once it is settled."""
+    if appointment.status is not AppointmentStatus.BOOKED:
+        raise InvalidTransition(
+            _l("This appointment is %(status)s: it can no longer change.",
+               status=status_label(appointment.status))
+        )  # fmt: skip
+
+
+def change_status(
+    session: AsyncSession,
+    appointment: Appointment,
+    to_status: AppointmentStatus,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+) -> None:
+    """The new status, with its history entry and its audit entry."""
+    session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id, at=now, by_user_id=actor.user_id,
+            from_status=appointment.status, to_status=to_status, note=note,
+        )
+    )  # fmt: skip
+    audit.record(
+        session, actor_id=actor.user_id, action=f"appointment.{to_status.value}",
+        entity="appointment", entity_id=appointment.id, now=now,
+        details={"from": appointment.status.value, "to": to_status.value},
+    )  # fmt: skip
+    appointment.status = to_status
+    appointment.updated_at = now
+
+
+async def citizen_of(session: AsyncSession, citizen_id: int | None) -> CitizenView | None:
+    """The citizen of an appointment, for its messages (None once erased)."""
+    if citizen_id is None:
+        return None
+    query = citizen_statements.details().where(
+        Citizen.id == citizen_id,
+        Citizen.erased_at.is_(None),
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None
+    return CitizenView(
+        row.id, row.first_name, row.last_name, row.birth_date, row.email, row.phone, row.locale
+    )
+
+
+async def cancel(
+    session: AsyncSession,
+    actor: Actor,
+    appointment_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    links: Links,
+) -> AppointmentView:
+    """Cancel a booked appointment (its desk, its agent, an admin); frees its time at once."""
+    require(actor, Action.CANCEL)
+    appointment = await appointments.locked(session, actor, appointment_id)
+    require_booked(appointment)
+    if appointment.end_at <= now:
+        raise InvalidTransition(_l("This appointment is over: record its outcome instead."))
+    change_status(session, appointment, AppointmentStatus.CANCELLED, actor, now, reason)
+    appointment.cancel_reason = reason
+    appointment.sequence += 1
+    await session.flush()
+    citizen = await citizen_of(session, appointment.citizen_id)
+    await notifications.queue_cancelled(session, appointment, citizen, links=links, now=now)
+    return await appointments.read(session, actor, appointment_id, now=now)
+
+
+async def record_outcome(
+    session: AsyncSession,
+    actor: Actor,
+    appointment_id: int,
+    *,
+    status: AppointmentStatus,
+    note: str,
+    now: datetime,
+) -> AppointmentView:
+    """Held, citizen absent, or agent absent: once the appointment has started."""
+    require(actor, Action.RECORD_OUTCOME)
+    if status not in OUTCOMES:
+        raise InvalidTransition()
+    appointment = await appointments.locked(session, actor, appointment_id)
+    require_booked(appointment)
+    if now < appointment.start_at:
+        raise InvalidTransition(_l("This appointment has not started yet."))
+    change_status(session, appointment, status, actor, now, note)
+    appointment.outcome_note = note
+    await session.flush()
+    return await appointments.read(session, actor, appointment_id, now=now)
+
+
+async def mark_arrived(
+    session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime
+) -> AppointmentView:
+    """The citizen is at the station: the agent's agenda shows it at once."""
+    require(actor, Action.MARK_ARRIVED)
+    appointment = await appointments.locked(session, actor, appointment_id)
+    require_booked(appointment)
+    if appointment.arrived_at is None:
+        appointment.arrived_at = now
+        appointment.updated_at = now
+        audit.record(
+            session, actor_id=actor.user_id, action="appointment.arrived",
+            entity="appointment", entity_id=appointment.id, now=now,
+        )  # fmt: skip
+    await session.flush()
+    return await appointments.read(session, actor, appointment_id, now=now)
