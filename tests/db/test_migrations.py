@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
+from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from icalendar import Calendar
-from sqlalchemy import insert, inspect, text
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,7 +21,13 @@ import visio.db.models  # noqa: F401  (every table on the metadata)
 from visio.app import SchemaNotAtHead, create_app
 from visio.db.base import metadata
 from visio.db.engine import make_engine
-from visio.db.migrate import alembic_config, current_revision, head_revision, upgrade_engine
+from visio.db.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    render_item,
+    upgrade_engine,
+)
 from visio.db.models import OutboxMessage
 from visio.notify.facts import (
     AgentFacts,
@@ -118,6 +124,21 @@ def test_no_migration_imports_visio() -> None:
     assert revisions
     imports = {path.name: _visio_imports(path) for path in revisions}
     assert {name: found for name, found in imports.items() if found} == {}
+
+
+def test_autogenerate_writes_revisions_without_visio() -> None:
+    """A revision made tomorrow from today's models (here: the whole schema from nothing)
+    names plain SQLAlchemy types, not ours, and the template adds no import of visio."""
+    with create_engine("sqlite://").connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"target_metadata": metadata, "render_item": render_item}
+        )
+        operations = produce_migrations(context, metadata).upgrade_ops
+        assert operations is not None
+        code = render_python_code(operations, render_item=render_item)
+    assert "sa.DateTime(timezone=True)" in code
+    assert "visio." not in code
+    assert "import visio" not in (MIGRATIONS / "script.py.mako").read_text()
 
 
 def test_the_alembic_environment_reaches_only_the_database_layer() -> None:

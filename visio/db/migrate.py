@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import command
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from visio.db.base import UTCDateTime
+
+
+def render_item(kind: str, item: object, autogen_context: AutogenContext) -> str | Literal[False]:
+    """How autogenerate writes our column types: as the plain SQLAlchemy types they store,
+    so a new revision never imports visio (a revision must keep doing what it did the day
+    it was written). False: Alembic's own rendering."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def alembic_config(url: str | None = None) -> Config:

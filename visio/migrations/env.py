@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 import visio.db.models  # noqa: F401  (registers every table on the metadata)
 from visio.db.base import metadata
 from visio.db.engine import make_engine
+from visio.db.migrate import render_item
 
 config = context.config
 
@@ -21,6 +22,7 @@ def run_on(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        render_item=render_item,
         transaction_per_migration=True,
     )
     with context.begin_transaction():
