@@ -9,8 +9,8 @@ the script only places them.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -56,34 +56,51 @@ def _agent_text(overview: AppointmentView, timezone: str) -> str:
     return ""
 
 
-def _live_fields(overview: AppointmentView, timezone: str) -> dict[str, Any]:
-    """What changes while a page is open, as the page shows it (times in `timezone`)."""
+@dataclass(frozen=True, slots=True)
+class Live:
+    """What changes while a page is open, as the page shows it; its script polls these."""
+
+    id: int
+    status: str
+    status_label: str
+    arrival: str
+    agent: str
+    agent_presence: str
+    can_mark_arrived: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """One appointment on the desk's day, the agent's agenda or a join page."""
+
+    live: Live
+    overview: AppointmentView
+    day: date
+    start: str
+    end: str
+    joinable: bool
+    # The house's clock too, when the reader works in another zone.
+    site_time: str | None = None
+
+
+def _live(overview: AppointmentView, timezone: str) -> Live:
+    """The live fields of `overview`, its times in `timezone`."""
     arrived = overview.arrived_at
-    return {
-        "id": overview.id,
-        "status": overview.status.value,
-        "status_label": transitions.status_label(overview.status),
-        "arrival": _("Citizen arrived at %(time)s", time=clock_time(arrived, timezone))
-        if arrived
-        else "",
-        "agent": _agent_text(overview, timezone),
-        "agent_presence": overview.agent_presence,
-        "can_mark_arrived": overview.status is AppointmentStatus.BOOKED and arrived is None,
-    }
+    return Live(
+        id=overview.id,
+        status=overview.status.value,
+        status_label=transitions.status_label(overview.status),
+        arrival=(
+            _("Citizen arrived at %(time)s", time=clock_time(arrived, timezone)) if arrived else ""
+        ),
+        agent=_agent_text(overview, timezone),
+        agent_presence=overview.agent_presence,
+        can_mark_arrived=overview.status is AppointmentStatus.BOOKED and arrived is None,
+    )
 
 
-def _desk_row(overview: AppointmentView) -> dict[str, Any]:
-    zone = overview.timezone
-    return {
-        **_live_fields(overview, zone),
-        "overview": overview,
-        "start": clock_time(overview.start, zone),
-        "end": clock_time(overview.end, zone),
-        "joinable": overview.status is AppointmentStatus.BOOKED,
-    }
-
-
-def _agenda_row(overview: AppointmentView, timezone: str) -> dict[str, Any]:
+def _page_row(overview: AppointmentView, timezone: str) -> PageRow:
+    """The row in `timezone`: the house's own for the desk, the agent's for the agent."""
     own = overview.start.astimezone(ZoneInfo(timezone))
     at_site = overview.start
     site_time = None
@@ -93,23 +110,20 @@ def _agenda_row(overview: AppointmentView, timezone: str) -> dict[str, Any]:
         if own.date() != at_site.date():
             shown = f"{format_date(at_site.date(), style='medium')} {shown}"
         site_time = _("%(time)s at the site (%(zone)s)", time=shown, zone=overview.timezone)
-    return {
-        **_live_fields(overview, timezone),
-        "overview": overview,
-        "day": own.date(),
-        "start": clock_time(overview.start, timezone),
-        "end": clock_time(overview.end, timezone),
-        "site_time": site_time,
-        "joinable": overview.status is AppointmentStatus.BOOKED,
-    }
-
-
-def _status_json(rows: list[dict[str, Any]], moment: datetime) -> web.Response:
-    live_keys = (
-        "id", "status", "status_label", "arrival", "agent", "agent_presence", "can_mark_arrived",
+    return PageRow(
+        live=_live(overview, timezone), overview=overview, day=own.date(),
+        start=clock_time(overview.start, timezone), end=clock_time(overview.end, timezone),
+        joinable=overview.status is AppointmentStatus.BOOKED, site_time=site_time,
     )  # fmt: skip
+
+
+def _desk_row(overview: AppointmentView) -> PageRow:
+    return _page_row(overview, overview.timezone)
+
+
+def _status_json(rows: list[PageRow], moment: datetime) -> web.Response:
     document = {
-        "appointments": [{key: row[key] for key in live_keys} for row in rows],
+        "appointments": [asdict(row.live) for row in rows],
         "updated_at": moment.isoformat(),
     }
     return web.json_response(document, headers={"Cache-Control": "no-store"})
@@ -161,10 +175,10 @@ async def agenda(request: web.Request) -> web.Response:
     """The partner agent's appointments, today and the next seven days, in their own zone."""
     moment = now(request)
     found = await agendas.agent_agenda(request[DB], current_actor(request), now=moment)
-    rows = [_agenda_row(overview, found.timezone) for overview in found.appointments]
-    by_day: dict[date, list[dict[str, Any]]] = {}
+    rows = [_page_row(overview, found.timezone) for overview in found.appointments]
+    by_day: dict[date, list[PageRow]] = {}
     for row in rows:
-        by_day.setdefault(row["day"], []).append(row)
+        by_day.setdefault(row.day, []).append(row)
     days = [
         {"date": format_date(day), "today": day == found.first_day, "rows": day_rows}
         for day, day_rows in by_day.items()
@@ -183,7 +197,7 @@ async def agenda_status(request: web.Request) -> web.Response:
     """The changing part of the agenda page, for its script."""
     moment = now(request)
     found = await agendas.agent_agenda(request[DB], current_actor(request), now=moment)
-    rows = [_agenda_row(overview, found.timezone) for overview in found.appointments]
+    rows = [_page_row(overview, found.timezone) for overview in found.appointments]
     return _status_json(rows, moment)
 
 
@@ -214,7 +228,7 @@ async def _join_page(request: web.Request, side: Side) -> web.Response:
     overview, link, state = joined.appointment, joined.link, joined.state
     zone = overview.agent_timezone if side == "agent" else overview.timezone
     opens_at, closes_at = join_window(overview.start, overview.end, config)
-    row = _agenda_row(overview, zone)
+    row = _page_row(overview, zone)
     meeting = None
     if state == "open":
         tenant = config.url_tenant

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -48,7 +47,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     email = str(form.get("email", "")).strip()
     target = _safe_next(str(form.get("next", ""))) or str(request.app.router["home"].url_for())
-    context: dict[str, Any] = {"next": target, "email": email, "error": None}
+    context: dict[str, object] = {"next": target, "email": email, "error": None}
     if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
         context["error"] = _("Your form expired; please sign in again.")
         return render("login.html", request, context, status=400)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -22,7 +21,7 @@ ROLE_LABELS = {
 }
 
 
-def page_context(request: web.Request) -> dict[str, Any]:
+def page_context(request: web.Request) -> dict[str, object]:
     """What every page needs: its language, the signed-in person, named links, the form token."""
     router = request.app.router
 
@@ -47,7 +46,7 @@ def page_context(request: web.Request) -> dict[str, Any]:
 def render(
     template: str,
     request: web.Request,
-    context: Mapping[str, Any] | None = None,
+    context: Mapping[str, object] | None = None,
     *,
     status: int = 200,
 ) -> web.Response:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from babel.support import LazyProxy
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -17,7 +18,7 @@ from visio.services.errors import InvalidInput, Malformed
 M = TypeVar("M", bound=BaseModel)
 
 # pydantic error type → message; `%(name)s` placeholders come from the error's context.
-_MESSAGES: dict[str, Any] = {
+_MESSAGES: dict[str, LazyProxy] = {
     "missing": _l("This field is required."),
     "extra_forbidden": _l("Unknown field."),
     "string_type": _l("Text is expected."),
@@ -58,7 +59,7 @@ _MESSAGES: dict[str, Any] = {
 }
 
 # Our own checks raise PydanticCustomError with one of these types.
-CUSTOM_MESSAGES: dict[str, Any] = {
+CUSTOM_MESSAGES: dict[str, LazyProxy] = {
     "email": _l("Not a valid email address."),
     "phone": _l("Not a valid phone number."),
     "timezone": _l("Unknown time zone; use an IANA name such as Europe/Paris."),
@@ -73,7 +74,7 @@ CUSTOM_MESSAGES: dict[str, Any] = {
 }
 
 
-def field_error(kind: str, **context: Any) -> PydanticCustomError:
+def field_error(kind: str, **context: object) -> PydanticCustomError:
     """An error for one of our own checks (see `CUSTOM_MESSAGES`)."""
     if kind not in CUSTOM_MESSAGES:
         raise KeyError(kind)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -41,7 +41,7 @@ _TEXT = _environment(autoescape=False)
 _HTML = _environment(autoescape=True)
 
 
-def render_subject(name: str, locale: str, context: dict[str, Any]) -> str:
+def render_subject(name: str, locale: str, context: Mapping[str, object]) -> str:
     """Only the subject of the message `name` (lists of messages show no more)."""
     token = current_locale.set(locale)
     try:
@@ -50,7 +50,7 @@ def render_subject(name: str, locale: str, context: dict[str, Any]) -> str:
         current_locale.reset(token)
 
 
-def render_email(name: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
+def render_email(name: str, locale: str, context: Mapping[str, object]) -> RenderedEmail:
     """The message `name` (a folder of templates/emails) for a reader of `locale`."""
     token = current_locale.set(locale)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,7 +32,7 @@ class OutboxMessage(Base):
     recipient_email: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(160), server_default="")
     locale: Mapped[str] = mapped_column(String(8), server_default="fr")
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload: Mapped[dict[str, object] | None] = mapped_column(JSON)
     subject: Mapped[str] = mapped_column(Text, server_default="")
     body_text: Mapped[str] = mapped_column(Text, server_default="")
     body_html: Mapped[str] = mapped_column(Text, server_default="")
