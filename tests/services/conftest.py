@@ -196,10 +196,12 @@ async def book(
     agent: Agent | None = None,
     station: Station | None = None,
     actor: Actor | None = None,
+    site: Site | None = None,
 ) -> AppointmentView:
-    """Book at Murat for its motive, by its desk unless told, Tuesday 10:00 unless told."""
+    """Book the house's motive at Murat (or `site`), by Murat's desk unless told, on
+    Tuesday at 10:00 unless told."""
     request = BookingRequest(
-        site_id=house.site.id,
+        site_id=(site or house.site).id,
         motive_id=house.motive.id,
         start=start or paris(10),
         citizen=citizen,
