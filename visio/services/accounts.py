@@ -237,7 +237,8 @@ async def authenticate_token(session: AsyncSession, token: str, now: datetime) -
     if not token.startswith(TOKEN_PREFIX):
         return None
     connection = await session.connection()
-    rows = (await connection.execute(statements.token_user(), {"hash": hash_token(token)})).all()
+    found = await connection.execute(statements.token_user(), {"hash": hash_token(token)})
+    rows = [statements.TokenRow._make(row) for row in found]
     if not rows:
         return None
     first = rows[0]

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Appointment
 from visio.db.statements import appointments as statements
+from visio.db.statements.appointments import ViewRow
 from visio.domain import AppointmentStatus
 from visio.scheduling.calendars import time_zone
 from visio.services.errors import NotFound
@@ -46,9 +47,9 @@ def agent_presence(
     return "late" if now < end else "missed"
 
 
-def view_of(row: Row[*statements.ViewRow], now: datetime) -> AppointmentView:
+def view_of(row: ViewRow, now: datetime) -> AppointmentView:
     """The record of one row of `statements.views()`, times in the house's zone."""
-    appointment: Appointment = row[0]
+    appointment = row.appointment
     zone = time_zone(row.timezone)
 
     def local(moment: datetime | None) -> datetime | None:
@@ -97,7 +98,7 @@ async def views_where(
 ) -> list[AppointmentView]:
     """The appointments matching `criteria`, by start, as records (one statement)."""
     query = statements.views().where(*criteria).limit(limit)
-    return [view_of(row, now) for row in await session.execute(query)]
+    return [view_of(ViewRow._make(row), now) for row in await session.execute(query)]
 
 
 async def read(

@@ -11,13 +11,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.statements import availability as statements
-from visio.db.statements.availability import ABSENCE, BUSY, CLOSURE, STATION, BlockingRow
+from visio.db.statements.availability import (
+    ABSENCE,
+    BUSY,
+    CLOSURE,
+    STATION,
+    BlockingRow,
+    HeadRow,
+    RuleRow,
+)
 from visio.notify.facts import AgentFacts
 from visio.scheduling import (
     AgentSchedule,
@@ -59,6 +67,22 @@ class SiteAndMotive:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentContact:
+    """How to reach a partner agent: read with the permanences, used by a booking."""
+
+    name: str
+    email: str
+    locale: str
+    timezone: str
+
+    def facts(self) -> AgentFacts:
+        """As the messages of a booking report them."""
+        return AgentFacts(
+            name=self.name, email=self.email, locale=self.locale, timezone=self.timezone
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SearchInputs:
     """Everything one search gives the engine, plus what explains an empty answer."""
 
@@ -67,7 +91,7 @@ class SearchInputs:
     agents: tuple[AgentSchedule, ...]
     head: SiteAndMotive
     # Each agent's name, email, language and zone, for the pages and messages of a booking.
-    agent_details: dict[int, AgentFacts]
+    agent_details: dict[int, AgentContact]
     # The site-local days searched.
     first_day: date
     last_day: date
@@ -93,14 +117,19 @@ async def load_head(
     """
     connection = await session.connection()
     parameters = {"site_id": site_id, "motive_id": motive_id}
-    rows: Sequence[Row[*statements.HeadRow]] = ()
+    rows: list[HeadRow] = []
     if lock is not None:
         locked = {**parameters, "lock_agent_id": lock[0], "lock_station_id": lock[1]}
-        rows = (await connection.execute(statements.head_locking(), locked)).all()
+        rows = [
+            HeadRow._make(row)
+            for row in await connection.execute(statements.head_locking(), locked)
+        ]
         # No row: no such agent or station (nothing to lock; the booking will find no
         # slot), or no such site or motive: the plain statement tells.
     if not rows:
-        rows = (await connection.execute(statements.head(), parameters)).all()
+        rows = [
+            HeadRow._make(row) for row in await connection.execute(statements.head(), parameters)
+        ]
     if not rows:
         raise NotFound()
     first = rows[0]
@@ -191,7 +220,9 @@ async def load_schedules(
         "range_end": local_day_bounds(last_day, timezone)[1] + ZONE_MARGIN,
     }
     connection = await session.connection()
-    rule_rows = (await connection.execute(statements.rules(), parameters)).all()
+    rule_rows = [
+        RuleRow._make(row) for row in await connection.execute(statements.rules(), parameters)
+    ]
     blocked = (await connection.execute(statements.blocking(), parameters)).all()
     site = SiteCalendar(
         site_id=head.site_id,
@@ -214,11 +245,8 @@ async def load_schedules(
         first_day=first_day,
         last_day=last_day,
         agent_details={
-            row.agent_id: AgentFacts(
-                name=row.agent_name,
-                email=row.agent_email,
-                locale=row.agent_locale,
-                timezone=row.timezone,
+            row.agent_id: AgentContact(
+                row.agent_name, row.agent_email, row.agent_locale, row.timezone
             )
             for row in rule_rows
         },
@@ -251,33 +279,15 @@ def _stations(blocked: Sequence[Row[*BlockingRow]]) -> tuple[StationSchedule, ..
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _RuleRow:
-    """One permanence as read (the statement gives a row per site and motive it names)."""
-
-    agent_id: int
-    timezone: str
-    weekdays: list[int]
-    start: time
-    end: time
-    every_weeks: int
-    anchor_date: date | None
-    valid_from: date | None
-    valid_until: date | None
-
-
 def _agents(
-    rule_rows: Sequence[Row[*statements.RuleRow]], blocked: Sequence[Row[*BlockingRow]]
+    rule_rows: Sequence[RuleRow], blocked: Sequence[Row[*BlockingRow]]
 ) -> tuple[AgentSchedule, ...]:
     # One row per (rule, linked site, linked motive): fold them back into rules.
-    rules: dict[int, _RuleRow] = {}
+    rules: dict[int, RuleRow] = {}
     sites_of: dict[int, set[int]] = defaultdict(set)
     motives_of: dict[int, set[int]] = defaultdict(set)
     for row in rule_rows:
-        rules[row.rule_id] = _RuleRow(
-            row.agent_id, row.timezone, row.weekdays, row.start, row.end, row.every_weeks,
-            row.anchor_date, row.valid_from, row.valid_until,
-        )  # fmt: skip
+        rules[row.rule_id] = row
         if row.site_id is not None:
             sites_of[row.rule_id].add(row.site_id)
         if row.motive_id is not None:

@@ -87,7 +87,7 @@ class _Booked:
             partner=PartnerFacts(name=head.partner_name),
             motive=MotiveFacts(name=head.motive_name, documents=head.documents,
                                instructions=head.instructions),
-            agent=self.inputs.agent_details[self.values["agent_id"]],
+            agent=self.inputs.agent_details[self.values["agent_id"]].facts(),
         )  # fmt: skip
 
     def view(self, citizen: CitizenView | None, now: datetime) -> AppointmentView:

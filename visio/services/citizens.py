@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Row, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Citizen
 from visio.db.statements import citizens as statements
+from visio.db.statements.citizens import DetailsRow
 from visio.i18n import lazy_gettext as _l
 from visio.services.errors import InvalidInput
 from visio.services.permissions import Action, Actor, citizen_sites, require
@@ -119,11 +121,9 @@ async def find_or_create_citizen(
     return FoundCitizen(current, known=True)
 
 
-def _view(row: Row[*statements.DetailsRow]) -> CitizenView:
-    return CitizenView(
-        id=row.id, first_name=row.first_name, last_name=row.last_name, birth_date=row.birth_date,
-        email=row.email, phone=row.phone, locale=row.locale,
-    )  # fmt: skip
+def _view(row: Sequence[object]) -> CitizenView:
+    """A row of `statements.details()` as the record (the same field names)."""
+    return CitizenView(**DetailsRow._make(row)._asdict())
 
 
 async def search_citizens(

@@ -78,9 +78,7 @@ async def citizen_of(session: AsyncSession, citizen_id: int | None) -> CitizenVi
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None
-    return CitizenView(
-        row.id, row.first_name, row.last_name, row.birth_date, row.email, row.phone, row.locale
-    )
+    return CitizenView(**citizen_statements.DetailsRow._make(row)._asdict())
 
 
 async def cancel(

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, select
 
 from visio.db.models import ApiToken, User, user_sites
+from visio.db.statements import shaped
 from visio.domain import Role
 
-TokenRow = tuple[int, datetime | None, int, str, str, Role, str, int | None, int | None]
+
+class TokenRow(NamedTuple):
+    """A live token with its active user, once per site of the user."""
+
+    token_id: int
+    last_used_at: datetime | None
+    user_id: int
+    email: str
+    name: str
+    role: Role
+    locale: str
+    agent_id: int | None
+    site_id: int | None
 
 
 @functools.cache
 def token_user() -> Select[*TokenRow]:
-    """The live token with hash `hash` and its active user, one row per site of the user."""
-    return (
+    """The live token with hash `hash` and its active user, one row per site of the user;
+    rows read as `TokenRow._make(row)`."""
+    return shaped(
         select(
             ApiToken.id.label("token_id"),
             ApiToken.last_used_at.label("last_used_at"),
@@ -34,5 +49,6 @@ def token_user() -> Select[*TokenRow]:
             ApiToken.token_hash == bindparam("hash"),
             ApiToken.revoked_at.is_(None),
             User.active,
-        )
+        ),
+        TokenRow._fields,
     )

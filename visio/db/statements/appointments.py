@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from sqlalchemy import (
     ColumnElement,
@@ -40,7 +40,7 @@ from visio.db.models import (
     Site,
     Station,
 )
-from visio.db.statements import writers_take_turns
+from visio.db.statements import shaped, writers_take_turns
 from visio.db.statements.audit import AuditRow, Details, write_entry
 from visio.domain import AppointmentScope, AppointmentStatus
 
@@ -213,16 +213,28 @@ def in_scope(scope: AppointmentScope) -> ColumnElement[bool]:
     return false()
 
 
-ViewRow = tuple[
-    Appointment, str, str, str, str, str, str, str | None, str | None, str | None, str | None,
-    date | None, str | None, datetime | None, str,
-]  # fmt: skip
+class ViewRow(NamedTuple):
+    """An appointment with the names its pages show and its citizen (None: no citizen)."""
+
+    appointment: Appointment
+    site_name: str
+    timezone: str
+    partner_name: str
+    motive_name: str
+    agent_name: str
+    agent_timezone: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    birth_date: date | None
+    citizen_locale: str | None
+    erased_at: datetime | None
 
 
-def views() -> Select[*ViewRow]:
-    """Appointments with the names their pages show and their citizen, by start; add
-    `.where(...)` for the ones wanted."""
-    return (
+@functools.cache
+def _views() -> Select[*ViewRow]:
+    query = (
         select(
             Appointment,
             Site.name.label("site_name"),
@@ -238,7 +250,6 @@ def views() -> Select[*ViewRow]:
             Citizen.birth_date.label("birth_date"),
             Citizen.locale.label("citizen_locale"),
             Citizen.erased_at.label("erased_at"),
-            Site.address.label("site_address"),
         )
         .join(Site, Site.id == Appointment.site_id)
         .join(Partner, Partner.id == Appointment.partner_id)
@@ -247,3 +258,11 @@ def views() -> Select[*ViewRow]:
         .outerjoin(Citizen, Citizen.id == Appointment.citizen_id)
         .order_by(Appointment.start_at, Appointment.id)
     )
+    # The entity comes first, under its class's name; every other column by its label.
+    return shaped(query, ("Appointment", *ViewRow._fields[1:]))
+
+
+def views() -> Select[*ViewRow]:
+    """Appointments with the names their pages show and their citizen, by start; add
+    `.where(...)` for the ones wanted. Rows are read as `ViewRow._make(row)`."""
+    return _views()

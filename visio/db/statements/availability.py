@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, time
+from typing import NamedTuple
 
 from sqlalchemy import (
     ColumnExpressionArgument,
@@ -39,19 +40,60 @@ from visio.db.models import (
     Station,
 )
 from visio.db.models.agents import rule_motives, rule_sites
+from visio.db.statements import shaped
 from visio.domain import AppointmentStatus
 
 # The kinds of row of `blocking()`.
 CLOSURE, ABSENCE, BUSY, STATION = "c", "a", "b", "s"
 
-HeadRow = tuple[
-    str, str, str | None, str, str | None, int, int, int | None, int, int, int, int, str, str,
-    list[str], str, list[int], int | None, time | None, time | None,
-]  # fmt: skip
-RuleRow = tuple[
-    int, int, str, list[int], time, time, int, date | None, date | None, date | None,
-    int | None, int | None, str, str, str,
-]  # fmt: skip
+
+class HeadRow(NamedTuple):
+    """The site with one of its opening-hours rows, and the motive with its partner."""
+
+    site_name: str
+    timezone: str
+    holiday_calendar: str | None
+    site_address: str
+    site_email: str | None
+    partner_id: int
+    duration_minutes: int
+    slot_step_minutes: int | None
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    horizon_days: int
+    partner_name: str
+    motive_name: str
+    documents: list[str]
+    instructions: str
+    reminder_offsets: list[int]
+    weekday: int | None
+    opens: time | None
+    closes: time | None
+
+
+class RuleRow(NamedTuple):
+    """One permanence, once per site and motive it is limited to (None: every one)."""
+
+    rule_id: int
+    agent_id: int
+    timezone: str
+    weekdays: list[int]
+    start: time
+    end: time
+    every_weeks: int
+    anchor_date: date | None
+    valid_from: date | None
+    valid_until: date | None
+    site_id: int | None
+    motive_id: int | None
+    agent_name: str
+    agent_email: str
+    agent_locale: str
+
+
+# Thousands of these per search: unpacked as they come (kind, agent_id, station_id,
+# start_at, end_at), never converted.
 BlockingRow = tuple[str, int | None, int | None, datetime | None, datetime | None]
 
 _site_id = bindparam("site_id", type_=Integer)
@@ -76,7 +118,7 @@ def head() -> Select[*HeadRow]:
 
     Parameters: `site_id`, `motive_id`. Columns are read by their labels.
     """
-    return (
+    return shaped(
         select_(
             Site.name.label("site_name"),
             Site.timezone.label("timezone"),
@@ -103,7 +145,8 @@ def head() -> Select[*HeadRow]:
         .join(Motive, (Motive.id == bindparam("motive_id", type_=Integer)) & Motive.active)
         .join(Partner, Partner.id == Motive.partner_id)
         .outerjoin(OpeningHour, OpeningHour.site_id == Site.id)
-        .where(Site.id == _site_id)
+        .where(Site.id == _site_id),
+        HeadRow._fields,
     )
 
 
@@ -128,7 +171,7 @@ def rules() -> Select[*RuleRow]:
 
     Parameters: `partner_id`, `agent_id`, `first_day`, `last_day`.
     """
-    return (
+    return shaped(
         select_(
             AvailabilityRule.id.label("rule_id"),
             AvailabilityRule.agent_id.label("agent_id"),
@@ -159,7 +202,8 @@ def rules() -> Select[*RuleRow]:
                 AvailabilityRule.valid_from.is_(None),
                 AvailabilityRule.valid_from <= bindparam("last_day"),
             ),
-        )
+        ),
+        RuleRow._fields,
     )
 
 

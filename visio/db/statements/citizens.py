@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -23,14 +24,24 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from visio.db.base import table
 from visio.db.models import Appointment, Citizen
+from visio.db.statements import shaped
 
-# What is read of a citizen, by these labels.
-DetailsRow = tuple[int, str, str, date | None, str | None, str | None, str]
+
+class DetailsRow(NamedTuple):
+    """What is read of a citizen."""
+
+    id: int
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    email: str | None
+    phone: str | None
+    locale: str
 
 
 def details() -> Select[*DetailsRow]:
-    """A citizen's details (add `.where(...)`)."""
-    return select(
+    """A citizen's details (add `.where(...)`); rows read as `DetailsRow._make(row)`."""
+    query = select(
         Citizen.id.label("id"),
         Citizen.first_name.label("first_name"),
         Citizen.last_name.label("last_name"),
@@ -39,6 +50,7 @@ def details() -> Select[*DetailsRow]:
         Citizen.phone.label("phone"),
         Citizen.locale.label("locale"),
     )
+    return shaped(query, DetailsRow._fields)
 
 
 def booked_at(site_ids: Collection[int] | BindParameter[list[int]]) -> Exists:
