@@ -23,7 +23,14 @@ from visio.domain import Role
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
 from visio.services.errors import AlreadyExists, Conflict, InvalidInput, Message, NotFound
-from visio.services.permissions import Action, Actor, require, require_self_or_admin
+from visio.services.permissions import (
+    LINKED_TO_AGENT,
+    SCOPED_TO_SITES,
+    Action,
+    Actor,
+    require,
+    require_self_or_admin,
+)
 from visio.services.records import NewToken, UserView
 
 __all__ = ["Actor"]  # the signed-in person, defined with the rules that apply to them
@@ -130,15 +137,15 @@ async def create_user(
     errors: dict[str, Message] = {}
     site_ids = sorted(set(site_ids))
     sites: list[Site] = []
-    if role in (Role.DESK, Role.COORDINATOR) and not site_ids:
+    if role in SCOPED_TO_SITES and not site_ids:
         errors["site_ids"] = _l("Desk and coordinator accounts need at least one site.")
-    if role in (Role.AGENT, Role.ADMIN) and site_ids:
+    if role not in SCOPED_TO_SITES and site_ids:
         errors["site_ids"] = _l("Only desk and coordinator accounts are scoped to sites.")
     if site_ids and "site_ids" not in errors:
         sites, missing = await load_by_ids(session, Site, site_ids)
         if missing:
             errors["site_ids"] = _l("Unknown site: %(ids)s.", ids=missing)
-    if role is Role.AGENT:
+    if role in LINKED_TO_AGENT:
         if agent_id is None:
             errors["agent_id"] = _l("An agent account must be linked to an agent.")
         elif await session.get(Agent, agent_id) is None:
@@ -158,7 +165,7 @@ async def create_user(
         email=email,
         name=name.strip(),
         role=role,
-        agent_id=agent_id if role is Role.AGENT else None,
+        agent_id=agent_id if role in LINKED_TO_AGENT else None,
         locale=locale,
         password_hash=hash_password(password) if password else None,
         created_at=now,

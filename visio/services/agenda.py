@@ -14,7 +14,13 @@ from visio.domain import AppointmentStatus
 from visio.scheduling.calendars import time_zone
 from visio.services import appointments
 from visio.services.errors import NotFound
-from visio.services.permissions import Action, Actor, require, require_agent_self
+from visio.services.permissions import (
+    Action,
+    Actor,
+    require,
+    require_agent_self,
+    site_scope,
+)
 from visio.services.records import AppointmentView
 
 
@@ -51,9 +57,10 @@ async def desk_day(session: AsyncSession, actor: Actor, *, now: datetime) -> lis
     the sites that have some. Cancelled appointments stay listed with their status.
     """
     require(actor, Action.SEE_DESK_DAY)
+    scope = site_scope(actor)
     site_query = select(Site.id, Site.name, Site.timezone).order_by(Site.name)
-    if not actor.is_admin:
-        site_query = site_query.where(Site.id.in_(actor.site_ids))
+    if not scope.every:
+        site_query = site_query.where(Site.id.in_(scope.site_ids))
     sites = (await session.execute(site_query)).all()
     if not sites:
         return []
@@ -69,7 +76,7 @@ async def desk_day(session: AsyncSession, actor: Actor, *, now: datetime) -> lis
     for site_id, name, timezone in sites:
         today = now.astimezone(time_zone(timezone)).date()
         found = tuple(a for a in around if a.site_id == site_id and a.start.date() == today)
-        if found or not actor.is_admin:
+        if found or not scope.every:
             days.append(SiteDay(site_id, name, timezone, today, found))
     return days
 

@@ -65,7 +65,7 @@ async def find_or_create_citizen(
     """
     # Booking is the desk's: the houses whose citizens they may look up are theirs.
     require(actor, Action.BOOK)
-    known_at = None if actor.is_admin else actor.site_ids
+    known_at = citizen_sites(actor)
     connection = await session.connection()
     if details.id is not None:
         query = statements.details().where(

@@ -130,6 +130,31 @@ def require_site(actor: Actor, action: Action, site_id: int) -> None:
         raise NotFound()
 
 
+# Accounts scoped to houses, and accounts that are a partner agent's.
+SCOPED_TO_SITES = frozenset({DESK, COORDINATOR})
+LINKED_TO_AGENT = frozenset({AGENT})
+
+
+@dataclass(frozen=True, slots=True)
+class SiteScope:
+    """The houses a person sees: every one, some, or those an agent's permanences serve
+    (known from the data: `visio.services.setup.sites`)."""
+
+    every: bool = False
+    site_ids: frozenset[int] = frozenset()
+    served_by_agent: int | None = None
+
+
+def site_scope(actor: Actor) -> SiteScope:
+    """Admins see every house; desk agents and coordinators their own; partner agents the
+    houses they serve."""
+    if actor.is_admin:
+        return SiteScope(every=True)
+    if actor.role is Role.AGENT:
+        return SiteScope(served_by_agent=actor.agent_id if actor.agent_id is not None else 0)
+    return SiteScope(site_ids=actor.site_ids)
+
+
 def appointment_scope(actor: Actor) -> AppointmentScope:
     """Desk agents see their houses' appointments, partner agents their own, admins all;
     nobody else sees any (`NotAllowed`)."""

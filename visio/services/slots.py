@@ -19,7 +19,7 @@ from visio.scheduling import Slot, find_slots
 from visio.scheduling.calendars import time_zone
 from visio.services.availability import SearchInputs, load_inputs
 from visio.services.errors import NotFound
-from visio.services.permissions import Action, Actor, require, require_site
+from visio.services.permissions import Action, Actor, require, require_site, site_scope
 
 # "First available": look this many days at a time until the motive's horizon.
 FIRST_SLOT_WINDOW_DAYS = 14
@@ -118,8 +118,9 @@ async def first_slots(
         site_ids = [site_id]
     else:
         query = select(Site.id).order_by(Site.name)
-        if not actor.is_admin:
-            query = query.where(Site.id.in_(actor.site_ids))
+        scope = site_scope(actor)
+        if not scope.every:
+            query = query.where(Site.id.in_(scope.site_ids))
         site_ids = list((await session.scalars(query)).all())
     horizon = await session.scalar(select(Motive.horizon_days).where(Motive.id == motive_id))
     if horizon is None:

@@ -18,12 +18,11 @@ from visio.db.models import (
     Station,
 )
 from visio.db.models.agents import rule_sites
-from visio.domain import Role
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services import audit
 from visio.services.errors import AlreadyExists, InvalidInput, NotFound
-from visio.services.permissions import Action, Actor, require
+from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     ClosureView,
     OpeningHoursView,
@@ -148,16 +147,15 @@ async def get_site(session: AsyncSession, actor: Actor, site_id: int) -> SiteVie
 
 async def _may_see_site(session: AsyncSession, actor: Actor, site_id: int) -> bool:
     require(actor, Action.READ_SET_UP)
-    if actor.role is Role.AGENT:
-        return site_id in set(await _agent_site_ids(session, actor))
-    return actor.may_see_site(site_id)
+    scope = site_scope(actor)
+    if scope.served_by_agent is not None:
+        return site_id in set(await _served_by(session, scope.served_by_agent))
+    return scope.every or site_id in scope.site_ids
 
 
-async def _agent_site_ids(session: AsyncSession, actor: Actor) -> list[int]:
+async def _served_by(session: AsyncSession, agent_id: int) -> list[int]:
     """The sites an agent serves: those named by their rules, or all when a rule names none."""
-    if actor.agent_id is None:
-        return []
-    rules = select(AvailabilityRule.id).where(AvailabilityRule.agent_id == actor.agent_id)
+    rules = select(AvailabilityRule.id).where(AvailabilityRule.agent_id == agent_id)
     rule_ids = list((await session.scalars(rules)).all())
     if not rule_ids:
         return []
@@ -174,10 +172,11 @@ async def list_sites(session: AsyncSession, actor: Actor) -> list[SiteSummary]:
     """The sites the actor may see, by name."""
     require(actor, Action.READ_SET_UP)
     query = select(Site).order_by(Site.name)
-    if actor.role is Role.AGENT:
-        query = query.where(Site.id.in_(await _agent_site_ids(session, actor)))
-    elif not actor.is_admin:
-        query = query.where(Site.id.in_(actor.site_ids))
+    scope = site_scope(actor)
+    if scope.served_by_agent is not None:
+        query = query.where(Site.id.in_(await _served_by(session, scope.served_by_agent)))
+    elif not scope.every:
+        query = query.where(Site.id.in_(scope.site_ids))
     return [
         SiteSummary(id=site.id, name=site.name, commune=site.commune, timezone=site.timezone)
         for site in await session.scalars(query)
