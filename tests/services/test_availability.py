@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from visio.db.models import (
     Absence,
+    Agent,
     AvailabilityRule,
     Motive,
+    Partner,
     Role,
+    Site,
 )
 from visio.services import accounts, slots
 from visio.services.permissions import Actor
@@ -27,16 +31,31 @@ class StatementCounter:
         self._target = connection.sync_connection
         event.listen(self._target, "before_cursor_execute", self._seen)
 
-    def _seen(self, *_args: Any) -> None:
+    def _seen(self, *_args: object) -> None:
         self.count += 1
 
     def close(self) -> None:
         event.remove(self._target, "before_cursor_execute", self._seen)
 
 
-async def world(
-    session: AsyncSession, create_site: Any, create_agent: Any, create_partner: Any, agents: int
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Permanences:
+    """Murat with two stations, a 30-minute motive, `agents` agents of one partner holding
+    Monday and Wednesday mornings there (all away on Wednesday 18 March), and its desk."""
+
+    site: Site
+    motive: Motive
+    agents: tuple[Agent, ...]
+    desk: Actor
+
+
+async def permanences(
+    session: AsyncSession,
+    create_site: Callable[..., Awaitable[Site]],
+    create_agent: Callable[..., Awaitable[Agent]],
+    create_partner: Callable[..., Awaitable[Partner]],
+    agents: int,
+) -> Permanences:
     site = await create_site("Murat", stations=2)
     partner = await create_partner()
     motive = Motive(
@@ -76,11 +95,11 @@ async def world(
         site_ids=[site.id],
         now=NOW,
     )
-    return {
-        "site": site,
-        "motive": motive,
-        "agents": people,
-        "actor": Actor(
+    return Permanences(
+        site=site,
+        motive=motive,
+        agents=tuple(people),
+        desk=Actor(
             user_id=desk.id,
             email=desk.email,
             name=desk.name,
@@ -88,26 +107,26 @@ async def world(
             locale=desk.locale,
             site_ids=frozenset(desk.site_ids),
         ),
-    }
+    )
 
 
 async def test_one_search_runs_three_statements_whatever_the_days(
     session: AsyncSession,
     connection: AsyncConnection,
-    create_site: Any,
-    create_agent: Any,
-    create_partner: Any,
+    create_site: Callable[..., Awaitable[Site]],
+    create_agent: Callable[..., Awaitable[Agent]],
+    create_partner: Callable[..., Awaitable[Partner]],
 ) -> None:
-    setup = await world(session, create_site, create_agent, create_partner, agents=3)
+    setup = await permanences(session, create_site, create_agent, create_partner, agents=3)
     counts = []
     for days in (1, 28, 62):
         counter = StatementCounter(connection)
         try:
             await slots.search_slots(
                 session,
-                setup["actor"],
-                site_id=setup["site"].id,
-                motive_id=setup["motive"].id,
+                setup.desk,
+                site_id=setup.site.id,
+                motive_id=setup.motive.id,
                 first_day=MONDAY,
                 last_day=MONDAY + timedelta(days=days - 1),
                 now=NOW,
@@ -121,21 +140,21 @@ async def test_one_search_runs_three_statements_whatever_the_days(
 async def test_more_agents_same_statements(
     session: AsyncSession,
     connection: AsyncConnection,
-    create_site: Any,
-    create_agent: Any,
-    create_partner: Any,
+    create_site: Callable[..., Awaitable[Site]],
+    create_agent: Callable[..., Awaitable[Agent]],
+    create_partner: Callable[..., Awaitable[Partner]],
 ) -> None:
     counts = []
     for agents in (1, 12):
         await session.rollback()
-        setup = await world(session, create_site, create_agent, create_partner, agents=agents)
+        setup = await permanences(session, create_site, create_agent, create_partner, agents=agents)
         counter = StatementCounter(connection)
         try:
             found = await slots.search_slots(
                 session,
-                setup["actor"],
-                site_id=setup["site"].id,
-                motive_id=setup["motive"].id,
+                setup.desk,
+                site_id=setup.site.id,
+                motive_id=setup.motive.id,
                 first_day=MONDAY,
                 last_day=MONDAY + timedelta(days=27),
                 now=NOW,
