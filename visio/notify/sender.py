@@ -31,19 +31,16 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from email import policy
-from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
-from typing import Any, Literal
+from typing import Literal
 
 import aiosmtplib
 import jinja2
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from visio.db.models import OutboxMessage, OutboxStatus
-from visio.notify.compose import content
+from visio.db.statements import outbox
+from visio.db.statements.outbox import ClaimedRow, Outcome
+from visio.domain import OutboxStatus
+from visio.notify.mime import build_email
 
 log = logging.getLogger(__name__)
 
@@ -99,22 +96,6 @@ class SendReport:
         return self.sent + self.retried + self.failed + self.dead
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Claimed:
-    """A leased row: what to send, and the attempt number that fences our updates."""
-
-    id: int
-    recipient_email: str
-    recipient_name: str
-    payload: dict[str, Any] | None
-    subject: str
-    body_text: str
-    body_html: str
-    ics: str | None
-    ics_method: str | None
-    attempts: int
-
-
 class _Permanent(Exception):
     """The server refused this message for good."""
 
@@ -132,58 +113,6 @@ def retry_delay(attempts: int) -> timedelta:
     doublings = min(max(attempts - 1, 0), 6)  # 2**6 minutes already pass the hour
     delay: timedelta = FIRST_RETRY * 2**doublings
     return min(delay, LONGEST_RETRY)
-
-
-class _Headers(HeaderRegistry):
-    """The standard header registry, but making each header's class once, not per use.
-
-    The stock registry builds a new class every time a header is set or read, which made
-    up a fifth of the sender's time per message.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-# CRLF line ends and RFC 2047 encoded headers, as SMTP wants them.
-SMTP_POLICY = policy.SMTP.clone(header_factory=_Headers())
-
-
-def build_email(message: _Claimed, config: SmtpConfig, now: datetime) -> EmailMessage:
-    """The MIME message of an outbox row: text, HTML alternative, calendar invitation,
-    worded from the row's facts (see `visio.notify.compose`).
-
-    Every part is quoted-printable: the message is 7-bit clean, so any server takes it
-    as it is, without the 8BITMIME extension nor a second encoding pass.
-    """
-    words = content(message)
-    email = EmailMessage(policy=SMTP_POLICY)
-    email["From"] = config.mail_from
-    email["To"] = formataddr((message.recipient_name, message.recipient_email))
-    email["Subject"] = words.subject
-    email["Date"] = format_datetime(now)
-    # Stable per row: a message sent again after a crash is recognisably the same one.
-    email["Message-ID"] = f"<outbox-{message.id}@{config.domain}>"
-    email.set_content(words.text, cte="quoted-printable")
-    if words.html:
-        email.add_alternative(words.html, subtype="html", cte="quoted-printable")
-    if words.ics:
-        email.add_attachment(
-            words.ics,
-            subtype="calendar",
-            filename="invitation.ics",
-            cte="quoted-printable",
-            params={"method": (words.ics_method or "PUBLISH").upper()},
-        )
-    return email
 
 
 class OutboxSender:
@@ -262,51 +191,28 @@ class OutboxSender:
 
     # ------------------------------------------------------------ claiming
 
-    async def _claim(self) -> list[_Claimed]:
+    async def _claim(self) -> list[ClaimedRow]:
         now = self._clock()
-        due = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-            .where(OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(self._batch_size)
-            # PostgreSQL: rows another sender is claiming right now are left to it. SQLite
-            # renders no FOR UPDATE; its BEGIN IMMEDIATE already makes claims take turns.
-            .with_for_update(skip_locked=True)
-        )
-        lease = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + self._lease, attempts=OutboxMessage.attempts + 1)
-            .returning(
-                OutboxMessage.id, OutboxMessage.recipient_email, OutboxMessage.recipient_name,
-                OutboxMessage.payload, OutboxMessage.subject, OutboxMessage.body_text,
-                OutboxMessage.body_html, OutboxMessage.ics, OutboxMessage.ics_method,
-                OutboxMessage.attempts,
-            )
-        )  # fmt: skip
-        # A row whose lease ran out after its last attempt: its sender died every time (a
-        # message that crashes the process would otherwise come back forever).
-        bury = (
-            update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-            .where(OutboxMessage.next_attempt_at <= now)
-            .where(OutboxMessage.attempts >= self._max_attempts)
-            .values(
-                status=OutboxStatus.DEAD,
-                last_error=f"no outcome recorded after {self._max_attempts} attempts",
-            )
-            .execution_options(synchronize_session=False)
-        )
         async with self._sessionmaker() as session, session.begin():
-            await session.execute(bury)
-            rows = (await session.execute(lease)).all()
-        return sorted((_Claimed(*row) for row in rows), key=lambda message: message.id)
+            connection = await session.connection()
+            # First the rows whose lease ran out after their last attempt: their sender died
+            # every time (a message that crashes the process would come back forever).
+            await connection.execute(
+                outbox.bury_unanswered(),
+                {"now": now, "max_attempts": self._max_attempts,
+                 "reason": f"no outcome recorded after {self._max_attempts} attempts"},
+            )  # fmt: skip
+            rows = await connection.execute(
+                outbox.claim_due(),
+                {"now": now, "batch_size": self._batch_size, "lease_until": now + self._lease},
+            )
+            claimed = [ClaimedRow._make(row) for row in rows]
+        return sorted(claimed, key=lambda message: message.id)
 
     # ------------------------------------------------------------ sending
 
-    async def _deliver(self, batch: Sequence[_Claimed], report: SendReport) -> None:
-        outcomes: list[dict[str, object]] = []
+    async def _deliver(self, batch: Sequence[ClaimedRow], report: SendReport) -> None:
+        outcomes: list[Outcome] = []
         # Past half the lease (a server answering very slowly), the rest of the batch is left
         # alone: it goes back to the outbox when the lease ends, before anyone could think
         # this sender dead while it still sends.
@@ -336,58 +242,44 @@ class OutboxSender:
                 report.sent += 1
         await self._record(outcomes)
 
-    def _retry(self, message: _Claimed, error: str, report: SendReport) -> dict[str, object]:
+    def _retry(self, message: ClaimedRow, error: str, report: SendReport) -> Outcome:
         if message.attempts >= self._max_attempts:
             report.dead += 1
             return self._outcome(message, OutboxStatus.DEAD, error)
         report.retried += 1
-        outcome = self._outcome(message, OutboxStatus.PENDING, error)
-        outcome["b_next"] = self._clock() + retry_delay(message.attempts)
-        return outcome
+        retry_at = self._clock() + retry_delay(message.attempts)
+        return self._outcome(message, OutboxStatus.PENDING, error, retry_at=retry_at)
 
-    def _outcome(self, message: _Claimed, status: OutboxStatus, error: str) -> dict[str, object]:
-        return {
-            "b_id": message.id,
-            "b_attempts": message.attempts,
-            "b_status": status,
-            "b_error": error[:MAX_ERROR_LENGTH],
-            "b_sent_at": self._clock() if status is OutboxStatus.SENT else None,
-        }
-
-    async def _record(self, outcomes: list[dict[str, object]]) -> None:
-        """Write every outcome of a batch in one transaction.
-
-        The `attempts` condition fences the update: should our lease have run out and
-        another sender taken the row, its record is the one that stands.
-        """
-        retries = [outcome for outcome in outcomes if "b_next" in outcome]
-        finals = [outcome for outcome in outcomes if "b_next" not in outcome]
-        fence = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id == bindparam("b_id"))
-            .where(OutboxMessage.attempts == bindparam("b_attempts"))
-            .execution_options(synchronize_session=False)
+    def _outcome(
+        self,
+        message: ClaimedRow,
+        status: OutboxStatus,
+        error: str,
+        *,
+        retry_at: datetime | None = None,
+    ) -> Outcome:
+        return Outcome(
+            message_id=message.id,
+            claimed_attempts=message.attempts,
+            outcome=status,
+            error=error[:MAX_ERROR_LENGTH],
+            delivered_at=self._clock() if status is OutboxStatus.SENT else None,
+            retry_at=retry_at,
         )
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        """Write every outcome of a batch in one transaction, fenced by `attempts` (see
+        `visio.db.statements.outbox.settle`)."""
+        retries = [outcome for outcome in outcomes if outcome["retry_at"] is not None]
+        finals = [outcome for outcome in outcomes if outcome["retry_at"] is None]
         async with self._sessionmaker() as session, session.begin():
             connection = await session.connection()
             if finals:
-                await connection.execute(
-                    fence.values(
-                        status=bindparam("b_status"),
-                        last_error=bindparam("b_error"),
-                        sent_at=bindparam("b_sent_at"),
-                    ),
-                    finals,
-                )
+                await connection.execute(outbox.settle(), finals)
             if retries:
-                await connection.execute(
-                    fence.values(
-                        last_error=bindparam("b_error"), next_attempt_at=bindparam("b_next")
-                    ),
-                    retries,
-                )
+                await connection.execute(outbox.postpone(), retries)
 
-    async def _send(self, message: _Claimed) -> None:
+    async def _send(self, message: ClaimedRow) -> None:
         """Hand one message to the server; raise `_Permanent` or `_Temporary` if it is not taken."""
         try:
             # Serialized once, here: cheaper than letting the client copy and flatten it.
