@@ -28,35 +28,33 @@ from sqlalchemy import func, insert, select
 
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
-from visio.db.models import Appointment, Citizen, OutboxMessage, OutboxStatus
+from visio.db.models import OutboxMessage, OutboxStatus
+from visio.notify.facts import AgentFacts, MotiveFacts, Parties, PartnerFacts, SiteFacts
 from visio.notify.sender import DEFAULT_BATCH_SIZE, OutboxSender, SmtpConfig
 from visio.services import notifications
+from visio.services.records import CitizenView
 
-PARTIES = notifications.parties_from(
-    site=("France Services de Murat", "2 place de l'Hôtel de Ville, 15300 Murat",
-          "Europe/Paris", "murat@france-services.example"),
-    partner_name="CAF du Cantal",
-    motive=("Prime d'activité", ["Numéro d'allocataire", "Relevé d'identité bancaire"], ""),
-    agent=("Isabelle Delmas", "isabelle.delmas@caf.example", "fr", "Europe/Paris"),
+PARTIES = Parties(
+    site=SiteFacts(name="France Services Murat", address="2 place de l'Hôtel de Ville",
+                   timezone="Europe/Paris", email=None),
+    partner=PartnerFacts(name="CAF du Cantal"),
+    motive=MotiveFacts(name="Prime d'activité", documents=["RIB", "Numéro d'allocataire"],
+                       instructions=""),
+    agent=AgentFacts(name="Isabelle Delmas", email="isabelle.delmas@caf.example", locale="fr",
+                     timezone="Europe/Paris"),
 )  # fmt: skip
 
 
-def queued(n: int, now: datetime) -> dict[str, Any]:
+def queued(n: int, now: datetime) -> dict[str, object]:
     """The n-th message: a citizen's confirmation (with its invitation) or a reminder."""
     start = now + timedelta(days=3, minutes=30 * n)
-    appointment = Appointment(
-        id=n + 1, start_at=start, end_at=start + timedelta(minutes=30), sequence=0,
-        cancel_reason="", rescheduled_from_id=None,
+    moment = notifications.Moment(n + 1, 1, start, start + timedelta(minutes=30), 0, "", None)
+    citizen = CitizenView(n + 1, "Usager", str(n), None, f"usager{n}@bench.example", None, "fr")
+    change = notifications.Change(
+        "booked" if n % 3 == 0 else "reminder", moment, PARTIES, citizen,
+        notifications.Links("https://visio.example"), now, f"appointment-{n + 1}@visio.example",
     )  # fmt: skip
-    citizen = Citizen(first_name="Usager", last_name=str(n), email=f"usager{n}@bench.example",
-                      locale="fr", erased_at=None)  # fmt: skip
-    row = notifications.message_row(
-        template="booked" if n % 3 == 0 else "reminder", appointment=appointment,
-        parties=PARTIES, to_email=citizen.email or "", to_name=f"Usager {n}", locale="fr",
-        zone="Europe/Paris", for_agent=False, citizen=citizen,
-        links=notifications.Links("https://visio.example"), now=now,
-        uid=f"appointment-{n + 1}@visio.example",
-    )  # fmt: skip
+    row: dict[str, object] = dict(notifications.message_row(change, for_agent=False))
     row["appointment_id"] = None  # no appointment rows in this scratch database
     return row
 
