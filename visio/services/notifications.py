@@ -9,16 +9,15 @@ its reader's language when it is sent or shown (`visio.notify.compose`).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
-from sqlalchemy import Insert, insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.base import table
-from visio.db.models import Agent, Appointment, Motive, OutboxMessage, Partner, Site
+from visio.db.models import Appointment, OutboxMessage
+from visio.db.statements import outbox as statements
 from visio.domain import OutboxStatus
 from visio.notify.compose import Composed, content
 from visio.notify.compose import subject as compose_subject
@@ -78,30 +77,17 @@ def moment_of(appointment: Appointment) -> Moment:
 async def _parties(
     session: AsyncSession, *, site_id: int, motive_id: int, agent_id: int
 ) -> Parties:
-    """All four, in one query."""
-    row = (
-        await session.execute(
-            select(
-                Site.name.label("site_name"), Site.address, Site.timezone.label("site_zone"),
-                Site.email.label("site_email"), Partner.name.label("partner_name"),
-                Motive.name.label("motive_name"), Motive.documents, Motive.instructions,
-                Agent.name.label("agent_name"), Agent.email.label("agent_email"), Agent.locale,
-                Agent.timezone.label("agent_zone"),
-            )
-            .select_from(Agent)
-            .join(Partner, Partner.id == Agent.partner_id)
-            .join(Motive, Motive.id == motive_id)
-            .join(Site, Site.id == site_id)
-            .where(Agent.id == agent_id)
-        )
-    ).one()  # fmt: skip
+    """All four, in one statement."""
+    parameters = {"site_id": site_id, "motive_id": motive_id, "agent_id": agent_id}
+    found = (await session.execute(statements.parties(), parameters)).one()
+    row = statements.PartiesRow._make(found)
     return Parties(
-        site=SiteFacts(name=row.site_name, address=row.address, timezone=row.site_zone,
+        site=SiteFacts(name=row.site_name, address=row.site_address, timezone=row.site_zone,
                        email=row.site_email),
         partner=PartnerFacts(name=row.partner_name),
         motive=MotiveFacts(name=row.motive_name, documents=list(row.documents),
                            instructions=row.instructions),
-        agent=AgentFacts(name=row.agent_name, email=row.agent_email, locale=row.locale,
+        agent=AgentFacts(name=row.agent_name, email=row.agent_email, locale=row.agent_locale,
                          timezone=row.agent_zone),
     )  # fmt: skip
 
@@ -219,12 +205,7 @@ def _reminders(change: Change, offsets: list[int]) -> list[OutboxRow]:
 async def _insert(session: AsyncSession, rows: list[OutboxRow]) -> None:
     # One statement for all of them, in the transaction of the change they report.
     if rows:
-        await (await session.connection()).execute(_insert_statement(), list(rows))
-
-
-@functools.cache
-def _insert_statement() -> Insert:
-    return insert(table(OutboxMessage))
+        await (await session.connection()).execute(statements.queue_messages(), list(rows))
 
 
 async def queue_booked(

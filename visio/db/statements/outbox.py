@@ -1,5 +1,6 @@
-"""The outbox sender's statements: claim a batch under a lease, bury what never got an
-outcome, record the outcomes behind the `attempts` fence (see `visio.notify.sender`).
+"""The outbox's statements: queue messages in one INSERT (in the transaction of the
+change they report); and the sender's: claim a batch under a lease, bury what never got
+an outcome, record the outcomes behind the `attempts` fence (see `visio.notify.sender`).
 
 Built once with bound parameters. Two senders never take the same row: on PostgreSQL the
 claim skips rows another sender has locked (`FOR UPDATE SKIP LOCKED`); SQLite renders no
@@ -12,12 +13,63 @@ import functools
 from datetime import datetime
 from typing import NamedTuple, TypedDict
 
-from sqlalchemy import Integer, Update, bindparam, select, update
+from sqlalchemy import Insert, Integer, Select, Update, bindparam, insert, select, update
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from visio.db.base import UTCDateTime
-from visio.db.models import OutboxMessage
+from visio.db.base import UTCDateTime, table
+from visio.db.models import Agent, Motive, OutboxMessage, Partner, Site
+from visio.db.statements import shaped
 from visio.domain import OutboxStatus
+
+
+@functools.cache
+def queue_messages() -> Insert:
+    """Outbox rows (`visio.services.notifications.OutboxRow`), one statement for them all."""
+    return insert(table(OutboxMessage))
+
+
+class PartiesRow(NamedTuple):
+    """What the messages about an appointment say of its house, partner, motive, agent."""
+
+    site_name: str
+    site_address: str
+    site_zone: str
+    site_email: str | None
+    partner_name: str
+    motive_name: str
+    documents: list[str]
+    instructions: str
+    agent_name: str
+    agent_email: str
+    agent_locale: str
+    agent_zone: str
+
+
+@functools.cache
+def parties() -> Select[*PartiesRow]:
+    """All four in one statement; parameters `site_id`, `motive_id`, `agent_id`."""
+    query = (
+        select(
+            Site.name.label("site_name"),
+            Site.address.label("site_address"),
+            Site.timezone.label("site_zone"),
+            Site.email.label("site_email"),
+            Partner.name.label("partner_name"),
+            Motive.name.label("motive_name"),
+            Motive.documents.label("documents"),
+            Motive.instructions.label("instructions"),
+            Agent.name.label("agent_name"),
+            Agent.email.label("agent_email"),
+            Agent.locale.label("agent_locale"),
+            Agent.timezone.label("agent_zone"),
+        )
+        .select_from(Agent)
+        .join(Partner, Partner.id == Agent.partner_id)
+        .join(Motive, Motive.id == bindparam("motive_id", type_=Integer))
+        .join(Site, Site.id == bindparam("site_id", type_=Integer))
+        .where(Agent.id == bindparam("agent_id", type_=Integer))
+    )
+    return shaped(query, PartiesRow._fields)
 
 
 class ClaimedRow(NamedTuple):
