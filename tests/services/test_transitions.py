@@ -9,6 +9,7 @@ arrivals nor moves; every refusal leaves the appointment as it was.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -248,7 +249,7 @@ async def test_a_settled_appointment_changes_no_more(
     await outcome(session, house.agent_actor, held.id, clock, note="Dossier complété")
     before = await row_counts(session)
 
-    changes = [
+    changes: list[Callable[[], Awaitable[AppointmentView]]] = [
         lambda: outcome(session, house.desk, held.id, clock, AppointmentStatus.NO_SHOW),
         lambda: cancel(session, house.desk, held.id, clock),
         lambda: transitions.mark_arrived(session, house.desk, held.id, now=clock()),
