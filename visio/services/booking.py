@@ -137,7 +137,8 @@ async def _refuse_citizen_elsewhere(
     session: AsyncSession, citizen_id: int, booked: _Booked
 ) -> None:
     """One person, one place at a time: a second appointment of the citizen at the same
-    time is the desk booking twice by mistake (`Conflict`, nothing written)."""
+    time, booked or moved there, is the desk's mistake (`Conflict`; the middleware rolls
+    the transaction back, nothing is written)."""
     clash = await (await session.connection()).scalar(
         select(Appointment.id).where(
             Appointment.citizen_id == citizen_id,
@@ -194,6 +195,8 @@ async def reschedule(
         session, actor, request, now=now, rescheduled_from=old, citizen_id=old.citizen_id
     )
     # Its history and audit entries came with it (see `statements.insert_appointment`).
+    if old.citizen_id is not None:
+        await _refuse_citizen_elsewhere(session, old.citizen_id, booked)
     citizen = await transitions.citizen_of(session, old.citizen_id)
     await notifications.queue_rescheduled(
         session, old, booked.moment, citizen, new_parties=booked.parties,
