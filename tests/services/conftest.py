@@ -160,7 +160,11 @@ async def house(
             session, someone, weekdays=[2], start=time(9), end=time(12), sites=[site]
         )
     stations = tuple(
-        (await session.scalars(select(Station).where(Station.site_id == site.id))).all()
+        (
+            await session.scalars(
+                select(Station).where(Station.site_id == site.id).order_by(Station.id)
+            )
+        ).all()
     )
     desk = await create_user(Role.DESK, name="Agnès Chastel", site_ids=[site.id])
     other_desk = await create_user(Role.DESK, name="Paul Ternes", site_ids=[elsewhere.id])
