@@ -10,23 +10,28 @@ import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from tests.test_cli import environment, free_port, wait_for
+from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.models import (
     ACTIVE_STATUSES,
+    Agent,
     Appointment,
     AppointmentStatus,
+    AvailabilityRule,
     Citizen,
     DeskRequest,
     Role,
     Site,
     User,
 )
-from visio.demo import SEED, populate
+from visio.demo import SEED, populate, prepare_demo
+from visio.settings import Settings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -38,6 +43,7 @@ async def test_the_demo_data_set(session: AsyncSession) -> None:
     await _draws_the_same_history_from_the_same_seed(session)
     await _never_double_books(session)
     await _keeps_no_old_citizen_data(session)
+    await _is_alive_today(session)
 
 
 async def _shows_the_published_figures(session: AsyncSession) -> None:
@@ -81,11 +87,14 @@ async def _draws_the_same_history_from_the_same_seed(session: AsyncSession) -> N
     )
     by_status = dict(statuses.all())
     assert by_status == {
-        AppointmentStatus.HELD: 2_138,  # 1,672 from 2019 to 2025, 466 in 2026 until 23 November
-        AppointmentStatus.NO_SHOW: 152,
+        # 1,672 from 2019 to 2025, 466 in 2026 until 23 November at 10:00 in Paris (10 of
+        # them that morning, 2 at each house)
+        AppointmentStatus.HELD: 2_138,
+        AppointmentStatus.NO_SHOW: 151,
         AppointmentStatus.AGENT_ABSENT: 42,
-        AppointmentStatus.CANCELLED: 214,
-        AppointmentStatus.BOOKED: 35,
+        AppointmentStatus.CANCELLED: 213,
+        # 3 later today at each house, the coming week full, then about half
+        AppointmentStatus.BOOKED: 63,
     }
     desk_year = func.extract("year", DeskRequest.at)
     desk_requests = dict(
@@ -105,7 +114,7 @@ async def _draws_the_same_history_from_the_same_seed(session: AsyncSession) -> N
         2025: 10_488,
         2026: 9_696,
     }
-    assert await session.scalar(select(func.count(Citizen.id))) == 195
+    assert await session.scalar(select(func.count(Citizen.id))) == 231
 
 
 async def _never_double_books(session: AsyncSession) -> None:
@@ -147,6 +156,55 @@ async def _keeps_no_old_citizen_data(session: AsyncSession) -> None:
     assert without_email and without_email > 0  # many citizens give no email address
 
 
+async def _is_alive_today(session: AsyncSession) -> None:
+    """The first look shows the product at work: at every house today, sessions already
+    held, one starting within the hour and later ones; the demo's agent has the one about
+    to start at Murat; every agent with permanences has bookings in the coming week."""
+    paris = ZoneInfo("Europe/Paris")
+    today = NOW.astimezone(paris).date()
+    day_start = datetime.combine(today, datetime.min.time(), paris)
+    rows = (
+        await session.execute(
+            select(Site.commune, Appointment.start_at, Appointment.status, Agent.name)
+            .join(Site, Site.id == Appointment.site_id)
+            .join(Agent, Agent.id == Appointment.agent_id)
+            .where(
+                Appointment.start_at >= day_start,
+                Appointment.start_at < day_start + timedelta(days=1),
+            )
+        )
+    ).all()
+    communes = set((await session.scalars(select(Site.commune))).all())
+    soon = NOW + timedelta(hours=1)
+    for commune in communes:
+        held = [start for site, start, status, _ in rows if site == commune and status == "held"]
+        booked = [
+            start for site, start, status, _ in rows if site == commune and status == "booked"
+        ]
+        assert any(start < NOW for start in held), commune
+        assert any(NOW < start <= soon for start in booked), commune
+        assert any(start > soon for start in booked), commune
+    assert any(
+        site == "Murat" and NOW < start <= soon and agent == "Isabelle Delmas"
+        for site, start, _status, agent in rows
+    )
+    with_permanences = set(
+        (await session.scalars(select(AvailabilityRule.agent_id).distinct())).all()
+    )
+    booked_this_week = set(
+        (
+            await session.scalars(
+                select(Appointment.agent_id).where(
+                    Appointment.start_at > NOW,
+                    Appointment.start_at < NOW + timedelta(days=7),
+                    Appointment.status == AppointmentStatus.BOOKED,
+                )
+            )
+        ).all()
+    )
+    assert with_permanences and with_permanences <= booked_this_week
+
+
 def test_visio_demo_serves_a_ready_populated_service(tmp_path: Path) -> None:
     port = free_port()
     env = environment()
@@ -181,3 +239,47 @@ def test_visio_demo_serves_a_ready_populated_service(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=20)
+
+
+async def test_a_demo_started_on_a_later_day_is_filled_again_for_that_day(
+    scratch_url: str,
+) -> None:
+    """Started again the next morning, the demo does not open on yesterday's day: it is
+    filled anew, with today's sessions; started again the same day, it keeps what it has
+    (a booking made while trying it stays)."""
+    settings = Settings(database_url=scratch_url, secret_key="demo-" + "x" * 40)
+    first_morning = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    await prepare_demo(settings, reset=False, now=first_morning)
+    first = await _demo_day(scratch_url, first_morning)
+    await prepare_demo(settings, reset=False, now=first_morning + timedelta(hours=6))
+    assert await _demo_day(scratch_url, first_morning) == first
+
+    next_morning = first_morning + timedelta(days=1)
+    await prepare_demo(settings, reset=False, now=next_morning)
+    filled_at, appointments, starting_soon, houses = await _demo_day(scratch_url, next_morning)
+    assert filled_at == next_morning
+    assert appointments != first[1]
+    # the day goes on at every house: one session starting within the hour at each
+    assert starting_soon == houses == 5
+
+
+async def _demo_day(url: str, now: datetime) -> tuple[datetime | None, set[int], int, int]:
+    """When the demo was filled, its appointments, those starting within the hour of
+    `now`, and the number of houses; read through an engine of its own (the demo erases
+    SQLite files: a connection kept open would still read the erased one)."""
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            filled_at = await session.scalar(select(func.min(Site.created_at)))
+            ids = set((await session.scalars(select(Appointment.id))).all())
+            soon = await session.scalar(
+                select(func.count()).where(
+                    Appointment.start_at > now,
+                    Appointment.start_at <= now + timedelta(hours=1),
+                    Appointment.status == AppointmentStatus.BOOKED,
+                )
+            )
+            houses = await session.scalar(select(func.count(Site.id)))
+    finally:
+        await engine.dispose()
+    return filled_at, ids, soon or 0, houses or 0

@@ -6,17 +6,18 @@ import asyncio
 import dataclasses
 import random
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import alembic_config, upgrade_engine
 from visio.db.models import Role, Site, User
+from visio.demo.days import today_in_paris
 from visio.demo.figures import SEED
 from visio.demo.people import DEMO_USERS
 from visio.demo.population import populate
@@ -36,12 +37,14 @@ class DemoAccount:
 
 
 async def prepare_demo(settings: Settings, *, reset: bool, now: datetime) -> list[DemoAccount]:
-    """Make the demo database ready: erased first with `reset`, migrated, populated once.
+    """Make the demo database ready: erased first with `reset`, migrated, populated once,
+    and populated again on a later day (the demo shows today's sessions at every house:
+    a demo filled yesterday would open on an empty day).
 
     Returns the demo accounts with passwords (and, for the admin, an API token) drawn for
     this run; the previous ones stop working.
     """
-    if reset:
+    if reset or await _filled_before(settings.database_url, today_in_paris(now)):
         await _erase(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -53,6 +56,19 @@ async def prepare_demo(settings: Settings, *, reset: bool, now: datetime) -> lis
             return await _fresh_credentials(session, now)
     finally:
         await engine.dispose()
+
+
+async def _filled_before(url: str, today: date) -> bool:
+    """Whether the demo database was filled on a day before `today` (its houses' creation)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            if not await connection.run_sync(lambda sync: inspect(sync).has_table("sites")):
+                return False
+            filled_at = await connection.scalar(select(func.min(Site.created_at)))
+    finally:
+        await engine.dispose()
+    return filled_at is not None and today_in_paris(filled_at) < today
 
 
 async def _erase(url: str) -> None:

@@ -14,6 +14,11 @@ def local(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=ZoneInfo(PARIS)).astimezone(UTC)
 
 
+def paris_time(now: datetime) -> time:
+    """The time on the houses' clocks at the instant `now`."""
+    return now.astimezone(ZoneInfo(PARIS)).time()
+
+
 def today_in_paris(now: datetime) -> date:
     """The date in Paris at the instant `now`."""
     return now.astimezone(ZoneInfo(PARIS)).date()

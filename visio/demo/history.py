@@ -10,8 +10,8 @@ import random
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
-from visio.db.models import Agent, AppointmentStatus, RequestChannel, Station
-from visio.demo.days import local, today_in_paris, working_days
+from visio.db.models import Agent, AppointmentStatus, Motive, RequestChannel, Station
+from visio.demo.days import local, paris_time, today_in_paris, working_days
 from visio.demo.figures import NOT_HELD_SHARES, desk_requests_per_year, held_per_year
 from visio.demo.people import FIRST_NAMES, LAST_NAMES, email_address
 from visio.demo.records import (
@@ -29,9 +29,17 @@ from visio.scheduling.calendars import public_holidays
 SESSION_HOURS = (9, 10, 11, 14, 15, 16)
 # Citizens' details are kept this long: older appointments have none.
 RETENTION = timedelta(days=90)
-# How far ahead the agents' permanences are already booked, and how full they are.
+# How far ahead the agents' permanences are already booked, and how full they are: the
+# coming week fully, so every agent's agenda has its week; later weeks about half.
 COMING_DAYS = 21
+FULL_DAYS = 7
 COMING_FILL = 0.55
+# Today, at every house, whatever the day: sessions held 3 and 2 hours ago, one starting
+# within the hour, two later; the demo shows a desk at work the moment it starts.
+TODAY_HELD_HOURS_AGO = (3, 2)
+TODAY_COMING_HOURS_AHEAD = (1, 2, 4)
+# Whose agenda the demo's agent account shows: the desk account's first house sees her.
+DEMO_AGENT = "Isabelle Delmas"
 
 
 class History:
@@ -68,8 +76,11 @@ class History:
         Each year has exactly its figure of held sessions; no agent and no station has two
         appointments in the same hour.
         """
+        held_today = len(self._houses) * len(TODAY_HELD_HOURS_AGO)
         for year, held in sorted(held_per_year(self._today).items()):
-            self._draw_year(year, held)
+            # Today's held sessions count in this year's figure.
+            self._draw_year(year, max(0, held - held_today) if year == self._today.year else held)
+        self._draw_today()
         self._draw_coming_weeks()
         return self._drawn
 
@@ -125,6 +136,34 @@ class History:
                 if self._add(day, hour, house, team, agent, status):
                     break
 
+    def _draw_today(self) -> None:
+        """Every house's day so far and to come: held sessions, one about to start (with the
+        demo's agent at the first house), later ones; hours outside today are left out."""
+        rng = self._rng
+        now_hour = paris_time(self._now).hour
+        demo_team, demo_agent = next(
+            (team, agent) for team in self._teams for agent in team.agents
+            if agent.name == DEMO_AGENT
+        )  # fmt: skip
+        for index, house in enumerate(self._houses):
+            plan = [(now_hour - ago, AppointmentStatus.HELD) for ago in TODAY_HELD_HOURS_AGO]
+            plan += [
+                (now_hour + ahead, AppointmentStatus.BOOKED) for ahead in TODAY_COMING_HOURS_AHEAD
+            ]
+            for position, (hour, status) in enumerate(plan):
+                if not 0 <= hour <= 23:
+                    continue
+                next_one = position == len(TODAY_HELD_HOURS_AGO)
+                if next_one and index == 0:
+                    candidates = [(demo_team, demo_agent)]
+                else:
+                    candidates = [(team, agent) for team in self._teams for agent in team.agents]
+                    rng.shuffle(candidates)
+                for team, agent in candidates:
+                    # On the hour: the one about to start is within the hour of now.
+                    if self._add(self._today, hour, house, team, agent, status, minute=0):
+                        break
+
     def _draw_coming_weeks(self) -> None:
         """Bookings inside the agents' permanences, at about half of them."""
         rng = self._rng
@@ -135,7 +174,10 @@ class History:
             for team in self._teams:
                 for agent in team.agents:
                     for permanence in self._permanences[agent.id]:
-                        if permanence.weekday != day.isoweekday() or rng.random() > COMING_FILL:
+                        fill = (
+                            1.0 if day <= self._today + timedelta(days=FULL_DAYS) else COMING_FILL
+                        )
+                        if permanence.weekday != day.isoweekday() or rng.random() > fill:
                             continue
                         house = by_site_id[rng.choice(permanence.site_ids)]
                         if day.isoweekday() not in house.spec.weekdays:
@@ -153,21 +195,25 @@ class History:
         team: PartnerTeam,
         agent: Agent,
         status: AppointmentStatus,
+        *,
+        minute: int | None = None,
     ) -> bool:
-        """Draw an appointment in that hour cell; False, drawing nothing, if it is taken."""
+        """Draw an appointment in that hour cell (at `minute`, or one the motive fits in);
+        False, drawing nothing, if it is taken."""
+        # Within its hour cell, buffers included, so no two appointments' busy time meets.
+        motives = team.motives
+        if minute is not None:
+            motives = tuple(motive for motive in motives if _fits(motive, minute))
+            if not motives:
+                return False
         station = self._place(day, hour, house.stations, agent)
         if station is None:
             return False
         rng = self._rng
-        motive = rng.choice(team.motives)
-        # Within its hour cell, buffers included, so no two appointments' busy time meets.
-        fits = [
-            minute
-            for minute in (0, 15, 30)
-            if minute >= motive.buffer_before_minutes
-            and minute + motive.duration_minutes + motive.buffer_after_minutes <= 60
-        ]
-        start = local(day, time(hour, rng.choice(fits or [0])))
+        motive = rng.choice(motives)
+        if minute is None:
+            minute = rng.choice([at for at in (0, 15, 30) if _fits(motive, at)] or [0])
+        start = local(day, time(hour, minute))
         end = start + timedelta(minutes=motive.duration_minutes)
         citizen = self._citizen(start) if day >= self._today - RETENTION else None
         booked_at = min(
@@ -219,3 +265,11 @@ class History:
             phone=phone,
             created_at=min(self._now, start - timedelta(days=rng.randint(1, 10))),
         )
+
+
+def _fits(motive: Motive, minute: int) -> bool:
+    """Whether the motive, buffers included, fits in its hour cell from `minute` on."""
+    return (
+        minute >= motive.buffer_before_minutes
+        and minute + motive.duration_minutes + motive.buffer_after_minutes <= 60
+    )
