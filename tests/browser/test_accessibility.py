@@ -1,0 +1,107 @@
+"""Every page passes axe-core with no violation of any impact, in French and in English, at
+a phone's width (320 px), a tablet's (768 px) and a desktop's (1280 px).
+
+axe-core comes bundled with the axe-playwright-python package (no download): it runs in
+the page, in Debian's Chromium, after the page has loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.browser.conftest import PASSWORD, Live, screenshot
+from visio.db.models import OutboxMessage, Role
+from visio.services import accounts
+
+# The appointment of the pages: Monday 16 March 2026, 10:00 in Murat; now is 09:50, so
+# the join pages show the meeting's window open.
+TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
+TEN_TO_TEN = datetime(2026, 3, 16, 8, 50, tzinfo=UTC)
+WIDTHS = (320, 768, 1280)
+ADMIN_EMAIL = "admin@visio.example"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A page as one person sees it (None: nobody signed in)."""
+
+    who: str | None
+    path: str
+
+
+async def _pages(live: Live) -> list[Visit]:
+    appointment_id = await live.book(TEN)
+    async with live.sessions() as session:
+        await accounts.create_user(
+            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
+            password=PASSWORD, now=live.clock(),
+        )  # fmt: skip
+        message_id = await session.scalar(select(OutboxMessage.id).limit(1))
+        await session.commit()
+    assert message_id is not None
+    live.clock.set(TEN_TO_TEN)
+    return [
+        Visit(None, "/login"),
+        Visit(None, "/login?next=/desk"),
+        Visit(live.desk_email, "/"),
+        Visit(live.desk_email, "/desk"),
+        Visit(live.desk_email, f"/appointments/{appointment_id}/confirmation"),
+        Visit(live.desk_email, f"/appointments/{appointment_id}/join/station"),
+        Visit(live.desk_email, "/appointments/999999/confirmation"),  # the error page: 404
+        Visit(live.agent_email, "/"),
+        Visit(live.agent_email, "/agenda"),
+        Visit(live.agent_email, f"/appointments/{appointment_id}/join/agent"),
+        Visit(ADMIN_EMAIL, "/"),
+        Visit(ADMIN_EMAIL, "/admin/outbox"),
+        Visit(ADMIN_EMAIL, f"/admin/outbox/{message_id}"),
+    ]
+
+
+async def _signed_in(browser: Any, live: Live, who: str | None, locale: str) -> Any:
+    """A new browser context in `locale`, signed in as `who` (or nobody)."""
+    context = await browser.new_context(
+        locale="fr-FR" if locale == "fr" else "en-GB", viewport={"width": 1280, "height": 900}
+    )
+    # The language the pages speak, whatever the account's own.
+    await context.add_cookies([{"name": "visio_lang", "value": locale, "url": live.base_url}])
+    page = await context.new_page()
+    if who is not None:
+        await page.goto(live.url("/login"))
+        await page.fill("#email", who)
+        await page.fill("#password", PASSWORD)
+        await page.click("form button[type=submit].primary")
+        await page.wait_for_url(live.url("/"))
+    return page
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+async def test_every_page_passes_axe_at_every_width(chromium: Any, live: Live, locale: str) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    axe = Axe()
+    visits = await _pages(live)
+    pages: dict[str | None, Any] = {}
+    failures = []
+    for visit in visits:
+        if visit.who not in pages:
+            pages[visit.who] = await _signed_in(chromium, live, visit.who, locale)
+        page = pages[visit.who]
+        for width in WIDTHS:
+            await page.set_viewport_size({"width": width, "height": 900})
+            await page.goto(live.url(visit.path))
+            await page.wait_for_load_state("load")
+            assert await page.get_attribute("html", "lang") == locale, visit.path
+            results = await axe.run(page)
+            if results.violations_count:
+                failures.append(
+                    f"{visit.path} as {visit.who or 'nobody'} at {width} px ({locale}):\n"
+                    + results.generate_report()
+                )
+            name = visit.path.strip("/").replace("/", "-").replace("?", "-") or "home"
+            await screenshot(page, f"a11y-{locale}-{width}-{visit.who or 'nobody'}-{name}")
+    assert not failures, "\n\n".join(failures)
