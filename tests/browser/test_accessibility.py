@@ -50,6 +50,8 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(None, "/login?next=/desk"),
         Visit(live.desk_email, "/"),
         Visit(live.desk_email, "/desk"),
+        Visit(live.desk_email, "/desk?day=2026-03-17"),
+        Visit(live.desk_email, "/desk/week"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/confirmation"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/join/station"),
         Visit(live.desk_email, "/appointments/999999/confirmation"),  # the error page: 404

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -19,6 +19,7 @@ from visio import web_session
 from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import render
+from visio.handlers.schemas import EARLIEST, LATEST
 from visio.i18n import format_date, format_datetime
 from visio.i18n import gettext as _
 from visio.keys import CSP_NONCE, DB, JITSI
@@ -132,28 +133,93 @@ def _status_json(rows: list[PageRow], moment: datetime) -> web.Response:
 # ---------------------------------------------------------------- the desk's day
 
 
+def _day_query(request: web.Request, name: str) -> date | None:
+    """A `YYYY-MM-DD` date from the query string (None when absent); a clear 400 else."""
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        raise Malformed(_("This date is not valid: use the form YYYY-MM-DD."))
+    return day
+
+
 async def desk(request: web.Request) -> web.Response:
-    """Today's appointments at the desk agent's sites, grouped by site."""
-    days = await agendas.desk_day(request[DB], current_actor(request), now=now(request))
+    """The appointments of the desk agent's sites on one day (`?day=`, default today),
+    grouped by site, with the way to the day before, the day after and the week."""
+    day = _day_query(request, "day")
+    moment = now(request)
+    days = await agendas.desk_day(request[DB], current_actor(request), now=moment, day=day)
+    shown = day or (days[0].day if days else moment.date())
+    status_url = request.app.router["desk_status"].url_for()
+    if day is not None:
+        status_url = status_url.with_query(day=day.isoformat())
     sites = [
         {
-            "name": day.site_name,
-            "timezone": day.timezone,
-            "day": format_date(day.day),
-            "rows": [_desk_row(overview) for overview in day.appointments],
+            "name": site_day.site_name,
+            "timezone": site_day.timezone,
+            "day": format_date(site_day.day),
+            "rows": [_desk_row(overview) for overview in site_day.appointments],
         }
-        for day in days
+        for site_day in days
     ]
-    context = {"sites": sites, "poll_interval": POLL_INTERVAL_MS}
+    context = {
+        "sites": sites,
+        "poll_interval": POLL_INTERVAL_MS,
+        "status_url": str(status_url),
+        "today": day is None or (all(site_day.day == day for site_day in days) and not day),
+        "shown": format_date(shown),
+        "previous_day": (shown - timedelta(days=1)).isoformat(),
+        "next_day": (shown + timedelta(days=1)).isoformat(),
+        "week_of": shown.isoformat(),
+    }
     return render("desk.html", request, context)
 
 
 async def desk_status(request: web.Request) -> web.Response:
     """The changing part of the desk page, for its script."""
     moment = now(request)
-    days = await agendas.desk_day(request[DB], current_actor(request), now=moment)
+    days = await agendas.desk_day(
+        request[DB], current_actor(request), now=moment, day=_day_query(request, "day")
+    )
     rows = [_desk_row(overview) for day in days for overview in day.appointments]
     return _status_json(rows, moment)
+
+
+async def desk_week(request: web.Request) -> web.Response:
+    """The week (`?week=` any day of it, default this week) at the desk agent's sites: each
+    day with its appointments, a link to the day."""
+    week_of = _day_query(request, "week")
+    weeks = await agendas.desk_week(
+        request[DB], current_actor(request), now=now(request), week_of=week_of
+    )
+    monday = weeks[0].monday if weeks else (week_of or now(request).date())
+    monday -= timedelta(days=monday.weekday())
+    sites = [
+        {
+            "name": week.site_name,
+            "days": [
+                {
+                    "date": format_date(site_day.day),
+                    "iso": site_day.day.isoformat(),
+                    "rows": [_desk_row(overview) for overview in site_day.appointments],
+                }
+                for site_day in week.days
+            ],
+        }
+        for week in weeks
+    ]
+    context = {
+        "sites": sites,
+        "first": format_date(monday, style="long"),
+        "last": format_date(monday + timedelta(days=6), style="long"),
+        "previous_week": (monday - timedelta(days=7)).isoformat(),
+        "next_week": (monday + timedelta(days=7)).isoformat(),
+    }
+    return render("desk_week.html", request, context)
 
 
 async def mark_arrived(request: web.Request) -> web.StreamResponse:

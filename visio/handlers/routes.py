@@ -94,6 +94,7 @@ def setup_routes(app: web.Application) -> None:
     # Pages around an appointment
     add("GET", "/desk", meeting_pages.desk, name="desk")
     add("GET", "/desk/status", meeting_pages.desk_status, name="desk_status")
+    add("GET", "/desk/week", meeting_pages.desk_week, name="desk_week")
     add("POST", f"/desk/appointments/{ID}/arrived", meeting_pages.mark_arrived, name="desk_arrived")
     add("GET", "/agenda", meeting_pages.agenda, name="agenda")
     add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")

@@ -4,7 +4,7 @@ appointment's overview, and whether the agent is late."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,17 @@ class SiteDay:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteWeek:
+    """One site's days of a week, Monday first."""
+
+    site_id: int
+    site_name: str
+    timezone: str
+    monday: date
+    days: tuple[SiteDay, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AgentAgenda:
     """A partner agent's appointments over consecutive days of their own calendar."""
 
@@ -50,35 +61,74 @@ class AgentAgenda:
 _ANY_ZONE_DAY = timedelta(days=2)
 
 
-async def desk_day(session: AsyncSession, actor: Actor, *, now: datetime) -> list[SiteDay]:
-    """Today's appointments at a desk agent's sites, each site on its own calendar day.
+async def desk_day(
+    session: AsyncSession, actor: Actor, *, now: datetime, day: date | None = None
+) -> list[SiteDay]:
+    """The appointments of a desk agent's sites on one day (None: each site's today, on its
+    own calendar), by start.
 
     Every site of a desk agent is listed, even without appointments; an administrator gets
     the sites that have some. Cancelled appointments stay listed with their status.
     """
+    (site_days,) = await _site_days(session, actor, now=now, days=1, first=day)
+    if site_scope(actor).every:
+        return [site_day for site_day in site_days if site_day.appointments]
+    return site_days
+
+
+async def desk_week(
+    session: AsyncSession, actor: Actor, *, now: datetime, week_of: date | None = None
+) -> list[SiteWeek]:
+    """The seven days, Monday to Sunday, of the week of `week_of` (None: this week) at each
+    of a desk agent's sites (an administrator: the sites with appointments that week)."""
+    day = week_of or now.date()
+    monday = day - timedelta(days=day.weekday())
+    days = await _site_days(session, actor, now=now, days=7, first=monday)
+    by_site: dict[int, list[SiteDay]] = {}
+    for site_days in days:
+        for site_day in site_days:
+            by_site.setdefault(site_day.site_id, []).append(site_day)
+    scope_every = site_scope(actor).every
+    return [
+        SiteWeek(site[0].site_id, site[0].site_name, site[0].timezone, monday, tuple(site))
+        for site in by_site.values()
+        if not scope_every or any(site_day.appointments for site_day in site)
+    ]
+
+
+async def _site_days(
+    session: AsyncSession, actor: Actor, *, now: datetime, days: int, first: date | None
+) -> list[list[SiteDay]]:
+    """For each of `days` days from `first` (None: each site's today), each site's day,
+    empty or not."""
     require(actor, Action.SEE_DESK_DAY)
     scope = site_scope(actor)
     site_query = select(Site.id, Site.name, Site.timezone).order_by(Site.name)
     if not scope.every:
         site_query = site_query.where(Site.id.in_(scope.site_ids))
     sites = (await session.execute(site_query)).all()
-    if not sites:
-        return []
-    around = await appointments.views_where(
-        session,
-        Appointment.site_id.in_([site.id for site in sites]),
-        Appointment.start_at >= now - _ANY_ZONE_DAY,
-        Appointment.start_at < now + _ANY_ZONE_DAY,
-        now=now,
-        limit=10_000,
-    )
-    days = []
-    for site_id, name, timezone in sites:
-        today = now.astimezone(time_zone(timezone)).date()
-        found = tuple(a for a in around if a.site_id == site_id and a.start.date() == today)
-        if found or not scope.every:
-            days.append(SiteDay(site_id, name, timezone, today, found))
-    return days
+    around = now.date() if first is None else first
+    found: list[AppointmentView] = []
+    if sites:
+        found = await appointments.views_where(
+            session,
+            Appointment.site_id.in_([site.id for site in sites]),
+            Appointment.start_at >= datetime.combine(around, time(), UTC) - _ANY_ZONE_DAY,
+            Appointment.start_at
+            < datetime.combine(around, time(), UTC) + timedelta(days=days) + _ANY_ZONE_DAY,
+            now=now,
+            limit=10_000,
+        )
+    result = []
+    for offset in range(days):
+        site_days = []
+        for site_id, name, timezone in sites:
+            start = first if first is not None else now.astimezone(time_zone(timezone)).date()
+            day = start + timedelta(days=offset)
+            on_day = tuple(a for a in found if a.site_id == site_id and a.start.date() == day)
+            site_days.append(SiteDay(site_id, name, timezone, day, on_day))
+        result.append(site_days)
+    return result
 
 
 async def agent_agenda(
