@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision
 from visio.handlers.routes import setup_routes
-from visio.i18n import gettext, ngettext
+from visio.i18n import gettext, plural_form
 from visio.keys import CLOCK, ENGINE, JITSI, LINKS, OUTBOX_SENDER, SESSIONMAKER, SETTINGS, Clock
 from visio.middlewares import (
     auth_middleware,
@@ -140,4 +140,4 @@ def _setup_templates(app: web.Application) -> None:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    environment.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    environment.install_gettext_callables(gettext, plural_form, newstyle=True)  # type: ignore[attr-defined]

@@ -54,6 +54,12 @@ def ngettext(singular: str, plural: str, n: int, /, **variables: object) -> str:
     return text % {"num": n, **variables}
 
 
+def plural_form(singular: str, plural: str, n: int, /) -> str:
+    """The singular or plural form for `n`, unformatted: Jinja's i18n extension (newstyle)
+    fills its placeholders itself, `num` and the template's own variables alike."""
+    return str(translations(current_locale.get()).ungettext(singular, plural, n))
+
+
 def lazy_gettext(message: str, /, **variables: object) -> LazyProxy:
     """A message translated when it is used, not when the module is imported."""
     return LazyProxy(gettext, message, enable_cache=False, **variables)

@@ -24,6 +24,7 @@ TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 TEN_TO_TEN = datetime(2026, 3, 16, 8, 50, tzinfo=UTC)
 WIDTHS = (320, 768, 1280)
 ADMIN_EMAIL = "admin@visio.example"
+COORDINATOR_EMAIL = "coordination@visio.example"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ async def _pages(live: Live) -> list[Visit]:
         await accounts.create_user(
             session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
             password=PASSWORD, now=live.clock(),
+        )  # fmt: skip
+        await accounts.create_user(
+            session, None, email=COORDINATOR_EMAIL, name="Coordination", role=Role.COORDINATOR,
+            site_ids=[live.site_id], password=PASSWORD, now=live.clock(),
         )  # fmt: skip
         message_id = await session.scalar(select(OutboxMessage.id).limit(1))
         await session.commit()
@@ -58,6 +63,7 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(live.agent_email, "/"),
         Visit(live.agent_email, "/agenda"),
         Visit(live.agent_email, f"/appointments/{appointment_id}/join/agent"),
+        Visit(COORDINATOR_EMAIL, "/"),
         Visit(ADMIN_EMAIL, "/"),
         Visit(ADMIN_EMAIL, "/admin/outbox"),
         Visit(ADMIN_EMAIL, f"/admin/outbox/{message_id}"),

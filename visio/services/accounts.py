@@ -56,6 +56,7 @@ def actor_of(user: User) -> Actor:
         locale=user.locale,
         site_ids=frozenset(site.id for site in user.sites),
         agent_id=user.agent_id,
+        houses=tuple(sorted(site.name for site in user.sites)),
     )
 
 

@@ -29,6 +29,8 @@ class Actor:
     locale: str
     site_ids: frozenset[int] = frozenset()
     agent_id: int | None = None
+    # The names of their houses, by name, for the pages' header (signed in on a page).
+    houses: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
