@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, Translations
@@ -98,6 +99,15 @@ def format_datetime(
     zone = ZoneInfo(timezone)
     return babel_format_datetime(
         value.astimezone(zone), style, tzinfo=zone, locale=locale or current_locale.get()
+    )
+
+
+def format_time(value: datetime, timezone: str, locale: str | None = None) -> str:
+    """An instant's wall-clock time in `timezone`, without seconds, as `locale` writes it:
+    one clock per language ("13:30" in French, "1:30 PM" in English)."""
+    zone = ZoneInfo(timezone)
+    return babel_format_time(
+        value.astimezone(zone), "short", tzinfo=zone, locale=locale or current_locale.get()
     )
 
 

@@ -95,3 +95,27 @@ async def test_only_desks_and_admins_see_the_week(client: Any, house: House) -> 
     assert response.status == 403
     await signed_in(client, house.desk)
     assert (await client.get("/desk/week")).status == 200
+
+
+async def test_times_follow_the_readers_language_without_seconds(client: Any, house: House) -> None:
+    """One clock per language: 10:00 in French, 10:00 AM in English, on the desk's day, the
+    confirmation and the join page alike; never seconds; the zone is not named when it is
+    the reader's own."""
+    booked = await book(client, house)
+    await signed_in(client, house.desk)
+    pages = ("/desk", f"/appointments/{booked['id']}/confirmation",
+             f"/appointments/{booked['id']}/join/station")  # fmt: skip
+    for path in pages:
+        html = await page(client, path)
+        assert "10:00" in html and "AM" not in html and "10:00:00" not in html, path
+    confirmation = await page(client, pages[1])
+    assert "lundi 16 mars 2026, 10:00 – 10:30" in confirmation
+    assert "(Europe/Paris)" not in await page(client, pages[2])
+
+    client.session.cookie_jar.update_cookies({"visio_lang": "en"})
+    for path in pages:
+        html = await page(client, path)
+        assert "10:00\u202fAM" in html and "10:00:00" not in html, path
+        assert not re.search(r"10:00(?!\u202fAM)", html), path  # never the 24-hour clock too
+    confirmation = await page(client, pages[1])
+    assert "Monday, March 16, 2026, 10:00\u202fAM – 10:30\u202fAM" in confirmation

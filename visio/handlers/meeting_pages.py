@@ -20,7 +20,7 @@ from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import render
 from visio.handlers.schemas import EARLIEST, LATEST
-from visio.i18n import format_date, format_datetime
+from visio.i18n import format_date, format_time
 from visio.i18n import gettext as _
 from visio.keys import CSP_NONCE, DB, JITSI
 from visio.meetings.jitsi import join_window
@@ -36,8 +36,9 @@ POLL_INTERVAL_MS = 5000
 
 
 def clock_time(moment: datetime, timezone: str) -> str:
-    """The wall-clock time of `moment` in `timezone`, as on a station's clock: 09:05."""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+    """The wall-clock time of `moment` in `timezone`, in the reader's language: 09:05 in
+    French, 9:05 AM in English; never seconds."""
+    return format_time(moment, timezone)
 
 
 def countdown(seconds: int) -> str:
@@ -339,8 +340,10 @@ async def confirmation(request: web.Request) -> web.Response:
     appointment = found.appointment
     context = {
         "c": found,
-        "when": format_datetime(appointment.start, appointment.timezone, style="full"),
-        "until": appointment.end.strftime("%H:%M"),
+        "when": format_date(appointment.start.date())
+        + ", "
+        + clock_time(appointment.start, appointment.timezone),
+        "until": clock_time(appointment.end, appointment.timezone),
         "cancelled": found.cancelled,
     }
     return render("confirmation.html", request, context)
