@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
 
 from tests.browser.conftest import PASSWORD, Live, screenshot
-from visio.db.models import OutboxMessage, Role
+from visio.db.models import Agent, OutboxMessage, Role, Station
 from visio.services import accounts
 
 # The appointment of the pages: Monday 16 March 2026, 10:00 in Murat; now is 09:50, so
@@ -47,9 +48,14 @@ async def _pages(live: Live) -> list[Visit]:
             site_ids=[live.site_id], password=PASSWORD, now=live.clock(),
         )  # fmt: skip
         message_id = await session.scalar(select(OutboxMessage.id).limit(1))
+        agent_id = await session.scalar(select(Agent.id).limit(1))
+        station_id = await session.scalar(select(Station.id).limit(1))
         await session.commit()
     assert message_id is not None
     live.clock.set(TEN_TO_TEN)
+    chosen = {"site_id": live.site_id, "motive_id": live.motive_id,
+              "slot": f"2026-03-16T11:00:00+01:00|{agent_id}|{station_id}"}  # fmt: skip
+    citizen = {"first_name": "Jean", "last_name": "Vidal", "email": "jean@courriel.example"}
     return [
         Visit(None, "/login"),
         Visit(None, "/login?next=/desk"),
@@ -57,6 +63,14 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(live.desk_email, "/desk"),
         Visit(live.desk_email, "/desk?day=2026-03-17"),
         Visit(live.desk_email, "/desk/week"),
+        Visit(live.desk_email, "/desk/book"),
+        Visit(
+            live.desk_email, f"/desk/book/slots?site_id={live.site_id}&motive_id={live.motive_id}"
+        ),
+        Visit(live.desk_email, "/desk/book/citizen?" + urlencode({**chosen, "q": "Chass"})),
+        Visit(live.desk_email, "/desk/book/summary?" + urlencode({**chosen, **citizen})),
+        # the citizen screen with its errors beside their fields
+        Visit(live.desk_email, "/desk/book/summary?" + urlencode({**chosen, "email": "x@"})),
         Visit(live.desk_email, f"/appointments/{appointment_id}/confirmation"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/join/station"),
         Visit(live.desk_email, "/appointments/999999/confirmation"),  # the error page: 404

@@ -345,5 +345,6 @@ async def confirmation(request: web.Request) -> web.Response:
         + clock_time(appointment.start, appointment.timezone),
         "until": clock_time(appointment.end, appointment.timezone),
         "cancelled": found.cancelled,
+        "just_booked": request.query.get("booked") == "1" and not found.cancelled,
     }
     return render("confirmation.html", request, context)

@@ -10,6 +10,7 @@ from visio.handlers import (
     accounts,
     admin_pages,
     appointments,
+    booking_pages,
     calendar_feed,
     health,
     meeting_pages,
@@ -95,6 +96,11 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/desk", meeting_pages.desk, name="desk")
     add("GET", "/desk/status", meeting_pages.desk_status, name="desk_status")
     add("GET", "/desk/week", meeting_pages.desk_week, name="desk_week")
+    add("GET", "/desk/book", booking_pages.book_start, name="desk_book")
+    add("GET", "/desk/book/slots", booking_pages.book_slots, name="desk_book_slots")
+    add("GET", "/desk/book/citizen", booking_pages.book_citizen, name="desk_book_citizen")
+    add("GET", "/desk/book/summary", booking_pages.book_summary, name="desk_book_summary")
+    add("POST", "/desk/book", booking_pages.book_submit, name="desk_book_submit")
     add("POST", f"/desk/appointments/{ID}/arrived", meeting_pages.mark_arrived, name="desk_arrived")
     add("GET", "/agenda", meeting_pages.agenda, name="agenda")
     add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")

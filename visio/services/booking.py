@@ -35,13 +35,19 @@ from visio.meetings.rooms import new_room_name
 from visio.notify.facts import MotiveFacts, Parties, PartnerFacts, SiteFacts
 from visio.scheduling import Slot, find_slots, is_bookable
 from visio.scheduling.calendars import time_zone
-from visio.services import appointments, availability, notifications, transitions
+from visio.services import appointments, availability, notifications, setup, transitions
 from visio.services.availability import SearchInputs
 from visio.services.citizens import CitizenDetails, find_or_create_citizen
 from visio.services.errors import Conflict, InvalidTransition, SlotUnavailable
 from visio.services.notifications import Links, Moment
 from visio.services.permissions import Action, Actor, require, require_site
-from visio.services.records import AppointmentView, CitizenView, reference_of
+from visio.services.records import (
+    AppointmentView,
+    CitizenView,
+    PartnerView,
+    SiteSummary,
+    reference_of,
+)
 
 # How many free slots a refused booking proposes instead, and how far it looks for them.
 NEXT_SLOTS = 5
@@ -109,6 +115,23 @@ class _Booked:
                 values["status"], values["start_at"], values["end_at"], None, now
             ),
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BookingOptions:
+    """What the desk chooses among to book: its houses, and the partners with their motives."""
+
+    sites: list[SiteSummary]
+    partners: list[PartnerView]
+
+
+async def options(session: AsyncSession, actor: Actor) -> BookingOptions:
+    """The houses the actor books for and every partner's active motives."""
+    require(actor, Action.BOOK)
+    return BookingOptions(
+        sites=await setup.list_sites(session, actor),
+        partners=[p for p in await setup.list_partners(session, actor) if p.motives],
+    )
 
 
 async def book(

@@ -14,7 +14,7 @@ from visio.db.models import Citizen
 from visio.db.statements import citizens as statements
 from visio.db.statements.citizens import DetailsRow
 from visio.i18n import lazy_gettext as _l
-from visio.services.errors import InvalidInput
+from visio.services.errors import InvalidInput, NotFound
 from visio.services.permissions import Action, Actor, citizen_sites, require
 from visio.services.records import CitizenView
 
@@ -148,3 +148,16 @@ async def search_citizens(
     query = query.where(statements.known_at(known_at))
     query = query.order_by(Citizen.last_name_key, Citizen.first_name_key).limit(limit)
     return [_view(row) for row in await session.execute(query)]
+
+
+async def get_citizen(session: AsyncSession, actor: Actor, citizen_id: int) -> CitizenView:
+    """A citizen known at the actor's houses (the desk picked them); `NotFound` else."""
+    query = statements.details().where(
+        Citizen.id == citizen_id,
+        Citizen.erased_at.is_(None),
+        statements.known_at(citizen_sites(actor)),
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        raise NotFound()
+    return _view(row)

@@ -6,7 +6,8 @@ at each of its houses; an empty answer says why, in words the desk can act on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from babel.support import LazyProxy
@@ -17,7 +18,7 @@ from visio.db.models import Motive, Site
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling import Slot, find_slots
 from visio.scheduling.calendars import time_zone
-from visio.services.availability import SearchInputs, load_inputs
+from visio.services.availability import SearchInputs, load_head, load_inputs, load_schedules
 from visio.services.errors import NotFound
 from visio.services.permissions import Action, Actor, require, require_site, site_scope
 
@@ -36,6 +37,14 @@ class SlotSearch:
     # When there is no slot: why, as a code for programs and a message for the desk agent.
     reason_code: str | None = None
     reason: LazyProxy | None = None
+    # What the desk's booking pages show beside the slots.
+    partner_name: str = ""
+    motive_name: str = ""
+    documents: tuple[str, ...] = ()
+    agent_names: Mapping[int, str] = field(default_factory=dict)
+    # The site-local days searched.
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 REASONS = {
@@ -85,17 +94,51 @@ async def search_slots(
         session, site_id=site_id, motive_id=motive_id, first_day=first_day, last_day=last_day,
         agent_id=agent_id,
     )  # fmt: skip
-    slots = find_slots(
-        inputs.site, inputs.stations, inputs.motive, inputs.agents, first_day, last_day, now
+    return _answer(inputs, now)
+
+
+async def days_of_slots(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: int,
+    motive_id: int,
+    first_day: date | None,
+    days: int,
+    now: datetime,
+) -> SlotSearch:
+    """The free slots of `days` site-local days from `first_day` (None: the site's today),
+    for the desk's booking pages."""
+    require_site(actor, Action.SEARCH_SLOTS, site_id)
+    head = await load_head(session, site_id=site_id, motive_id=motive_id)
+    first = first_day or now.astimezone(time_zone(head.timezone)).date()
+    inputs = await load_schedules(
+        session, head, first_day=first, last_day=first + timedelta(days=days - 1)
     )
+    return _answer(inputs, now)
+
+
+def _answer(inputs: SearchInputs, now: datetime) -> SlotSearch:
+    """The slots the engine finds in what was loaded, or why there are none."""
+    slots = find_slots(
+        inputs.site, inputs.stations, inputs.motive, inputs.agents, inputs.first_day,
+        inputs.last_day, now,
+    )  # fmt: skip
     code = None if slots else _why_empty(inputs)
+    head = inputs.head
     return SlotSearch(
-        site_id=site_id,
-        site_name=inputs.head.site_name,
+        site_id=head.site_id,
+        site_name=head.site_name,
         timezone=inputs.site.timezone,
         slots=slots,
         reason_code=code,
         reason=REASONS[code] if code else None,
+        partner_name=head.partner_name,
+        motive_name=head.motive_name,
+        documents=tuple(head.documents),
+        agent_names={agent_id: contact.name for agent_id, contact in inputs.agent_details.items()},
+        first_day=inputs.first_day,
+        last_day=inputs.last_day,
     )
 
 
@@ -144,16 +187,7 @@ async def first_slots(
                 break  # found one, or nothing will ever be free here: say why
             first_day = last_day + timedelta(days=1)
         assert found is not None
-        results.append(
-            SlotSearch(
-                site_id=found.site_id,
-                site_name=found.site_name,
-                timezone=found.timezone,
-                slots=found.slots[:1],
-                reason_code=found.reason_code,
-                reason=found.reason,
-            )
-        )
+        results.append(replace(found, slots=found.slots[:1]))
     return sorted(
         results,
         key=lambda result: (not result.slots, result.slots[0].start if result.slots else now),

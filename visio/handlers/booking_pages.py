@@ -1,0 +1,284 @@
+"""The desk books a visio in four screens: (1) house and motive, (2) a free slot, (3) the
+citizen, (4) the summary, then the printable confirmation.
+
+Each screen is a plain GET form carrying what was chosen before as hidden fields, so the
+back button, a reload and a bookmark all work without JavaScript; only the last step
+writes (POST, with the form token). A slot taken meanwhile brings the desk back to the
+slots, with the reason and everything typed kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from multidict import MultiMapping
+from pydantic import ValidationError
+
+from visio import web_session
+from visio.handlers.api import current_actor, now
+from visio.handlers.meeting_pages import clock_time
+from visio.handlers.render import render
+from visio.handlers.schemas import EARLIEST, LATEST, CitizenIn
+from visio.handlers.validation import fields_of
+from visio.i18n import format_date
+from visio.i18n import gettext as _
+from visio.keys import DB, LINKS
+from visio.services import booking, citizens, slots
+from visio.services.citizens import CitizenDetails
+from visio.services.errors import Conflict, InvalidInput, Malformed, SlotUnavailable
+from visio.services.records import CitizenView
+
+# How many days the slots screen shows at once.
+DAYS_SHOWN = 7
+CITIZEN_FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "locale")
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the desk has chosen so far, as the forms carry it (text, as typed)."""
+
+    site_id: str = ""
+    motive_id: str = ""
+    slot: str = ""  # "start|agent_id|station_id"
+    citizen_id: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    birth_date: str = ""
+    email: str = ""
+    phone: str = ""
+    locale: str = "fr"
+
+    @classmethod
+    def of(cls, values: MultiMapping[str] | Mapping[str, object]) -> Draft:
+        return cls(**{f.name: str(values.get(f.name, "") or "") for f in fields(cls)})
+
+    def hidden(self, *leave_out: str) -> list[tuple[str, str]]:
+        """The fields to carry to the next screen, but those it asks for again."""
+        return [
+            (f.name, getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in leave_out and getattr(self, f.name)
+        ]
+
+    def ids(self) -> tuple[int, int]:
+        """The house and the motive: both needed past the first screen."""
+        try:
+            return int(self.site_id), int(self.motive_id)
+        except ValueError:
+            raise Malformed(_("Choose a house and a motive first.")) from None
+
+    def chosen_slot(self) -> tuple[datetime, int, int]:
+        try:
+            start, agent_id, station_id = self.slot.split("|")
+            moment = datetime.fromisoformat(start)
+            if moment.tzinfo is None:
+                raise ValueError(start)
+            return moment, int(agent_id), int(station_id)
+        except ValueError:
+            raise Malformed(_("Choose a free slot first.")) from None
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        raise Malformed(_("This date is not valid: use the form YYYY-MM-DD."))
+    return day
+
+
+# ---------------------------------------------------------------- 1. house and motive
+
+
+async def book_start(request: web.Request) -> web.Response:
+    """Screen 1: the house (preselected when the desk has one), the partner and motive."""
+    draft = Draft.of(request.query)
+    offered = await booking.options(request[DB], current_actor(request))
+    site_id = draft.site_id or (str(offered.sites[0].id) if len(offered.sites) == 1 else "")
+    context = {"draft": replace(draft, site_id=site_id), "offered": offered, "step": 1}
+    return render("book_start.html", request, context)
+
+
+# ---------------------------------------------------------------- 2. a free slot
+
+
+async def book_slots(request: web.Request) -> web.Response:
+    """Screen 2: the free slots, day by day from today (or a chosen day), with the agent."""
+    return await _slots_page(request, Draft.of(request.query), _day(request.query.get("day")))
+
+
+async def _slots_page(
+    request: web.Request,
+    draft: Draft,
+    first_day: date | None,
+    *,
+    problem: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    site_id, motive_id = draft.ids()
+    moment = now(request)
+    found = await slots.days_of_slots(
+        request[DB], current_actor(request), site_id=site_id, motive_id=motive_id,
+        first_day=first_day, days=DAYS_SHOWN, now=moment,
+    )  # fmt: skip
+    assert found.first_day is not None
+    days: dict[date, list[dict[str, str]]] = {}
+    zone = ZoneInfo(found.timezone)
+    for slot in found.slots:
+        local = slot.start.astimezone(zone)
+        days.setdefault(local.date(), []).append(
+            {
+                "value": f"{local.isoformat()}|{slot.agent_id}|{slot.station_id}",
+                "time": clock_time(slot.start, found.timezone),
+                "agent": found.agent_names.get(slot.agent_id, ""),
+            }
+        )
+    context = {
+        "draft": draft,
+        "found": found,
+        "days": [(format_date(day), day.isoformat(), rows) for day, rows in days.items()],
+        "first": format_date(found.first_day, style="long"),
+        "next_day": (found.first_day + timedelta(days=DAYS_SHOWN)).isoformat(),
+        "previous_day": (found.first_day - timedelta(days=DAYS_SHOWN)).isoformat(),
+        "first_iso": found.first_day.isoformat(),
+        "carried": urlencode(draft.hidden("slot")),
+        "problem": problem,
+        "step": 2,
+    }
+    return render("book_slots.html", request, context, status=status)
+
+
+# ---------------------------------------------------------------- 3. the citizen
+
+
+async def book_citizen(request: web.Request) -> web.Response:
+    """Screen 3: a citizen already known at the desk's houses (search), or a new one."""
+    draft = Draft.of(request.query)
+    draft.ids()
+    draft.chosen_slot()
+    return await _citizen_page(request, draft, request.query.get("q", "").strip())
+
+
+async def _citizen_page(
+    request: web.Request,
+    draft: Draft,
+    search: str,
+    *,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    found: list[CitizenView] = []
+    if len(search) >= 2:
+        found = await citizens.search_citizens(request[DB], current_actor(request), text=search)
+    context = {
+        "draft": draft,
+        "search": search,
+        "found": found,
+        "errors": errors or {},
+        "fields_typed": CITIZEN_FIELDS,
+        "step": 3,
+    }
+    return render("book_citizen.html", request, context, status=status)
+
+
+# ---------------------------------------------------------------- 4. the summary
+
+
+async def book_summary(request: web.Request) -> web.Response:
+    """Screen 4: everything at a glance, with the documents to bring; then confirm."""
+    draft = Draft.of(request.query)
+    return await _summary_page(request, draft)
+
+
+async def _summary_page(
+    request: web.Request, draft: Draft, *, problem: str | None = None, status: int = 200
+) -> web.Response:
+    site_id, motive_id = draft.ids()
+    start, agent_id, _station_id = draft.chosen_slot()
+    actor, session = current_actor(request), request[DB]
+    try:
+        person = await _citizen(request, draft)
+    except InvalidInput as invalid:
+        errors = {name: str(message) for name, message in invalid.fields.items()}
+        return await _citizen_page(request, draft, "", errors=errors, status=422)
+    found = await slots.days_of_slots(
+        session, actor, site_id=site_id, motive_id=motive_id,
+        first_day=start.date(), days=1, now=now(request),
+    )  # fmt: skip
+    context = {
+        "draft": draft,
+        "found": found,
+        "person": person,
+        "when": format_date(start.date()) + ", " + clock_time(start, found.timezone),
+        "agent": found.agent_names.get(agent_id, ""),
+        "back_to_citizen": urlencode(draft.hidden("citizen_id")),
+        "back_to_slots": urlencode(draft.hidden("slot")),
+        "problem": problem,
+        "step": 4,
+    }
+    return render("book_summary.html", request, context, status=status)
+
+
+async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
+    """The citizen the draft names (picked, or typed and checked field by field)."""
+    if draft.citizen_id:
+        try:
+            known = await citizens.get_citizen(
+                request[DB], current_actor(request), int(draft.citizen_id)
+            )
+        except ValueError:
+            raise Malformed() from None
+        return CitizenDetails(
+            first_name=known.first_name, last_name=known.last_name, birth_date=known.birth_date,
+            email=known.email, phone=known.phone, locale=known.locale, id=known.id,
+        )  # fmt: skip
+    typed = {name: getattr(draft, name) for name in CITIZEN_FIELDS if getattr(draft, name)}
+    try:
+        checked = CitizenIn.model_validate(typed)
+    except ValidationError as error:
+        raise InvalidInput(fields=fields_of(error)) from None
+    return CitizenDetails(**checked.model_dump())
+
+
+# ---------------------------------------------------------------- booking
+
+
+async def book_submit(request: web.Request) -> web.StreamResponse:
+    """Book what the summary showed; a slot taken meanwhile goes back to the slots."""
+    form = await request.post()
+    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
+        raise Malformed(_("Your form expired; reload the page and try again."))
+    draft = Draft.of(form)
+    site_id, motive_id = draft.ids()
+    start, agent_id, station_id = draft.chosen_slot()
+    try:
+        person = await _citizen(request, draft)
+    except InvalidInput as invalid:
+        errors = {name: str(message) for name, message in invalid.fields.items()}
+        return await _citizen_page(request, draft, "", errors=errors, status=422)
+    try:
+        view = await booking.book(
+            request[DB], current_actor(request),
+            booking.BookingRequest(site_id=site_id, motive_id=motive_id, start=start,
+                                   citizen=person, agent_id=agent_id, station_id=station_id),
+            now=now(request), links=request.app[LINKS],
+        )  # fmt: skip
+    except SlotUnavailable:
+        # Someone else took it: the free slots of that day on, nothing typed lost.
+        problem = _("This slot was taken meanwhile: choose another one.")
+        return await _slots_page(
+            request, replace(draft, slot=""), start.date(), problem=problem,
+            status=409,
+        )  # fmt: skip
+    except Conflict as conflict:
+        return await _summary_page(request, draft, problem=str(conflict.message), status=409)
+    location = request.app.router["confirmation"].url_for(id=str(view.id))
+    raise web.HTTPSeeOther(location=location.with_query(booked="1"))
