@@ -175,7 +175,8 @@ async def transaction_middleware(request: web.Request, handler: Handler) -> web.
 
     Committed when the handler succeeds *or* redirects (an HTTPException below 400 is how
     aiohttp redirects; rolling it back would lose the form just saved), rolled back on any
-    error, so a refused request never leaves half of its writes behind.
+    error, raised or answered (a status of 400 or more), so a refused request never leaves
+    half of its writes behind.
     """
     async with request.app[SESSIONMAKER]() as session:
         request[DB] = session
@@ -190,7 +191,12 @@ async def transaction_middleware(request: web.Request, handler: Handler) -> web.
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
+        if response.status >= 400:
+            # A refusal a handler answered itself (a form shown again with its errors):
+            # what it may have written on the way stays unwritten, as for a raised error.
+            await session.rollback()
+        else:
+            await session.commit()
         return response
 
 

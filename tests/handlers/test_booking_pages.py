@@ -156,6 +156,29 @@ async def test_a_slot_taken_meanwhile_goes_back_to_the_times(
     assert kept["last_name"] == "Rigal" and kept["email"] == "lucie@courriel.example"
     assert "slot" not in kept
     assert await session.scalar(select(func.count(Appointment.id))) == appointments_before
+    # Lucie was new: no record of her stays from the refused booking.
+    assert await session.scalar(select(func.count()).where(Citizen.last_name == "Rigal")) == 0
+
+
+async def test_a_confirmation_sent_twice_books_once(
+    client: Any, session: AsyncSession, house: House
+) -> None:
+    """A double click or a reload of the confirmation shows the first booking."""
+    await signed_in(client, house.desk)
+    ids = {"site_id": house.site.id, "motive_id": house.motive.id}
+    chosen = slot_value(await page(client, "/desk/book/slots?" + urlencode(ids)))
+    summary = await page(
+        client,
+        "/desk/book/summary?"
+        + urlencode({**ids, "slot": chosen, "first_name": "Paul", "last_name": "Brun"}),
+    )
+    carried = hidden_fields(summary, "/desk/book")
+    first = await client.post("/desk/book", data=carried, allow_redirects=False)
+    second = await client.post("/desk/book", data=carried, allow_redirects=False)
+    assert first.status == second.status == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert await session.scalar(select(func.count()).where(Citizen.last_name == "Brun")) == 1
+    assert await session.scalar(select(func.count(Appointment.id))) == 1
 
 
 async def test_another_house_or_a_bad_choice_is_refused(

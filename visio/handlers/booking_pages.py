@@ -264,12 +264,21 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
     except InvalidInput as invalid:
         errors = {name: str(message) for name, message in invalid.fields.items()}
         return await _citizen_page(request, draft, "", errors=errors, status=422)
+    wanted = booking.BookingRequest(
+        site_id=site_id, motive_id=motive_id, start=start, citizen=person, agent_id=agent_id,
+        station_id=station_id,
+    )  # fmt: skip
+    # The same form sent twice (a double click, a reload): the first booking is the answer,
+    # and nothing more is written.
+    first = await booking.booked_just_now(
+        request[DB], current_actor(request), wanted, now=now(request)
+    )
+    if first is not None:
+        raise _to_confirmation(request, first)
     try:
         view = await booking.book(
-            request[DB], current_actor(request),
-            booking.BookingRequest(site_id=site_id, motive_id=motive_id, start=start,
-                                   citizen=person, agent_id=agent_id, station_id=station_id),
-            now=now(request), links=request.app[LINKS],
+            request[DB], current_actor(request), wanted, now=now(request),
+            links=request.app[LINKS],
         )  # fmt: skip
     except SlotUnavailable:
         # Someone else took it: the free slots of that day on, nothing typed lost.
@@ -280,5 +289,9 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     except Conflict as conflict:
         return await _summary_page(request, draft, problem=str(conflict.message), status=409)
-    location = request.app.router["confirmation"].url_for(id=str(view.id))
-    raise web.HTTPSeeOther(location=location.with_query(booked="1"))
+    raise _to_confirmation(request, view.id)
+
+
+def _to_confirmation(request: web.Request, appointment_id: int) -> web.HTTPSeeOther:
+    location = request.app.router["confirmation"].url_for(id=str(appointment_id))
+    return web.HTTPSeeOther(location=location.with_query(booked="1"))

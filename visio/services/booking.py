@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Appointment
+from visio.db.models import Appointment, Citizen
 from visio.db.statements import appointments as statements
 from visio.db.statements import writers_take_turns
 from visio.db.statements.appointments import NewAppointment, Recorded
@@ -37,7 +37,7 @@ from visio.scheduling import Slot, find_slots, is_bookable
 from visio.scheduling.calendars import time_zone
 from visio.services import appointments, availability, notifications, setup, transitions
 from visio.services.availability import SearchInputs
-from visio.services.citizens import CitizenDetails, find_or_create_citizen
+from visio.services.citizens import CitizenDetails, find_or_create_citizen, name_key
 from visio.services.errors import Conflict, InvalidTransition, SlotUnavailable
 from visio.services.notifications import Links, Moment
 from visio.services.permissions import Action, Actor, require, require_site
@@ -154,6 +154,46 @@ async def book(
         reminder_offsets=booked.inputs.head.reminder_offsets,
     )  # fmt: skip
     return booked.view(citizen, now)
+
+
+# How long a form sent twice is recognised as the same booking.
+SAME_BOOKING_WINDOW = timedelta(minutes=10)
+
+
+async def booked_just_now(
+    session: AsyncSession, actor: Actor, request: BookingRequest, *, now: datetime
+) -> int | None:
+    """The appointment this very request booked moments ago, if any: a confirmation sent
+    twice (a double click, a reload) shows the first booking instead of a refusal.
+
+    The same actor, house, motive, start, agent and station, for the same citizen (the
+    same record, or the same name), booked within `SAME_BOOKING_WINDOW`."""
+    require_site(actor, Action.BOOK, request.site_id)
+    person = request.citizen
+    same_person = (
+        Citizen.id == person.id
+        if person.id is not None
+        else (Citizen.first_name_key == name_key(person.first_name))
+        & (Citizen.last_name_key == name_key(person.last_name))
+    )
+    query = (
+        select(Appointment.id)
+        .join(Citizen, Citizen.id == Appointment.citizen_id)
+        .where(
+            Appointment.site_id == request.site_id,
+            Appointment.motive_id == request.motive_id,
+            Appointment.start_at == request.start,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.booked_by_id == actor.user_id,
+            Appointment.created_at >= now - SAME_BOOKING_WINDOW,
+            same_person,
+        )
+    )
+    if request.agent_id is not None:
+        query = query.where(Appointment.agent_id == request.agent_id)
+    if request.station_id is not None:
+        query = query.where(Appointment.station_id == request.station_id)
+    return await session.scalar(query.order_by(Appointment.id.desc()).limit(1))
 
 
 async def _refuse_citizen_elsewhere(
