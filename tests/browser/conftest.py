@@ -165,10 +165,18 @@ class Live:
             await session.commit()
             return view.id
 
-    async def sign_in(self, browser: Any, email: str) -> Any:
-        """A new browser context (its own cookies) signed in as `email`; returns its page."""
-        context = await browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    async def sign_in(self, browser: Any, email: str | None, *, language: str = "") -> Any:
+        """A new browser context (its own cookies) signed in as `email` (None: nobody);
+        `language` ("fr", "en"): the pages' language, chosen as by the language switch."""
+        locale = "en-GB" if language == "en" else "fr-FR"
+        context = await browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        if language:
+            await context.add_cookies(
+                [{"name": "visio_lang", "value": language, "url": self.base_url}]
+            )
         page = await context.new_page()
+        if email is None:
+            return page
         await page.goto(self.url("/login"))
         await page.fill("#email", email)
         await page.fill("#password", PASSWORD)

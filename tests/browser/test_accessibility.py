@@ -84,23 +84,6 @@ async def _pages(live: Live) -> list[Visit]:
     ]
 
 
-async def _signed_in(browser: Any, live: Live, who: str | None, locale: str) -> Any:
-    """A new browser context in `locale`, signed in as `who` (or nobody)."""
-    context = await browser.new_context(
-        locale="fr-FR" if locale == "fr" else "en-GB", viewport={"width": 1280, "height": 900}
-    )
-    # The language the pages speak, whatever the account's own.
-    await context.add_cookies([{"name": "visio_lang", "value": locale, "url": live.base_url}])
-    page = await context.new_page()
-    if who is not None:
-        await page.goto(live.url("/login"))
-        await page.fill("#email", who)
-        await page.fill("#password", PASSWORD)
-        await page.click("form button[type=submit].primary")
-        await page.wait_for_url(live.url("/"))
-    return page
-
-
 @pytest.mark.parametrize("locale", ["fr", "en"])
 async def test_every_page_passes_axe_at_every_width(chromium: Any, live: Live, locale: str) -> None:
     from axe_playwright_python.async_playwright import Axe
@@ -111,7 +94,7 @@ async def test_every_page_passes_axe_at_every_width(chromium: Any, live: Live, l
     failures = []
     for visit in visits:
         if visit.who not in pages:
-            pages[visit.who] = await _signed_in(chromium, live, visit.who, locale)
+            pages[visit.who] = await live.sign_in(chromium, visit.who, language=locale)
         page = pages[visit.who]
         for width in WIDTHS:
             await page.set_viewport_size({"width": width, "height": 900})

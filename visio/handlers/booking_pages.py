@@ -23,8 +23,8 @@ from visio import web_session
 from visio.handlers.api import current_actor, now
 from visio.handlers.meeting_pages import clock_time
 from visio.handlers.render import render
-from visio.handlers.schemas import EARLIEST, LATEST, CitizenIn
-from visio.handlers.validation import fields_of
+from visio.handlers.schemas import CitizenIn
+from visio.handlers.validation import day_query, fields_of
 from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.keys import DB, LINKS
@@ -83,18 +83,6 @@ class Draft:
             raise Malformed(_("Choose a free slot first.")) from None
 
 
-def _day(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is None or not EARLIEST <= day <= LATEST:
-        raise Malformed(_("This date is not valid: use the form YYYY-MM-DD."))
-    return day
-
-
 # ---------------------------------------------------------------- 1. house and motive
 
 
@@ -112,7 +100,7 @@ async def book_start(request: web.Request) -> web.Response:
 
 async def book_slots(request: web.Request) -> web.Response:
     """Screen 2: the free slots, day by day from today (or a chosen day), with the agent."""
-    return await _slots_page(request, Draft.of(request.query), _day(request.query.get("day")))
+    return await _slots_page(request, Draft.of(request.query), day_query(request.query, "day"))
 
 
 async def _slots_page(

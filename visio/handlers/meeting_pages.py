@@ -19,7 +19,7 @@ from visio import web_session
 from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import render
-from visio.handlers.schemas import EARLIEST, LATEST
+from visio.handlers.validation import day_query
 from visio.i18n import format_date, format_time
 from visio.i18n import gettext as _
 from visio.keys import CSP_NONCE, DB, JITSI
@@ -134,24 +134,10 @@ def _status_json(rows: list[PageRow], moment: datetime) -> web.Response:
 # ---------------------------------------------------------------- the desk's day
 
 
-def _day_query(request: web.Request, name: str) -> date | None:
-    """A `YYYY-MM-DD` date from the query string (None when absent); a clear 400 else."""
-    text = request.query.get(name)
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is None or not EARLIEST <= day <= LATEST:
-        raise Malformed(_("This date is not valid: use the form YYYY-MM-DD."))
-    return day
-
-
 async def desk(request: web.Request) -> web.Response:
     """The appointments of the desk agent's sites on one day (`?day=`, default today),
     grouped by site, with the way to the day before, the day after and the week."""
-    day = _day_query(request, "day")
+    day = day_query(request.query, "day")
     moment = now(request)
     days = await agendas.desk_day(request[DB], current_actor(request), now=moment, day=day)
     shown = day or (days[0].day if days else moment.date())
@@ -184,7 +170,7 @@ async def desk_status(request: web.Request) -> web.Response:
     """The changing part of the desk page, for its script."""
     moment = now(request)
     days = await agendas.desk_day(
-        request[DB], current_actor(request), now=moment, day=_day_query(request, "day")
+        request[DB], current_actor(request), now=moment, day=day_query(request.query, "day")
     )
     rows = [_desk_row(overview) for day in days for overview in day.appointments]
     return _status_json(rows, moment)
@@ -193,7 +179,7 @@ async def desk_status(request: web.Request) -> web.Response:
 async def desk_week(request: web.Request) -> web.Response:
     """The week (`?week=` any day of it, default this week) at the desk agent's sites: each
     day with its appointments, a link to the day."""
-    week_of = _day_query(request, "week")
+    week_of = day_query(request.query, "week")
     weeks = await agendas.desk_week(
         request[DB], current_actor(request), now=now(request), week_of=week_of
     )

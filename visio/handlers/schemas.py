@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from visio.domain import AppointmentStatus, Role
-from visio.handlers.validation import field_error
+from visio.handlers.validation import EARLIEST, LATEST, field_error
 from visio.scheduling.calendars import is_valid_holiday_calendar
 
 # How many days one slot search may span (API.md).
@@ -102,11 +102,6 @@ def _check_holiday_calendar(value: str | None) -> str | None:
     if value is not None and not is_valid_holiday_calendar(value):
         raise field_error("holiday_calendar")
     return value
-
-
-# Dates and instants outside this range are typing slips, and would overflow the calendar
-# arithmetic around them (a day before 0001-01-01, an offset past 9999-12-31).
-EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 def _check_aware(value: datetime) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import TypeVar
 
 from babel.support import LazyProxy
@@ -16,6 +17,10 @@ from visio.i18n import lazy_gettext as _l
 from visio.services.errors import InvalidInput, Malformed
 
 M = TypeVar("M", bound=BaseModel)
+
+# Dates and instants outside this range are typing slips, and would overflow the calendar
+# arithmetic around them (a day before 0001-01-01, an offset past 9999-12-31).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 # pydantic error type → message; `%(name)s` placeholders come from the error's context.
 _MESSAGES: dict[str, LazyProxy] = {
@@ -136,3 +141,18 @@ def parse_query(model: type[M], query: Mapping[str, str]) -> M:
         return model.model_validate(dict(query))
     except ValidationError as error:
         raise InvalidInput(fields=fields_of(error)) from None
+
+
+def day_query(query: Mapping[str, str], name: str) -> date | None:
+    """A `YYYY-MM-DD` date from a page's query string (None when absent); a clear 400 for
+    anything else, or a date out of the range the calendar arithmetic accepts."""
+    text = query.get(name)
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        raise Malformed(_l("This date is not valid: use the form YYYY-MM-DD."))
+    return day
