@@ -22,7 +22,7 @@ from tests.handlers.test_meeting_pages import (  # the house fixture, its settin
     signed_in,
 )
 from tests.handlers.test_pages import form_token
-from visio.db.models import Appointment, Citizen
+from visio.db.models import Appointment, Citizen, OutboxMessage
 
 __all__ = ["house", "settings"]  # fixtures used here, defined beside the desk's day tests
 
@@ -201,3 +201,44 @@ async def test_another_house_or_a_bad_choice_is_refused(
 async def test_only_the_desk_and_admins_book_in_the_browser(client: Any, house: House) -> None:
     await signed_in(client, house.agent_user)
     assert (await client.get("/desk/book", allow_redirects=False)).status == 403
+
+
+async def test_the_desk_sends_the_confirmation_by_email(
+    client: Any, session: AsyncSession, house: House
+) -> None:
+    """Beside the print button, "send by email" when the citizen gave an address: the
+    citizen's confirmation (with its calendar invitation) is queued once more, for them
+    only; no button without an address."""
+    jean = {"first_name": "Jean", "last_name": "Vidal", "email": "jean.vidal@courriel.example"}
+    with_email = await book(client, house, citizen=jean)
+    without = await book(client, house, start=ELEVEN, last_name="Rigal")
+    await signed_in(client, house.desk)
+    path = f"/appointments/{with_email['id']}/confirmation"
+    html = await page(client, path)
+    assert "L'envoyer par courriel à jean.vidal@courriel.example" in html
+    assert "par courriel" not in await page(client, f"/appointments/{without['id']}/confirmation")
+
+    before = await session.scalar(select(func.count(OutboxMessage.id)))
+    response = await client.post(
+        f"{path}/send", data={"csrf_token": form_token(html)}, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == f"{path}?sent=1"
+    queued = (
+        await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
+    ).one()
+    assert await session.scalar(select(func.count(OutboxMessage.id))) == before + 1
+    assert queued.kind == "booked.citizen"
+    assert queued.recipient_email == "jean.vidal@courriel.example"
+    assert "Envoyée à jean.vidal@courriel.example." in await page(client, f"{path}?sent=1")
+
+    refused = await client.post(
+        f"/appointments/{without['id']}/confirmation/send", data={"csrf_token": form_token(html)}
+    )
+    assert refused.status == 409
+    assert "n&#39;a pas donné d&#39;adresse électronique" in await refused.text()
+    expired = await client.post(f"{path}/send", data={"csrf_token": "x"})
+    assert expired.status == 400
+    await signed_in(client, house.agent_user)
+    token = form_token(await page(client, "/"))
+    assert (await client.post(f"{path}/send", data={"csrf_token": token})).status == 404
+    assert await session.scalar(select(func.count(OutboxMessage.id))) == before + 1

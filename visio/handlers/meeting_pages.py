@@ -22,7 +22,7 @@ from visio.handlers.render import render
 from visio.handlers.validation import day_query
 from visio.i18n import format_date, format_time
 from visio.i18n import gettext as _
-from visio.keys import CSP_NONCE, DB, JITSI
+from visio.keys import CSP_NONCE, DB, JITSI, LINKS
 from visio.meetings.jitsi import join_window
 from visio.middlewares import content_security_policy
 from visio.services import agenda as agendas
@@ -318,6 +318,20 @@ async def _join_page(request: web.Request, side: Side) -> web.Response:
     return response
 
 
+async def send_confirmation(request: web.Request) -> web.StreamResponse:
+    """The confirmation's "send by email" button; back to the confirmation, saying so."""
+    form = await request.post()
+    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
+        raise Malformed(_("Your form expired; reload the page and try again."))
+    appointment_id = match_int(request, "id")
+    await transitions.send_confirmation(
+        request[DB], current_actor(request), appointment_id, now=now(request),
+        links=request.app[LINKS],
+    )  # fmt: skip
+    location = request.app.router["confirmation"].url_for(id=str(appointment_id))
+    raise web.HTTPSeeOther(location=location.with_query(sent="1"))
+
+
 async def confirmation(request: web.Request) -> web.Response:
     """The booking on paper, for a citizen who gave no email (or wants it in hand)."""
     found = await agendas.confirmation(
@@ -332,5 +346,6 @@ async def confirmation(request: web.Request) -> web.Response:
         "until": clock_time(appointment.end, appointment.timezone),
         "cancelled": found.cancelled,
         "just_booked": request.query.get("booked") == "1" and not found.cancelled,
+        "sent": request.query.get("sent") == "1",
     }
     return render("confirmation.html", request, context)

@@ -112,6 +112,12 @@ def setup_routes(app: web.Application) -> None:
         meeting_pages.confirmation,
         name="confirmation",
     )
+    add(
+        "POST",
+        f"/appointments/{ID}/confirmation/send",
+        meeting_pages.send_confirmation,
+        name="confirmation_send",
+    )
     # Administration
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")

@@ -245,6 +245,25 @@ async def queue_cancelled(
     await _insert(session, _messages(change))
 
 
+async def queue_confirmation_again(
+    session: AsyncSession,
+    appointment: Appointment,
+    citizen: CitizenView,
+    *,
+    links: Links,
+    now: datetime,
+) -> None:
+    """The citizen's confirmation once more, on the desk's request (with its invitation,
+    the same calendar event): only to the citizen, the agent already knows."""
+    parties = await _parties(
+        session, site_id=appointment.site_id, motive_id=appointment.motive_id,
+        agent_id=appointment.agent_id,
+    )  # fmt: skip
+    uid = await calendar_uid(session, appointment.id, appointment.rescheduled_from_id, links)
+    change = Change("booked", moment_of(appointment), parties, citizen, links, now, uid)
+    await _insert(session, _messages(change, to_agent=False))
+
+
 async def queue_rescheduled(
     session: AsyncSession,
     old: Appointment,

@@ -144,3 +144,25 @@ async def mark_arrived(
         )  # fmt: skip
     await session.flush()
     return await appointments.read(session, actor, appointment_id, now=now)
+
+
+async def send_confirmation(
+    session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime, links: Links
+) -> str:
+    """Email the citizen their confirmation again (the desk's "send by email"); the address
+    it goes to. `InvalidTransition` when the appointment is not booked any more or the
+    citizen gave no email."""
+    require(actor, Action.PRINT_CONFIRMATION)
+    appointment = await appointments.locked(session, actor, appointment_id)
+    require_booked(appointment)
+    citizen = await citizen_of(session, appointment.citizen_id)
+    if citizen is None or not citizen.email:
+        raise InvalidTransition(_l("This citizen gave no email address: print the confirmation."))
+    await notifications.queue_confirmation_again(
+        session, appointment, citizen, links=links, now=now
+    )
+    audit.record(
+        session, actor_id=actor.user_id, action="appointment.confirmation_sent",
+        entity="appointment", entity_id=appointment.id, now=now,
+    )  # fmt: skip
+    return citizen.email
