@@ -71,11 +71,13 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(live.desk_email, "/desk/book/summary?" + urlencode({**chosen, **citizen})),
         # the citizen screen with its errors beside their fields
         Visit(live.desk_email, "/desk/book/summary?" + urlencode({**chosen, "email": "x@"})),
+        Visit(live.desk_email, f"/appointments/{appointment_id}"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/confirmation"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/join/station"),
         Visit(live.desk_email, "/appointments/999999/confirmation"),  # the error page: 404
         Visit(live.agent_email, "/"),
         Visit(live.agent_email, "/agenda"),
+        Visit(live.agent_email, f"/appointments/{appointment_id}"),
         Visit(live.agent_email, f"/appointments/{appointment_id}/join/agent"),
         Visit(COORDINATOR_EMAIL, "/"),
         Visit(ADMIN_EMAIL, "/"),

@@ -52,6 +52,8 @@ class Draft:
     email: str = ""
     phone: str = ""
     locale: str = "fr"
+    # Moving an appointment: its id (the free times screen then moves it there).
+    move: str = ""
 
     @classmethod
     def of(cls, values: MultiMapping[str] | Mapping[str, object]) -> Draft:

@@ -9,6 +9,7 @@ from aiohttp import web
 from visio.handlers import (
     accounts,
     admin_pages,
+    appointment_pages,
     appointments,
     booking_pages,
     calendar_feed,
@@ -112,6 +113,15 @@ def setup_routes(app: web.Application) -> None:
         meeting_pages.confirmation,
         name="confirmation",
     )
+    add("GET", f"/appointments/{ID}", appointment_pages.appointment_page, name="appointment_page")
+    add("POST", f"/appointments/{ID}/cancel", appointment_pages.cancel, name="appointment_cancel")
+    add(
+        "POST", f"/appointments/{ID}/arrival", appointment_pages.arrival, name="appointment_arrival"
+    )
+    add(
+        "POST", f"/appointments/{ID}/outcome", appointment_pages.outcome, name="appointment_outcome"
+    )
+    add("POST", f"/appointments/{ID}/move", appointment_pages.move, name="appointment_move")
     add(
         "POST",
         f"/appointments/{ID}/confirmation/send",

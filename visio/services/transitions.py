@@ -6,8 +6,10 @@ with its history and audit entries, and answers with the appointment's record.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Appointment, AppointmentEvent, Citizen
@@ -17,7 +19,7 @@ from visio.i18n import lazy_gettext as _l
 from visio.services import appointments, audit, notifications
 from visio.services.errors import InvalidTransition
 from visio.services.notifications import Links
-from visio.services.permissions import Action, Actor, require
+from visio.services.permissions import Action, Actor, may, require
 from visio.services.records import AppointmentView, CitizenView
 
 STATUS_LABELS = {
@@ -128,13 +130,24 @@ async def record_outcome(
     return await appointments.read(session, actor, appointment_id, now=now)
 
 
+# The citizen's arrival is marked from this long before the start until the end, and may
+# be taken back this long after it was marked (a click on the wrong row).
+ARRIVAL_OPENS = timedelta(minutes=30)
+ARRIVAL_UNDO = timedelta(minutes=5)
+
+
 async def mark_arrived(
     session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime
 ) -> AppointmentView:
-    """The citizen is at the station: the agent's agenda shows it at once."""
+    """The citizen is at the station: the agent's agenda shows it at once. From 30 minutes
+    before the start until the end (`InvalidTransition` otherwise)."""
     require(actor, Action.MARK_ARRIVED)
     appointment = await appointments.locked(session, actor, appointment_id)
     require_booked(appointment)
+    if not appointment.start_at - ARRIVAL_OPENS <= now <= appointment.end_at:
+        raise InvalidTransition(
+            _l("The arrival is marked from 30 minutes before the start until the end.")
+        )
     if appointment.arrived_at is None:
         appointment.arrived_at = now
         appointment.updated_at = now
@@ -144,6 +157,68 @@ async def mark_arrived(
         )  # fmt: skip
     await session.flush()
     return await appointments.read(session, actor, appointment_id, now=now)
+
+
+async def undo_arrival(
+    session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime
+) -> AppointmentView:
+    """Take back an arrival marked by mistake, within 5 minutes of marking it."""
+    require(actor, Action.MARK_ARRIVED)
+    appointment = await appointments.locked(session, actor, appointment_id)
+    require_booked(appointment)
+    arrived_at = appointment.arrived_at
+    if arrived_at is None or now - arrived_at > ARRIVAL_UNDO:
+        raise InvalidTransition(_l("An arrival can be taken back only within 5 minutes."))
+    appointment.arrived_at = None
+    appointment.updated_at = now
+    audit.record(
+        session, actor_id=actor.user_id, action="appointment.arrival_undone",
+        entity="appointment", entity_id=appointment.id, now=now,
+    )  # fmt: skip
+    await session.flush()
+    return await appointments.read(session, actor, appointment_id, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentDetail:
+    """One appointment's page: the appointment, where it moved to, and what the reader may
+    do with it now (by the same rules the changes themselves check)."""
+
+    appointment: AppointmentView
+    moved_to_id: int | None
+    can_cancel: bool
+    can_reschedule: bool
+    can_mark_arrived: bool
+    can_undo_arrival: bool
+    can_record_outcome: bool
+
+
+async def detail(
+    session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime
+) -> AppointmentDetail:
+    """An appointment the actor may see, with the changes open to them now; `NotFound`
+    otherwise."""
+    view = await appointments.read(session, actor, appointment_id, now=now)
+    moved_to = await session.scalar(
+        select(Appointment.id).where(Appointment.rescheduled_from_id == appointment_id)
+    )
+    booked = view.status is AppointmentStatus.BOOKED
+    arrived = view.arrived_at
+    return AppointmentDetail(
+        appointment=view,
+        moved_to_id=moved_to,
+        can_cancel=booked and now < view.end and may(actor, Action.CANCEL),
+        can_reschedule=booked and now < view.start and may(actor, Action.RESCHEDULE),
+        can_mark_arrived=booked
+        and arrived is None
+        and view.start - ARRIVAL_OPENS <= now <= view.end
+        and may(actor, Action.MARK_ARRIVED),
+        can_undo_arrival=booked
+        and arrived is not None
+        and now - arrived <= ARRIVAL_UNDO
+        and may(actor, Action.MARK_ARRIVED),
+        can_record_outcome=booked and now >= view.start and may(actor, Action.RECORD_OUTCOME),
+    )
 
 
 async def send_confirmation(

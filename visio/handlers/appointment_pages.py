@@ -1,0 +1,136 @@
+"""One appointment's page, where the desk (or its agent) acts on it: move it to another
+time, cancel it with a reason, mark the citizen arrived (and take it back), record how it
+went. Each action is a form; the page says what happened, or why it could not."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from visio import web_session
+from visio.domain import OUTCOMES, AppointmentStatus
+from visio.handlers.api import current_actor, match_int, now
+from visio.handlers.booking_pages import Draft
+from visio.handlers.meeting_pages import clock_time
+from visio.handlers.render import render
+from visio.i18n import format_date
+from visio.i18n import gettext as _
+from visio.i18n import lazy_gettext as _l
+from visio.keys import DB, LINKS
+from visio.services import booking, transitions
+from visio.services.errors import Conflict, Malformed
+from visio.services.transitions import STATUS_LABELS
+
+# What the page says after each action (`?done=`).
+DONE = {
+    "cancelled": _l("The appointment is cancelled; its agent and the citizen are told."),
+    "arrived": _l("The citizen's arrival is marked."),
+    "arrival_undone": _l("The arrival is taken back."),
+    "outcome": _l("The outcome is recorded."),
+    "moved": _l("The appointment is moved; its agent and the citizen are told."),
+}
+
+
+async def appointment_page(request: web.Request) -> web.Response:
+    return await _page(request, match_int(request, "id"))
+
+
+async def _page(
+    request: web.Request, appointment_id: int, *, problem: str | None = None, status: int = 200
+) -> web.Response:
+    found = await transitions.detail(
+        request[DB], current_actor(request), appointment_id, now=now(request)
+    )
+    view = found.appointment
+    done = request.query.get("done", "")
+    context = {
+        "d": found,
+        "a": view,
+        "when": format_date(view.start.date())
+        + ", "
+        + clock_time(view.start, view.timezone)
+        + " – "
+        + clock_time(view.end, view.timezone),
+        "status_label": str(STATUS_LABELS[view.status]),
+        "done": str(DONE[done]) if done in DONE and problem is None else None,
+        "problem": problem,
+        "outcomes": [(s.value, str(STATUS_LABELS[s])) for s in sorted(OUTCOMES)],
+    }
+    return render("appointment.html", request, context, status=status)
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    form = await request.post()
+    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
+        raise Malformed(_("Your form expired; reload the page and try again."))
+    return {key: str(value) for key, value in form.items()}
+
+
+def _done(request: web.Request, appointment_id: int, what: str) -> web.HTTPSeeOther:
+    location = request.app.router["appointment_page"].url_for(id=str(appointment_id))
+    return web.HTTPSeeOther(location=location.with_query(done=what))
+
+
+async def cancel(request: web.Request) -> web.StreamResponse:
+    """Cancel, with the reason the citizen or the agent gave."""
+    appointment_id = match_int(request, "id")
+    form = await _form(request)
+    reason = form.get("reason", "").strip()[:500]
+    try:
+        await transitions.cancel(
+            request[DB], current_actor(request), appointment_id, reason=reason,
+            now=now(request), links=request.app[LINKS],
+        )  # fmt: skip
+    except Conflict as refused:
+        return await _page(request, appointment_id, problem=str(refused.message), status=409)
+    raise _done(request, appointment_id, "cancelled")
+
+
+async def arrival(request: web.Request) -> web.StreamResponse:
+    """Mark the citizen arrived, or take it back (`undo`) within five minutes."""
+    appointment_id = match_int(request, "id")
+    form = await _form(request)
+    undo = form.get("undo") == "1"
+    change = transitions.undo_arrival if undo else transitions.mark_arrived
+    try:
+        await change(request[DB], current_actor(request), appointment_id, now=now(request))
+    except Conflict as refused:
+        return await _page(request, appointment_id, problem=str(refused.message), status=409)
+    raise _done(request, appointment_id, "arrival_undone" if undo else "arrived")
+
+
+async def outcome(request: web.Request) -> web.StreamResponse:
+    """Held, the citizen absent, or the agent absent, with a note."""
+    appointment_id = match_int(request, "id")
+    form = await _form(request)
+    try:
+        chosen = AppointmentStatus(form.get("status", ""))
+    except ValueError:
+        chosen = None
+    if chosen not in OUTCOMES:
+        problem = _("Choose how the appointment went.")
+        return await _page(request, appointment_id, problem=problem, status=422)
+    assert chosen is not None
+    try:
+        await transitions.record_outcome(
+            request[DB], current_actor(request), appointment_id, status=chosen,
+            note=form.get("note", "").strip()[:2000], now=now(request),
+        )  # fmt: skip
+    except Conflict as refused:
+        return await _page(request, appointment_id, problem=str(refused.message), status=409)
+    raise _done(request, appointment_id, "outcome")
+
+
+async def move(request: web.Request) -> web.StreamResponse:
+    """Move to the time chosen on the free times screen (the booking's step 2)."""
+    appointment_id = match_int(request, "id")
+    form = await _form(request)
+    start, agent_id, station_id = Draft.of(form).chosen_slot()
+    try:
+        moved = await booking.reschedule(
+            request[DB], current_actor(request), appointment_id, start=start,
+            agent_id=agent_id, station_id=station_id, now=now(request),
+            links=request.app[LINKS],
+        )  # fmt: skip
+    except Conflict as refused:
+        return await _page(request, appointment_id, problem=str(refused.message), status=409)
+    raise _done(request, moved.id, "moved")
