@@ -313,6 +313,25 @@ async def test_the_agent_cancels_and_records_outcomes_of_their_own(
     assert held.status is AppointmentStatus.HELD
 
 
+async def test_that_the_agent_never_came_is_for_the_desk_to_record(
+    session: AsyncSession, house: House, clock: Clock
+) -> None:
+    view = await book(session, house, clock, agent=house.agent)
+    clock.now = STARTED
+    with pytest.raises(NotAllowed):
+        async with use_case(session):
+            await outcome(session, house.agent_actor, view.id, clock,
+                          status=AppointmentStatus.AGENT_ABSENT)  # fmt: skip
+    assert (await stored(session, view.id)).status is AppointmentStatus.BOOKED
+    page = await transitions.detail(session, house.agent_actor, view.id, now=clock())
+    assert page.outcomes == (AppointmentStatus.HELD, AppointmentStatus.NO_SHOW)
+    desk = await transitions.detail(session, house.desk, view.id, now=clock())
+    assert AppointmentStatus.AGENT_ABSENT in desk.outcomes
+    missed = await outcome(session, house.desk, view.id, clock,
+                           status=AppointmentStatus.AGENT_ABSENT)  # fmt: skip
+    assert missed.status is AppointmentStatus.AGENT_ABSENT
+
+
 async def test_the_agent_neither_marks_arrivals_nor_moves(
     session: AsyncSession, house: House, clock: Clock
 ) -> None:

@@ -53,7 +53,7 @@ async def _page(
         "status_label": str(STATUS_LABELS[view.status]),
         "done": str(DONE[done]) if done in DONE and problem is None else None,
         "problem": problem,
-        "outcomes": [(s.value, str(STATUS_LABELS[s])) for s in sorted(OUTCOMES)],
+        "outcomes": [(status.value, str(STATUS_LABELS[status])) for status in found.outcomes],
     }
     return render("appointment.html", request, context, status=status)
 

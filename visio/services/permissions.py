@@ -14,7 +14,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from visio.domain import AppointmentScope, Role
+from visio.domain import OUTCOMES, AppointmentScope, AppointmentStatus, Role
 from visio.services.errors import NotAllowed, NotFound
 
 
@@ -178,6 +178,20 @@ def require_on_appointment(actor: Actor, action: Action, *, site_id: int, agent_
         raise NotFound()
     if action is Action.JOIN_AS_STATION and not actor.may_see_site(site_id):
         raise NotFound()
+
+
+# What each role records of how an appointment went: the partner agent says whether it was
+# held or the citizen missed it; that the agent never came is for the desk (or an admin).
+OUTCOMES_BY_ROLE: Mapping[Role, frozenset[AppointmentStatus]] = {
+    DESK: OUTCOMES,
+    ADMIN: OUTCOMES,
+    AGENT: OUTCOMES - {AppointmentStatus.AGENT_ABSENT},
+}
+
+
+def outcomes_for(actor: Actor) -> frozenset[AppointmentStatus]:
+    """The outcomes the actor may record (none for a role that records none)."""
+    return OUTCOMES_BY_ROLE.get(actor.role, frozenset())
 
 
 def citizen_sites(actor: Actor) -> frozenset[int] | None:

@@ -17,9 +17,9 @@ from visio.db.statements import citizens as citizen_statements
 from visio.domain import OUTCOMES, AppointmentStatus
 from visio.i18n import lazy_gettext as _l
 from visio.services import appointments, audit, notifications
-from visio.services.errors import InvalidTransition
+from visio.services.errors import InvalidTransition, NotAllowed
 from visio.services.notifications import Links
-from visio.services.permissions import Action, Actor, may, require
+from visio.services.permissions import Action, Actor, may, outcomes_for, require
 from visio.services.records import AppointmentView, CitizenView
 
 STATUS_LABELS = {
@@ -120,6 +120,8 @@ async def record_outcome(
     require(actor, Action.RECORD_OUTCOME)
     if status not in OUTCOMES:
         raise InvalidTransition()
+    if status not in outcomes_for(actor):
+        raise NotAllowed(_l("That the agent did not come is for the desk to record."))
     appointment = await appointments.locked(session, actor, appointment_id)
     require_booked(appointment)
     if now < appointment.start_at:
@@ -191,6 +193,8 @@ class AppointmentDetail:
     can_mark_arrived: bool
     can_undo_arrival: bool
     can_record_outcome: bool
+    # The outcomes the reader may record, in a fixed order.
+    outcomes: tuple[AppointmentStatus, ...]
 
 
 async def detail(
@@ -218,6 +222,7 @@ async def detail(
         and now - arrived <= ARRIVAL_UNDO
         and may(actor, Action.MARK_ARRIVED),
         can_record_outcome=booked and now >= view.start and may(actor, Action.RECORD_OUTCOME),
+        outcomes=tuple(status for status in AppointmentStatus if status in outcomes_for(actor)),
     )
 
 
