@@ -4,10 +4,12 @@ went. Each action is a form; the page says what happened, or why it could not.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from aiohttp import web
 
 from visio import web_session
-from visio.domain import OUTCOMES, AppointmentStatus
+from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.booking_pages import Draft
 from visio.handlers.meeting_pages import clock_time
@@ -18,6 +20,7 @@ from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
 from visio.services import booking, transitions
 from visio.services.errors import Conflict, Malformed
+from visio.services.records import AppointmentView
 from visio.services.transitions import STATUS_LABELS
 
 # What the page says after each action (`?done=`).
@@ -65,24 +68,28 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {key: str(value) for key, value in form.items()}
 
 
-def _done(request: web.Request, appointment_id: int, what: str) -> web.HTTPSeeOther:
-    location = request.app.router["appointment_page"].url_for(id=str(appointment_id))
-    return web.HTTPSeeOther(location=location.with_query(done=what))
+async def _act(
+    request: web.Request, appointment_id: int, change: Awaitable[AppointmentView], done: str
+) -> web.StreamResponse:
+    """Make the change; then the appointment's page (a move: the new one's) saying it was
+    done, or this page again saying why it could not be (nothing written)."""
+    try:
+        changed = await change
+    except Conflict as refused:
+        return await _page(request, appointment_id, problem=str(refused.message), status=409)
+    location = request.app.router["appointment_page"].url_for(id=str(changed.id))
+    raise web.HTTPSeeOther(location=location.with_query(done=done))
 
 
 async def cancel(request: web.Request) -> web.StreamResponse:
     """Cancel, with the reason the citizen or the agent gave."""
     appointment_id = match_int(request, "id")
     form = await _form(request)
-    reason = form.get("reason", "").strip()[:500]
-    try:
-        await transitions.cancel(
-            request[DB], current_actor(request), appointment_id, reason=reason,
-            now=now(request), links=request.app[LINKS],
-        )  # fmt: skip
-    except Conflict as refused:
-        return await _page(request, appointment_id, problem=str(refused.message), status=409)
-    raise _done(request, appointment_id, "cancelled")
+    change = transitions.cancel(
+        request[DB], current_actor(request), appointment_id,
+        reason=form.get("reason", "").strip()[:500], now=now(request), links=request.app[LINKS],
+    )  # fmt: skip
+    return await _act(request, appointment_id, change, "cancelled")
 
 
 async def arrival(request: web.Request) -> web.StreamResponse:
@@ -90,12 +97,9 @@ async def arrival(request: web.Request) -> web.StreamResponse:
     appointment_id = match_int(request, "id")
     form = await _form(request)
     undo = form.get("undo") == "1"
-    change = transitions.undo_arrival if undo else transitions.mark_arrived
-    try:
-        await change(request[DB], current_actor(request), appointment_id, now=now(request))
-    except Conflict as refused:
-        return await _page(request, appointment_id, problem=str(refused.message), status=409)
-    raise _done(request, appointment_id, "arrival_undone" if undo else "arrived")
+    mark = transitions.undo_arrival if undo else transitions.mark_arrived
+    change = mark(request[DB], current_actor(request), appointment_id, now=now(request))
+    return await _act(request, appointment_id, change, "arrival_undone" if undo else "arrived")
 
 
 async def outcome(request: web.Request) -> web.StreamResponse:
@@ -105,19 +109,13 @@ async def outcome(request: web.Request) -> web.StreamResponse:
     try:
         chosen = AppointmentStatus(form.get("status", ""))
     except ValueError:
-        chosen = None
-    if chosen not in OUTCOMES:
         problem = _("Choose how the appointment went.")
         return await _page(request, appointment_id, problem=problem, status=422)
-    assert chosen is not None
-    try:
-        await transitions.record_outcome(
-            request[DB], current_actor(request), appointment_id, status=chosen,
-            note=form.get("note", "").strip()[:2000], now=now(request),
-        )  # fmt: skip
-    except Conflict as refused:
-        return await _page(request, appointment_id, problem=str(refused.message), status=409)
-    raise _done(request, appointment_id, "outcome")
+    change = transitions.record_outcome(
+        request[DB], current_actor(request), appointment_id, status=chosen,
+        note=form.get("note", "").strip()[:2000], now=now(request),
+    )  # fmt: skip
+    return await _act(request, appointment_id, change, "outcome")
 
 
 async def move(request: web.Request) -> web.StreamResponse:
@@ -125,12 +123,8 @@ async def move(request: web.Request) -> web.StreamResponse:
     appointment_id = match_int(request, "id")
     form = await _form(request)
     start, agent_id, station_id = Draft.of(form).chosen_slot()
-    try:
-        moved = await booking.reschedule(
-            request[DB], current_actor(request), appointment_id, start=start,
-            agent_id=agent_id, station_id=station_id, now=now(request),
-            links=request.app[LINKS],
-        )  # fmt: skip
-    except Conflict as refused:
-        return await _page(request, appointment_id, problem=str(refused.message), status=409)
-    raise _done(request, moved.id, "moved")
+    change = booking.reschedule(
+        request[DB], current_actor(request), appointment_id, start=start, agent_id=agent_id,
+        station_id=station_id, now=now(request), links=request.app[LINKS],
+    )  # fmt: skip
+    return await _act(request, appointment_id, change, "moved")
