@@ -110,6 +110,9 @@ async def test_cancel_with_a_reason_and_record_an_outcome(
     assert response.headers["Location"] == f"{path}?done=cancelled"
     html = await page(client, f"{path}?done=cancelled")
     assert "annulé (Usager malade)" in html and "Annuler le rendez-vous" not in html
+    assert "Imprimer l'annulation pour l'usager" in html
+    printed = await page(client, f"{path}/confirmation")
+    assert "Ce rendez-vous est annulé. Motif : Usager malade" in printed
 
     clock.now = datetime(2026, 3, 16, 10, 5, tzinfo=UTC)  # 11:05, the second one started
     other = f"/appointments/{second['id']}"
