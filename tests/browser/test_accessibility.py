@@ -72,6 +72,7 @@ async def _pages(live: Live) -> list[Visit]:
         # the citizen screen with its errors beside their fields
         Visit(live.desk_email, "/desk/book/summary?" + urlencode({**chosen, "email": "x@"})),
         Visit(live.desk_email, f"/appointments/{appointment_id}"),
+        Visit(live.desk_email, f"/station/{station_id}"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/confirmation"),
         Visit(live.desk_email, f"/appointments/{appointment_id}/join/station"),
         Visit(live.desk_email, "/appointments/999999/confirmation"),  # the error page: 404

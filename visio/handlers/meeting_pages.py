@@ -150,6 +150,7 @@ async def desk(request: web.Request) -> web.Response:
             "timezone": site_day.timezone,
             "day": format_date(site_day.day),
             "rows": [_desk_row(overview) for overview in site_day.appointments],
+            "stations": site_day.stations,
         }
         for site_day in days
     ]

@@ -19,6 +19,7 @@ from visio.handlers import (
     pages,
     setup,
     slots,
+    station_pages,
 )
 
 ID = r"{id:\d+}"
@@ -107,6 +108,7 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")
     add("GET", f"/appointments/{ID}/join/agent", meeting_pages.join_agent, name="join_agent")
     add("GET", f"/appointments/{ID}/join/station", meeting_pages.join_station, name="join_station")
+    add("GET", f"/station/{ID}", station_pages.station, name="station")
     add(
         "GET",
         f"/appointments/{ID}/confirmation",

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Agent, Appointment, Motive, Site
+from visio.db.models import Agent, Appointment, Motive, Site, Station
 from visio.domain import AppointmentStatus
 from visio.scheduling.calendars import time_zone
 from visio.services import appointments
@@ -33,6 +33,8 @@ class SiteDay:
     timezone: str
     day: date
     appointments: tuple[AppointmentView, ...]
+    # The site's active visio stations, by name: (id, name).
+    stations: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,15 @@ async def _site_days(
             now=now,
             limit=10_000,
         )
+    stations: dict[int, list[tuple[int, str]]] = {}
+    if sites:
+        station_rows = await session.execute(
+            select(Station.site_id, Station.id, Station.name)
+            .where(Station.site_id.in_([site.id for site in sites]), Station.active)
+            .order_by(Station.name)
+        )
+        for site_id, station_id, station_name in station_rows:
+            stations.setdefault(site_id, []).append((station_id, station_name))
     result = []
     for offset in range(days):
         site_days = []
@@ -126,9 +137,52 @@ async def _site_days(
             start = first if first is not None else now.astimezone(time_zone(timezone)).date()
             day = start + timedelta(days=offset)
             on_day = tuple(a for a in found if a.site_id == site_id and a.start.date() == day)
-            site_days.append(SiteDay(site_id, name, timezone, day, on_day))
+            site_days.append(
+                SiteDay(site_id, name, timezone, day, on_day, tuple(stations.get(site_id, ())))
+            )
         result.append(site_days)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class StationNext:
+    """What a visio station's screen shows: its current or next session today, if any."""
+
+    station_id: int
+    station_name: str
+    site_name: str
+    timezone: str
+    appointment: AppointmentView | None
+
+
+async def station_next(
+    session: AsyncSession, actor: Actor, station_id: int, *, now: datetime
+) -> StationNext:
+    """The station's session under way or next today (its house's day), for the desk of
+    its house; `NotFound` for a station elsewhere."""
+    require(actor, Action.JOIN_AS_STATION)
+    row = (
+        await session.execute(
+            select(Station.name, Station.site_id, Site.name, Site.timezone)
+            .join(Site, Site.id == Station.site_id)
+            .where(Station.id == station_id)
+        )
+    ).one_or_none()
+    if row is None or not actor.may_see_site(row.site_id):
+        raise NotFound()
+    station_name, _site_id, site_name, timezone = row
+    zone = time_zone(timezone)
+    day_end = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(), zone)
+    found = await appointments.views_where(
+        session,
+        Appointment.station_id == station_id,
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.end_at > now,
+        Appointment.start_at < day_end,
+        now=now,
+        limit=1,
+    )
+    return StationNext(station_id, station_name, site_name, timezone, found[0] if found else None)
 
 
 async def agent_agenda(
