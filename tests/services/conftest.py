@@ -36,7 +36,7 @@ from visio.db.models import (
     Station,
     User,
 )
-from visio.services import booking
+from visio.services import accounts, booking
 from visio.services.booking import BookingRequest
 from visio.services.citizens import CitizenDetails
 from visio.services.notifications import Links
@@ -85,19 +85,6 @@ class House:
     colleague_actor: Actor
     coordinator: Actor
     admin: Actor
-
-
-def actor_of(user: User) -> Actor:
-    """The `Actor` a signed-in user is to the services (their sites are set in memory)."""
-    return Actor(
-        user_id=user.id,
-        email=user.email,
-        name=user.name,
-        role=user.role,
-        locale=user.locale,
-        site_ids=frozenset(site.id for site in user.sites),
-        agent_id=user.agent_id,
-    )
 
 
 async def add_permanence(
@@ -181,12 +168,12 @@ async def house(
         agent=agent,
         colleague=colleague,
         elsewhere=elsewhere,
-        desk=actor_of(desk),
-        other_desk=actor_of(other_desk),
-        agent_actor=actor_of(agent_user),
-        colleague_actor=actor_of(colleague_user),
-        coordinator=actor_of(coordinator),
-        admin=actor_of(admin),
+        desk=accounts.actor_of(desk),
+        other_desk=accounts.actor_of(other_desk),
+        agent_actor=accounts.actor_of(agent_user),
+        colleague_actor=accounts.actor_of(colleague_user),
+        coordinator=accounts.actor_of(coordinator),
+        admin=accounts.actor_of(admin),
     )
 
 

@@ -22,14 +22,13 @@ from tests.services.conftest import (
     LINKS,
     TUESDAY,
     House,
-    actor_of,
     add_permanence,
     book,
     paris,
 )
 from visio.db.models import Agent, Partner, Role, Site, User
 from visio.domain import AppointmentStatus
-from visio.services import agenda, transitions
+from visio.services import accounts, agenda, transitions
 from visio.services.errors import NotAllowed, NotFound
 from visio.services.permissions import Actor
 from visio.services.records import AppointmentView
@@ -68,7 +67,7 @@ async def test_each_house_is_on_its_own_calendar_day(
     await add_permanence(
         session, local, weekdays=[2, 3], start=time(8), end=time(12), sites=[saint_denis]
     )
-    desk = actor_of(await create_user(Role.DESK, site_ids=[house.site.id, saint_denis.id]))
+    desk = accounts.actor_of(await create_user(Role.DESK, site_ids=[house.site.id, saint_denis.id]))
     murat = await book(session, house, clock, agent=house.agent, actor=desk)
     tuesday_there = await book(
         session, house, clock, site=saint_denis, actor=desk, citizen=JEAN,
@@ -161,7 +160,7 @@ async def test_an_agent_agenda_is_in_whole_days_of_their_own_zone(
     await add_permanence(
         session, sarah, weekdays=[1, 2], start=time(12), end=time(18), sites=[house.site]
     )
-    sarah_actor = actor_of(await create_user(Role.AGENT, agent_id=sarah.id))
+    sarah_actor = accounts.actor_of(await create_user(Role.AGENT, agent_id=sarah.id))
     await add_permanence(
         session, house.agent, weekdays=[1], start=time(14), end=time(16), sites=[house.site]
     )

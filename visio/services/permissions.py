@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from visio.domain import OUTCOMES, AppointmentScope, AppointmentStatus, Role
 from visio.services.errors import NotAllowed, NotFound
@@ -29,8 +29,9 @@ class Actor:
     locale: str
     site_ids: frozenset[int] = frozenset()
     agent_id: int | None = None
-    # The names of their houses, by name, for the pages' header (signed in on a page).
-    houses: tuple[str, ...] = ()
+    # The names of their houses, for the pages' header (signed in on a page); shown, not a
+    # right: two actors with the same rights are the same actor whether it is known or not.
+    houses: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_admin(self) -> bool:
