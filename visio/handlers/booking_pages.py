@@ -10,7 +10,7 @@ slots, with the reason and everything typed kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -226,10 +226,8 @@ async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
             )
         except ValueError:
             raise Malformed() from None
-        return CitizenDetails(
-            first_name=known.first_name, last_name=known.last_name, birth_date=known.birth_date,
-            email=known.email, phone=known.phone, locale=known.locale, id=known.id,
-        )  # fmt: skip
+        # The record picked, as the booking takes it: the same fields by name.
+        return CitizenDetails(**asdict(known))
     typed = {name: getattr(draft, name) for name in CITIZEN_FIELDS if getattr(draft, name)}
     try:
         checked = CitizenIn.model_validate(typed)
