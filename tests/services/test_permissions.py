@@ -55,6 +55,7 @@ MATRIX: dict[Action, tuple[type[Exception] | None, ...]] = {
     Action.MANAGE_USERS:         (NO,     NO,     NO,          OK),
     Action.READ_OUTBOX:          (NO,     NO,     NO,          OK),
     Action.OWN_CALENDAR_FEED:    (NO,     OK,     NO,          NO),
+    Action.OWN_ABSENCES:         (NO,     OK,     NO,          NO),
     Action.READ_STATISTICS:      (NO,     NO,     OK,          OK),
 }  # fmt: skip
 ROLES = (Role.DESK, Role.AGENT, Role.COORDINATOR, Role.ADMIN)

@@ -63,6 +63,7 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage_users"
     READ_OUTBOX = "read_outbox"
     OWN_CALENDAR_FEED = "own_calendar_feed"
+    OWN_ABSENCES = "own_absences"
     READ_STATISTICS = "read_statistics"
 
 
@@ -105,6 +106,8 @@ RULES: Mapping[Action, Rule] = {
     Action.MANAGE_USERS: _rule(ADMIN),
     Action.READ_OUTBOX: _rule(ADMIN),
     Action.OWN_CALENDAR_FEED: _rule(AGENT),
+    # A partner agent enters their own leave; an administrator anyone's (set-up).
+    Action.OWN_ABSENCES: _rule(AGENT),
     Action.READ_STATISTICS: _rule(COORDINATOR, ADMIN),
 }
 
