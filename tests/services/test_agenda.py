@@ -200,6 +200,31 @@ async def test_an_agent_agenda_stops_after_its_days(
     assert ids(week.appointments) == [tuesday.id, next_week.id]
 
 
+async def test_an_agent_agenda_shows_any_week_past_or_to_come(
+    session: AsyncSession, house: House, clock: Clock
+) -> None:
+    """A week is Monday to Sunday of the agent's calendar, whatever day names it; the
+    week before keeps what was held (a session held last Tuesday)."""
+    held = await book(session, house, clock, agent=house.agent)
+    next_week = await book(
+        session, house, clock, agent=house.agent, start=paris(10, day=date(2026, 3, 24)),
+        citizen=JEAN,
+    )  # fmt: skip
+    clock.now = datetime(2026, 3, 25, 8, tzinfo=UTC)
+
+    this_week = await agenda.agent_agenda(
+        session, house.agent_actor, now=clock(), week_of=date(2026, 3, 29)
+    )
+    last_week = await agenda.agent_agenda(
+        session, house.agent_actor, now=clock(), week_of=WEDNESDAY
+    )
+
+    assert (this_week.first_day, this_week.last_day) == (date(2026, 3, 23), date(2026, 3, 29))
+    assert ids(this_week.appointments) == [next_week.id]
+    assert (last_week.first_day, last_week.last_day) == (MONDAY, date(2026, 3, 22))
+    assert ids(last_week.appointments) == [held.id]
+
+
 async def test_the_agenda_is_each_agent_own(
     session: AsyncSession, house: House, clock: Clock
 ) -> None:

@@ -83,6 +83,8 @@ class PageRow:
     joinable: bool
     # The house's clock too, when the reader works in another zone.
     site_time: str | None = None
+    # Booked and begun: its outcome is to be recorded.
+    outcome_due: bool = False
 
 
 def _live(overview: AppointmentView, timezone: str) -> Live:
@@ -101,8 +103,9 @@ def _live(overview: AppointmentView, timezone: str) -> Live:
     )
 
 
-def _page_row(overview: AppointmentView, timezone: str) -> PageRow:
-    """The row in `timezone`: the house's own for the desk, the agent's for the agent."""
+def _page_row(overview: AppointmentView, timezone: str, now: datetime | None = None) -> PageRow:
+    """The row in `timezone`: the house's own for the desk, the agent's for the agent;
+    with `now`, whether its outcome is due."""
     own = overview.start.astimezone(ZoneInfo(timezone))
     at_site = overview.start
     site_time = None
@@ -116,6 +119,10 @@ def _page_row(overview: AppointmentView, timezone: str) -> PageRow:
         live=_live(overview, timezone), overview=overview, day=own.date(),
         start=clock_time(overview.start, timezone), end=clock_time(overview.end, timezone),
         joinable=overview.status is AppointmentStatus.BOOKED, site_time=site_time,
+        outcome_due=(
+            now is not None and overview.status is AppointmentStatus.BOOKED
+            and overview.start <= now
+        ),
     )  # fmt: skip
 
 
@@ -226,22 +233,36 @@ async def mark_arrived(request: web.Request) -> web.StreamResponse:
 
 
 async def agenda(request: web.Request) -> web.Response:
-    """The partner agent's appointments, today and the next seven days, in their own zone."""
+    """The partner agent's appointments in their own zone: today and the next seven days,
+    or a whole week, past or to come (`?week=` any day of it)."""
     moment = now(request)
-    found = await agendas.agent_agenda(request[DB], current_actor(request), now=moment)
-    rows = [_page_row(overview, found.timezone) for overview in found.appointments]
+    week_of = day_query(request.query, "week")
+    found = await agendas.agent_agenda(
+        request[DB], current_actor(request), now=moment, week_of=week_of
+    )
+    rows = [_page_row(overview, found.timezone, moment) for overview in found.appointments]
     by_day: dict[date, list[PageRow]] = {}
     for row in rows:
         by_day.setdefault(row.day, []).append(row)
+    today = moment.astimezone(ZoneInfo(found.timezone)).date()
     days = [
-        {"date": format_date(day), "today": day == found.first_day, "rows": day_rows}
+        {"date": format_date(day), "today": day == today, "rows": day_rows}
         for day, day_rows in by_day.items()
     ]
+    monday = found.first_day - timedelta(days=found.first_day.weekday())
+    status_url = request.app.router["agenda_status"].url_for()
+    if week_of is not None:
+        status_url = status_url.with_query(week=week_of.isoformat())
     context = {
         "days": days,
         "timezone": found.timezone,
         "first_day": format_date(found.first_day),
         "last_day": format_date(found.last_day),
+        "week_view": week_of is not None,
+        "previous_week": (monday - timedelta(days=7)).isoformat(),
+        "next_week": (monday + timedelta(days=7)).isoformat(),
+        "this_week": today.isoformat(),
+        "status_url": str(status_url),
         "poll_interval": POLL_INTERVAL_MS,
     }
     return render("agenda.html", request, context)
@@ -250,7 +271,9 @@ async def agenda(request: web.Request) -> web.Response:
 async def agenda_status(request: web.Request) -> web.Response:
     """The changing part of the agenda page, for its script."""
     moment = now(request)
-    found = await agendas.agent_agenda(request[DB], current_actor(request), now=moment)
+    found = await agendas.agent_agenda(
+        request[DB], current_actor(request), now=moment, week_of=day_query(request.query, "week")
+    )
     rows = [_page_row(overview, found.timezone) for overview in found.appointments]
     return _status_json(rows, moment)
 

@@ -186,17 +186,27 @@ async def station_next(
 
 
 async def agent_agenda(
-    session: AsyncSession, actor: Actor, *, now: datetime, days: int = 7
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    now: datetime,
+    days: int = 7,
+    week_of: date | None = None,
 ) -> AgentAgenda:
-    """A partner agent's own appointments from today to `days` days later, whole days of
-    the agent's time zone (which may differ from the sites')."""
+    """A partner agent's own appointments, whole days of the agent's time zone (which may
+    differ from the sites'): from today to `days` days later, or, with `week_of`, the
+    week (Monday to Sunday) of that day, past or to come."""
     agent_id = require_agent_self(actor, Action.SEE_OWN_AGENDA)
     timezone = await session.scalar(select(Agent.timezone).where(Agent.id == agent_id))
     if timezone is None:
         raise NotFound()
     zone = time_zone(timezone)
-    first_day = now.astimezone(zone).date()
-    last_day = first_day + timedelta(days=days)
+    if week_of is None:
+        first_day = now.astimezone(zone).date()
+        last_day = first_day + timedelta(days=days)
+    else:
+        first_day = week_of - timedelta(days=week_of.weekday())
+        last_day = first_day + timedelta(days=6)
     first = datetime.combine(first_day, datetime.min.time(), zone)
     last = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), zone)
     found = await appointments.views_where(

@@ -62,7 +62,14 @@
         if (!(name in appointment)) {
           return;
         }
+        var arriving = name === "arrival" && element.hidden && appointment.arrival;
         place(element, appointment[name]);
+        if (arriving) {
+          // Heard by the agenda's alerts (visio-alerts.js), when the agent turned them on.
+          document.dispatchEvent(new CustomEvent("visio:arrival", {
+            detail: { id: appointment.id, text: appointment.arrival },
+          }));
+        }
         if (name === "agent" && element.getAttribute("data-presence") !== appointment.agent_presence) {
           element.setAttribute("data-presence", appointment.agent_presence);
         }
