@@ -78,6 +78,9 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(live.desk_email, "/appointments/999999/confirmation"),  # the error page: 404
         Visit(live.agent_email, "/"),
         Visit(live.agent_email, "/agenda"),
+        Visit(live.agent_email, "/agenda?week=2026-03-09"),
+        Visit(live.agent_email, "/agenda/absences"),
+        Visit(live.agent_email, "/agenda/calendar"),
         Visit(live.agent_email, f"/appointments/{appointment_id}"),
         Visit(live.agent_email, f"/appointments/{appointment_id}/join/agent"),
         Visit(COORDINATOR_EMAIL, "/"),

@@ -22,10 +22,15 @@ async def create_feed(request: web.Request) -> web.Response:
     token = await calendar_feed.new_feed_token(
         request[DB], current_actor(request), now=now(request)
     )
+    return json_model(feed_urls(request, token), status=201)
+
+
+def feed_urls(request: web.Request, token: str) -> CalendarFeedOut:
+    """The feed's two addresses: `webcal://` for calendar programs, and `https://`."""
     https_url = str(request.app.router["calendar_feed"].url_for(token=token))
     https_url = request.app[LINKS].base_url + https_url
     webcal = "webcal://" + https_url.split("://", 1)[1]
-    return json_model(CalendarFeedOut(url=webcal, https_url=https_url), status=201)
+    return CalendarFeedOut(url=webcal, https_url=https_url)
 
 
 @operation(

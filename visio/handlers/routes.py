@@ -9,6 +9,7 @@ from aiohttp import web
 from visio.handlers import (
     accounts,
     admin_pages,
+    agent_pages,
     appointment_pages,
     appointments,
     booking_pages,
@@ -106,6 +107,17 @@ def setup_routes(app: web.Application) -> None:
     add("POST", f"/desk/appointments/{ID}/arrived", meeting_pages.mark_arrived, name="desk_arrived")
     add("GET", "/agenda", meeting_pages.agenda, name="agenda")
     add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")
+    add("GET", "/agenda/absences", agent_pages.absences_page, name="agent_absences")
+    add("POST", "/agenda/absences", agent_pages.add_absence, name="agent_absence_add")
+    add(
+        "POST",
+        f"/agenda/absences/{ID}/remove",
+        agent_pages.remove_absence,
+        name="agent_absence_remove",
+    )
+    add("GET", "/agenda/calendar", agent_pages.calendar_page, name="agent_calendar")
+    add("POST", "/agenda/calendar", agent_pages.make_calendar_link, name="agent_calendar_make")
+    add("POST", "/agenda/calendar/stop", agent_pages.stop_calendar_link, name="agent_calendar_stop")
     add("GET", f"/appointments/{ID}/join/agent", meeting_pages.join_agent, name="join_agent")
     add("GET", f"/appointments/{ID}/join/station", meeting_pages.join_station, name="join_station")
     add("GET", f"/station/{ID}", station_pages.station, name="station")

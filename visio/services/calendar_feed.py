@@ -41,6 +41,13 @@ async def new_feed_token(session: AsyncSession, actor: Actor, *, now: datetime) 
     return token
 
 
+async def feed_active(session: AsyncSession, actor: Actor) -> bool:
+    """Whether the signed-in agent has a feed URL that works (its secret is not kept)."""
+    agent_id = require_agent_self(actor, Action.OWN_CALENDAR_FEED)
+    token_hash = await session.scalar(select(Agent.calendar_token_hash).where(Agent.id == agent_id))
+    return token_hash is not None
+
+
 async def revoke_feed(session: AsyncSession, actor: Actor, *, now: datetime) -> None:
     """The agent's feed URL stops working."""
     agent_id = require_agent_self(actor, Action.OWN_CALENDAR_FEED)
