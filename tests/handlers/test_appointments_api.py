@@ -389,6 +389,48 @@ async def test_join_links_in_plain_mode(client: Any, world: World, clock: Clock)
     assert read["agent_joined_at"] == "2026-03-16T09:50:00+01:00"
 
 
+async def test_lists_come_in_pages_that_say_their_total(client: Any, world: World) -> None:
+    """Five appointments, two per page: three pages, each with the total and the links to
+    the others; the filters stay in the links; past the last page, an empty page."""
+    starts = ["2026-03-16T10:00:00+01:00", "2026-03-16T11:00:00+01:00",
+              "2026-03-23T10:00:00+01:00", "2026-03-23T11:00:00+01:00",
+              "2026-03-30T10:00:00+02:00"]  # fmt: skip
+    booked = [
+        await book(
+            client,
+            world,
+            start=start,
+            citizen={"first_name": "Jean", "last_name": f"Rigal{number}"},
+        )  # fmt: skip
+        for number, start in enumerate(starts)
+    ]
+
+    async def listed(**params: Any) -> tuple[list[int], Any]:
+        response = await client.get("/api/v1/appointments", params=params, headers=world.headers)
+        assert response.status == 200, await response.text()
+        return [item["id"] for item in await response.json()], response.headers
+
+    first, headers = await listed(limit=2, status="booked")
+    assert first == [booked[0]["id"], booked[1]["id"]]
+    assert headers["X-Total-Count"] == "5"
+    links = headers["Link"]
+    assert "<http" not in links  # relative: the same host, whatever the proxy in front
+    assert '</api/v1/appointments?limit=2&status=booked&page=2>; rel="next"' in links
+    assert 'rel="last"' in links and 'rel="prev"' not in links
+    last, headers = await listed(limit=2, status="booked", page=3)
+    assert last == [booked[4]["id"]]
+    assert 'page=2>; rel="prev"' in headers["Link"] and 'rel="next"' not in headers["Link"]
+    beyond, headers = await listed(limit=2, page=9)
+    assert beyond == [] and headers["X-Total-Count"] == "5"
+    whole, headers = await listed()
+    assert len(whole) == 5 and "Link" not in headers
+
+    for wrong in ({"limit": 0}, {"limit": 1001}, {"page": 0}, {"page": "x"}):
+        refused = await client.get("/api/v1/appointments", params=wrong, headers=world.headers)
+        assert refused.status == 422, wrong
+        assert list((await refused.json())["error"]["fields"]) == list(wrong)
+
+
 async def test_lists_filter_by_status_and_days(client: Any, world: World) -> None:
     first = await book(client, world)
     second = await book(

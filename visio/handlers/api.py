@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -40,6 +40,8 @@ class Operation:
     response: Any = None  # a record or model, or a type form such as list[Record]
     status: int = 200
     tags: tuple[str, ...] = ()
+    # Response headers of a success, by name: their meaning.
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 OPERATION_ATTRIBUTE = "__visio_operation__"
@@ -55,6 +57,7 @@ def operation(
     response: Any = None,
     status: int = 200,
     tags: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a JSON endpoint.
 
@@ -72,6 +75,7 @@ def operation(
         response=response,
         status=status,
         tags=tuple(tags),
+        headers=dict(headers or {}),
     )
 
     def decorate(handler: Handler) -> Handler:
@@ -137,3 +141,25 @@ def json_model(value: object, *, status: int = 200, adapter: Any = None) -> web.
     kind: Any = adapter if adapter is not None else type(value)
     document = _adapter(kind).dump_python(value, mode="json")
     return web.json_response(document, status=status, dumps=_dumps)
+
+
+# What a paged list answers beside its items (`page_headers`).
+PAGE_HEADERS = {
+    "X-Total-Count": "How many items the whole list holds, over all its pages.",
+    "Link": 'The other pages, RFC 8288: rel="next", rel="prev", rel="first", rel="last".',
+}
+
+
+def page_headers(request: web.Request, page: int, pages: int, total: int) -> dict[str, str]:
+    """The headers that say where a page stands: the total, and links to the others
+    (same query, another `page`)."""
+    links = []
+    wanted = {"first": 1, "prev": page - 1, "next": page + 1, "last": pages}
+    for relation, number in wanted.items():
+        if 1 <= number <= pages and number != page:
+            url = request.rel_url.update_query(page=str(number))
+            links.append(f'<{url}>; rel="{relation}"')
+    headers = {"X-Total-Count": str(total)}
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers

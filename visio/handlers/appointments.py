@@ -5,7 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from visio.domain import AppointmentStatus
-from visio.handlers.api import current_actor, json_model, match_int, now, operation
+from visio.handlers.api import (
+    PAGE_HEADERS,
+    current_actor,
+    json_model,
+    match_int,
+    now,
+    operation,
+    page_headers,
+)
 from visio.handlers.schemas import (
     AppointmentCreate,
     AppointmentQuery,
@@ -45,14 +53,18 @@ async def create_appointment(request: web.Request, body: AppointmentCreate) -> w
     return json_model(view, status=201)
 
 
-@operation("Appointments within the caller's scope", action=Action.READ_APPOINTMENTS,
-           query=AppointmentQuery, response=list[AppointmentView], tags=["booking"])  # fmt: skip
+@operation("Appointments within the caller's scope, by start, a page at a time",
+           action=Action.READ_APPOINTMENTS, query=AppointmentQuery,
+           response=list[AppointmentView], headers=PAGE_HEADERS, tags=["booking"])  # fmt: skip
 async def list_appointments(request: web.Request, query: AppointmentQuery) -> web.Response:
-    views = await appointments.on_days(
+    found = await appointments.page_on_days(
         request[DB], current_actor(request), site_id=query.site_id, agent_id=query.agent_id,
         first_day=query.from_, last_day=query.to, statuses=query.status or [], now=now(request),
+        page=query.page, per_page=query.limit,
     )  # fmt: skip
-    return json_model(views, adapter=list[AppointmentView])
+    response = json_model(found.items, adapter=tuple[AppointmentView, ...])
+    response.headers.update(page_headers(request, found.page, found.pages, found.total))
+    return response
 
 
 @operation("One appointment", action=Action.READ_APPOINTMENTS, response=AppointmentView,

@@ -93,6 +93,11 @@ def build_document(app: web.Application) -> dict[str, Any]:
             )
             schemas.update(response_schema.pop("$defs", {}))
             success["content"] = {"application/json": {"schema": response_schema}}
+        if declared.headers:
+            success["headers"] = {
+                name: {"description": meaning, "schema": {"type": "string"}}
+                for name, meaning in declared.headers.items()
+            }
         responses[str(declared.status)] = success
         error_ref = {"$ref": _REF.format(model="ErrorResponse")}
         for status, description in _ERRORS.items():

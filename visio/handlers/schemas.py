@@ -343,6 +343,12 @@ class AppointmentQuery(Strict):
     status: list[AppointmentStatus] | None = Field(
         default=None, description="One status, or several separated by commas."
     )
+    page: int = Field(default=1, ge=1, le=1_000_000, description="The page wanted, from 1.")
+    limit: int = Field(
+        default=500, ge=1, le=1000,
+        description="Appointments per page. The answer's X-Total-Count header gives how many "
+        "there are in all, and its Link header the next and previous pages.",
+    )  # fmt: skip
 
     @field_validator("status", mode="before")
     @classmethod

@@ -80,7 +80,6 @@ async def _booked_between(
         Appointment.start_at < end,
         Appointment.end_at > max(start, now),
         now=now,
-        limit=10_000,
     )
     return tuple(found)
 

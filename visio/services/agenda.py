@@ -119,7 +119,6 @@ async def _site_days(
             Appointment.start_at
             < datetime.combine(around, time(), UTC) + timedelta(days=days) + _ANY_ZONE_DAY,
             now=now,
-            limit=10_000,
         )
     stations: dict[int, list[tuple[int, str]]] = {}
     if sites:
@@ -215,7 +214,6 @@ async def agent_agenda(
         Appointment.start_at >= first,
         Appointment.start_at < last,
         now=now,
-        limit=10_000,
     )
     return AgentAgenda(agent_id, timezone, first_day, last_day, tuple(found))
 

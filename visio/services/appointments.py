@@ -8,13 +8,14 @@ JSON answer. Who sees what is `visio.services.permissions.appointment_scope`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Appointment
+from visio.db.models import Appointment, Site
 from visio.db.statements import appointments as statements
 from visio.db.statements.appointments import ViewRow
 from visio.domain import AppointmentStatus
@@ -22,10 +23,6 @@ from visio.scheduling.calendars import time_zone
 from visio.services.errors import NotFound
 from visio.services.permissions import Actor, appointment_scope
 from visio.services.records import AppointmentView, CitizenView, reference_of
-
-# The widest gap between UTC and a French house's wall clock (Polynesia -10h, New
-# Caledonia +11h), and then some: enough to catch every site-local day in a UTC range.
-WIDEST_OFFSET = timedelta(hours=14)
 
 
 def agent_presence(
@@ -94,10 +91,18 @@ def view_of(row: ViewRow, now: datetime) -> AppointmentView:
 
 
 async def views_where(
-    session: AsyncSession, *criteria: ColumnElement[bool], now: datetime, limit: int = 500
+    session: AsyncSession,
+    *criteria: ColumnElement[bool],
+    now: datetime,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[AppointmentView]:
-    """The appointments matching `criteria`, by start, as records (one statement)."""
-    query = statements.views().where(*criteria).limit(limit)
+    """The appointments matching `criteria`, by start, as records (one statement); with
+    `limit`, at most that many from `offset` (a page; see `page_on_days` for one that
+    says its total)."""
+    query = statements.views().where(*criteria)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return [view_of(ViewRow._make(row), now) for row in await session.execute(query)]
 
 
@@ -126,6 +131,85 @@ async def locked(session: AsyncSession, actor: Actor, appointment_id: int) -> Ap
     return appointment
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list and what the reader needs to get the others: the whole count,
+    and where this page stands in it."""
+
+    items: tuple[AppointmentView, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+async def _day_windows(
+    session: AsyncSession, first_day: date | None, last_day: date | None
+) -> ColumnElement[bool]:
+    """SQL condition: the appointment starts between `first_day` and `last_day` included,
+    each day read on its own site's calendar. One window of instants per time zone of the
+    houses (a handful), so the database filters, counts and pages exactly."""
+    zones = (await session.scalars(select(Site.timezone).distinct())).all()
+    windows = []
+    for name in zones:
+        zone = time_zone(name)
+        bounds = [Site.timezone == name]
+        if first_day is not None:
+            bounds.append(Appointment.start_at >= datetime.combine(first_day, time(), zone))
+        if last_day is not None:
+            end = datetime.combine(last_day + timedelta(days=1), time(), zone)
+            bounds.append(Appointment.start_at < end)
+        windows.append(and_(*bounds))
+    return or_(*windows) if windows else false()
+
+
+async def page_on_days(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: int | None,
+    agent_id: int | None,
+    first_day: date | None,
+    last_day: date | None,
+    statuses: Sequence[AppointmentStatus],
+    now: datetime,
+    page: int = 1,
+    per_page: int = 500,
+) -> Page:
+    """The appointments in the actor's scope starting on the given days (each read on its
+    own site's calendar: a list may span houses of several zones), by start, one page of
+    `per_page` at a time, with their total."""
+    criteria = [statements.in_scope(appointment_scope(actor))]
+    if site_id is not None:
+        criteria.append(Appointment.site_id == site_id)
+    if agent_id is not None:
+        criteria.append(Appointment.agent_id == agent_id)
+    if first_day is not None or last_day is not None:
+        criteria.append(await _day_windows(session, first_day, last_day))
+    if statuses:
+        criteria.append(Appointment.status.in_(statuses))
+    count = (
+        select(func.count())
+        .select_from(Appointment)
+        .join(Site, Site.id == Appointment.site_id)
+        .where(*criteria)
+    )
+    total = int(await session.scalar(count) or 0)
+    items: list[AppointmentView] = []
+    if total > (page - 1) * per_page:
+        items = await views_where(
+            session, *criteria, now=now, limit=per_page, offset=(page - 1) * per_page
+        )
+    return Page(tuple(items), total, page, per_page)
+
+
 async def on_days(
     session: AsyncSession,
     actor: Actor,
@@ -136,31 +220,14 @@ async def on_days(
     last_day: date | None,
     statuses: Sequence[AppointmentStatus],
     now: datetime,
-    limit: int = 500,
 ) -> list[AppointmentView]:
-    """The appointments in the actor's scope starting on the given days, each day read in
-    the appointment's own site's zone (a list may span houses of several zones)."""
-    criteria = [statements.in_scope(appointment_scope(actor))]
-    if site_id is not None:
-        criteria.append(Appointment.site_id == site_id)
-    if agent_id is not None:
-        criteria.append(Appointment.agent_id == agent_id)
-    if first_day is not None:
-        criteria.append(
-            Appointment.end_at > datetime.combine(first_day, time(), UTC) - WIDEST_OFFSET
-        )
-    if last_day is not None:
-        last = datetime.combine(last_day + timedelta(days=1), time(), UTC) + WIDEST_OFFSET
-        criteria.append(Appointment.start_at < last)
-    if statuses:
-        criteria.append(Appointment.status.in_(statuses))
-    found = await views_where(session, *criteria, now=now, limit=limit)
-    return [
-        view
-        for view in found
-        if (first_day is None or view.start.date() >= first_day)
-        and (last_day is None or view.start.date() <= last_day)
-    ]
+    """Every appointment `page_on_days` finds, all pages at once (the caller bounds the
+    days)."""
+    found = await page_on_days(
+        session, actor, site_id=site_id, agent_id=agent_id, first_day=first_day,
+        last_day=last_day, statuses=statuses, now=now, per_page=2**31 - 1,
+    )  # fmt: skip
+    return list(found.items)
 
 
 def local_day(view: AppointmentView, timezone: str) -> date:
