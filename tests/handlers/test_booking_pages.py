@@ -6,6 +6,8 @@ back to the times, and nothing typed is lost."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from datetime import time
 from html import unescape
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.handlers.test_meeting_pages import (  # the house fixture, its settings, its helpers
     House,
+    add_rule,
     book,
     house,
     page,
@@ -22,7 +25,7 @@ from tests.handlers.test_meeting_pages import (  # the house fixture, its settin
     signed_in,
 )
 from tests.handlers.test_pages import form_token
-from visio.db.models import Appointment, Citizen, OutboxMessage
+from visio.db.models import Agent, Appointment, Citizen, OutboxMessage
 
 __all__ = ["house", "settings"]  # fixtures used here, defined beside the desk's day tests
 
@@ -89,6 +92,41 @@ async def test_a_new_citizen_is_booked_in_four_screens(
     booked = await session.scalar(select(Appointment).order_by(Appointment.id.desc()).limit(1))
     assert booked is not None and booked.agent_id == house.agent_id
     assert booked.start_at.isoformat() == "2026-03-16T10:00:00+00:00"
+
+
+async def test_a_time_two_agents_hold_is_offered_once_and_booked_with_either(
+    client: Any,
+    session: AsyncSession,
+    house: House,
+    create_agent: Callable[..., Awaitable[Agent]],
+) -> None:
+    """Thomas Bonnet holds the same mornings as Isabelle Delmas: each time is one choice,
+    "2 agents free"; the booking picks one, whom the confirmation names; a time only one
+    of them holds names them on the screen."""
+    thomas = await create_agent(house.partner, name="Thomas Bonnet", email="thomas@caf.example")
+    await add_rule(session, thomas.id, house.site, start=time(9), end=time(11))
+    await signed_in(client, house.desk)
+    ids = {"site_id": house.site.id, "motive_id": house.motive.id}
+
+    times = await page(client, "/desk/book/slots?" + urlencode(ids))
+    assert times.count('value="2026-03-16T10:00:00+01:00|') == 1
+    assert 'value="2026-03-16T10:00:00+01:00||"' in times and "2 agents libres" in times
+    assert slot_value(times, ELEVEN)  # 11:00: Isabelle Delmas alone, named
+    both = "2026-03-16T10:00:00+01:00||"
+    summary = await page(
+        client, "/desk/book/summary?"
+        + urlencode({**ids, "slot": both, "first_name": "Jean", "last_name": "Vidal"}),
+    )  # fmt: skip
+    assert "un agent libre à cette heure" in summary
+
+    response = await client.post(
+        "/desk/book", data=hidden_fields(summary, "/desk/book"), allow_redirects=False
+    )
+    assert response.status == 303
+    booked = await session.scalar(select(Appointment).order_by(Appointment.id.desc()).limit(1))
+    assert booked is not None and booked.agent_id in (house.agent_id, thomas.id)
+    printed = await page(client, response.headers["Location"])
+    assert ("Isabelle Delmas" if booked.agent_id == house.agent_id else "Thomas Bonnet") in printed
 
 
 async def test_a_known_citizen_is_found_and_picked(

@@ -74,15 +74,30 @@ class Draft:
         except ValueError:
             raise Malformed(_("Choose a house and a motive first.")) from None
 
-    def chosen_slot(self) -> tuple[datetime, int, int]:
+    def chosen_slot(self) -> tuple[datetime, int | None, int | None]:
+        """The start, and the agent and station when one time offers only them (None:
+        the booking picks among those free then)."""
         try:
             start, agent_id, station_id = self.slot.split("|")
             moment = datetime.fromisoformat(start)
             if moment.tzinfo is None:
                 raise ValueError(start)
-            return moment, int(agent_id), int(station_id)
+            return moment, _optional_id(agent_id), _optional_id(station_id)
         except ValueError:
             raise Malformed(_("Choose a free slot first.")) from None
+
+
+def _optional_id(text: str) -> int | None:
+    return int(text) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeChoice:
+    """One start time on the free times screen, whoever is free then."""
+
+    value: str  # what the form sends: "start|agent_id|station_id", ids empty for "any"
+    time: str
+    agents: tuple[str, ...]
 
 
 # ---------------------------------------------------------------- 1. house and motive
@@ -120,16 +135,21 @@ async def _slots_page(
         first_day=first_day, days=DAYS_SHOWN, now=moment,
     )  # fmt: skip
     assert found.first_day is not None
-    days: dict[date, list[dict[str, str]]] = {}
-    zone = ZoneInfo(found.timezone)
+    # One choice per start time: the desk picks a time, the booking an agent free then
+    # (a time only one agent offers names them, and their station).
+    at: dict[datetime, list[tuple[int, int]]] = {}
     for slot in found.slots:
-        local = slot.start.astimezone(zone)
+        at.setdefault(slot.start, []).append((slot.agent_id, slot.station_id))
+    days: dict[date, list[TimeChoice]] = {}
+    zone = ZoneInfo(found.timezone)
+    for start, free in at.items():
+        local = start.astimezone(zone)
+        agents = sorted({found.agent_names.get(agent_id, "") for agent_id, _ in free})
+        ids = f"{free[0][0]}|{free[0][1]}" if len(free) == 1 else "|"
         days.setdefault(local.date(), []).append(
-            {
-                "value": f"{local.isoformat()}|{slot.agent_id}|{slot.station_id}",
-                "time": clock_time(slot.start, found.timezone),
-                "agent": found.agent_names.get(slot.agent_id, ""),
-            }
+            TimeChoice(
+                f"{local.isoformat()}|{ids}", clock_time(start, found.timezone), tuple(agents)
+            )
         )
     context = {
         "draft": draft,
@@ -199,16 +219,15 @@ async def _summary_page(
     except InvalidInput as invalid:
         errors = {name: str(message) for name, message in invalid.fields.items()}
         return await _citizen_page(request, draft, "", errors=errors, status=422)
-    found = await slots.days_of_slots(
-        session, actor, site_id=site_id, motive_id=motive_id,
-        first_day=start.date(), days=1, now=now(request),
-    )  # fmt: skip
+    found = await slots.booking_facts(
+        session, actor, site_id=site_id, motive_id=motive_id, agent_id=agent_id
+    )
     context = {
         "draft": draft,
         "found": found,
         "person": person,
         "when": format_date(start.date()) + ", " + clock_time(start, found.timezone),
-        "agent": found.agent_names.get(agent_id, ""),
+        "agent": found.agent_name,
         "back_to_citizen": urlencode(draft.hidden("citizen_id")),
         "back_to_slots": urlencode(draft.hidden("slot")),
         "problem": problem,

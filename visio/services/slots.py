@@ -14,7 +14,7 @@ from babel.support import LazyProxy
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Motive, Site
+from visio.db.models import Agent, Motive, Site
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling import Slot, find_slots
 from visio.scheduling.calendars import time_zone
@@ -140,6 +140,37 @@ def _answer(inputs: SearchInputs, now: datetime) -> SlotSearch:
         first_day=inputs.first_day,
         last_day=inputs.last_day,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFacts:
+    """What the booking's summary shows: the house, the partner and motive with the
+    documents to bring, and the agent when one is chosen."""
+
+    site_name: str
+    timezone: str
+    partner_name: str
+    motive_name: str
+    documents: tuple[str, ...]
+    agent_name: str | None
+
+
+async def booking_facts(
+    session: AsyncSession, actor: Actor, *, site_id: int, motive_id: int, agent_id: int | None
+) -> BookingFacts:
+    """The facts of a booking about to be made at one of the actor's houses (two small
+    statements: the house and motive, the agent's name)."""
+    require_site(actor, Action.SEARCH_SLOTS, site_id)
+    head = await load_head(session, site_id=site_id, motive_id=motive_id)
+    agent_name = None
+    if agent_id is not None:
+        agent_name = await session.scalar(
+            select(Agent.name).where(Agent.id == agent_id, Agent.partner_id == head.partner_id)
+        )
+    return BookingFacts(
+        head.site_name, head.timezone, head.partner_name, head.motive_name,
+        tuple(head.documents), agent_name,
+    )  # fmt: skip
 
 
 async def first_slots(
