@@ -45,17 +45,26 @@ async def test_a_known_citizen_is_found_as_the_desk_types(
     choice = page.get_by_role("radio", name=re.compile("Monique Vidal"))
     await expect(choice).to_be_visible()
     await choice.check()
-    await page.get_by_role("button", name="Continuer avec cet usager").first.click()  # 4
+    await page.get_by_role("button", name="Continuer avec cet usager").first.click()
     actions += 2
-    await expect(page.locator("h2#summary-heading")).to_be_visible()
+    # The summary comes in place: no page load, its address in the history.
+    await expect(page.locator("h2#summary-heading")).to_be_focused()
+    assert "/desk/book/summary?" in page.url
     await screenshot(page, "book-summary")
-    await page.get_by_role("button", name="Confirmer la réservation").click()  # 5
+    await page.get_by_role("button", name="Confirmer la réservation").click()  # 4
     actions += 1
     await expect(page.get_by_text("Le rendez-vous est réservé.")).to_be_visible()
     assert "Monique Vidal" in await page.content()
-    # Four screens and the confirmation; the search itself loads no page.
-    assert len(loads) <= 5, loads
+    # Three screens loaded, the confirmation the fourth; the search and the summary load no
+    # page.
+    assert len(loads) <= 4, loads
     assert actions <= 10
+
+    # Back from the confirmation, then back again: the citizen screen, from the server.
+    await page.go_back()
+    await expect(page.locator("h2#summary-heading")).to_be_visible()
+    await page.go_back()
+    await expect(page.locator("#q")).to_be_visible()
 
 
 async def test_a_new_citizen_is_booked_with_the_keyboard_alone_in_english(

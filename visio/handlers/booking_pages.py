@@ -87,6 +87,13 @@ class Draft:
             raise Malformed(_("Choose a free slot first.")) from None
 
 
+def _private(response: web.Response) -> web.Response:
+    """The booking screens carry what the desk typed about a citizen: no cache keeps them
+    (a shared desk computer), and the back button asks the server again."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _optional_id(text: str) -> int | None:
     return int(text) if text else None
 
@@ -109,7 +116,7 @@ async def book_start(request: web.Request) -> web.Response:
     offered = await booking.options(request[DB], current_actor(request))
     site_id = draft.site_id or (str(offered.sites[0].id) if len(offered.sites) == 1 else "")
     context = {"draft": replace(draft, site_id=site_id), "offered": offered, "step": 1}
-    return render("book_start.html", request, context)
+    return _private(render("book_start.html", request, context))
 
 
 # ---------------------------------------------------------------- 2. a free slot
@@ -163,7 +170,7 @@ async def _slots_page(
         "problem": problem,
         "step": 2,
     }
-    return render("book_slots.html", request, context, status=status)
+    return _private(render("book_slots.html", request, context, status=status))
 
 
 # ---------------------------------------------------------------- 3. the citizen
@@ -196,7 +203,7 @@ async def _citizen_page(
         "fields_typed": CITIZEN_FIELDS,
         "step": 3,
     }
-    return render("book_citizen.html", request, context, status=status)
+    return _private(render("book_citizen.html", request, context, status=status))
 
 
 # ---------------------------------------------------------------- 4. the summary
@@ -233,7 +240,7 @@ async def _summary_page(
         "problem": problem,
         "step": 4,
     }
-    return render("book_summary.html", request, context, status=status)
+    return _private(render("book_summary.html", request, context, status=status))
 
 
 async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
