@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import io
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -92,27 +92,43 @@ def negotiate_locale(accept_language: str | None, default: str = DEFAULT_LOCALE)
     return default
 
 
+@functools.cache
+def _locale(code: str) -> Locale:
+    """The parsed locale (Babel parses its name again on every call otherwise)."""
+    return Locale.parse(code)
+
+
 def format_datetime(
     value: datetime, timezone: str, locale: str | None = None, style: str = "full"
 ) -> str:
     """An instant as people of `locale` read it, in the wall-clock time of `timezone`."""
     zone = ZoneInfo(timezone)
     return babel_format_datetime(
-        value.astimezone(zone), style, tzinfo=zone, locale=locale or current_locale.get()
+        value.astimezone(zone), style, tzinfo=zone, locale=_locale(locale or current_locale.get())
     )
 
 
 def format_time(value: datetime, timezone: str, locale: str | None = None) -> str:
     """An instant's wall-clock time in `timezone`, without seconds, as `locale` writes it:
     one clock per language ("13:30" in French, "1:30 PM" in English)."""
-    zone = ZoneInfo(timezone)
-    return babel_format_time(
-        value.astimezone(zone), "short", tzinfo=zone, locale=locale or current_locale.get()
-    )
+    local = value.astimezone(ZoneInfo(timezone))
+    return _clock(local.hour, local.minute, locale or current_locale.get())
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock(hour: int, minute: int, locale: str) -> str:
+    """A wall-clock time as `locale` writes it, short: a page of free times formats the
+    same few dozen times again and again."""
+    return babel_format_time(time(hour, minute), "short", locale=_locale(locale))
 
 
 def format_date(value: date, locale: str | None = None, style: str = "full") -> str:
-    return babel_format_date(value, style, locale=locale or current_locale.get())
+    return _format_date(value, locale or current_locale.get(), style)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date(value: date, locale: str, style: str) -> str:
+    return babel_format_date(value, style, locale=_locale(locale))
 
 
 def language_name(locale: str) -> str:
