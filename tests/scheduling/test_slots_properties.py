@@ -34,6 +34,7 @@ from visio.scheduling.slots import (
     SiteCalendar,
     Slot,
     StationSchedule,
+    find_free_times,
     find_slots,
 )
 
@@ -527,3 +528,71 @@ def test_removing_a_busy_interval_never_removes_a_slot(world: World, data: st.Da
         stations[owner] = replace(station, busy=station.busy[:drop] + station.busy[drop + 1 :])
         freer = replace(world, stations=tuple(stations))
     assert keys(world.slots()) <= keys(freer.slots())
+
+
+# --- the any-agent sweep ---------------------------------------------------------------------
+
+
+def free_times_of(world: World) -> list[tuple[datetime, datetime, int, int]]:
+    found = find_free_times(
+        world.site, world.stations, world.motive, world.agents, world.first_day,
+        world.last_day, world.now,
+    )  # fmt: skip
+    return [(free.start, free.end, free.station_id, free.agents_free) for free in found]
+
+
+def grouped(slots: Sequence[Slot]) -> list[tuple[datetime, datetime, int, int]]:
+    """The per-agent answer, one row per start: its station and how many agents."""
+    by_start: dict[datetime, list[Slot]] = {}
+    for slot in slots:
+        by_start.setdefault(slot.start, []).append(slot)
+    rows = []
+    for start, at_start in sorted(by_start.items()):
+        assert len({slot.station_id for slot in at_start}) == 1
+        rows.append((start, at_start[0].end, at_start[0].station_id, len(at_start)))
+    return rows
+
+
+@st.composite
+def teams(draw: st.DrawFn) -> World:
+    """A world whose agents all share the first one's zone and rules (a team: the sweep's
+    groups of more than one), each with their own absences and appointments."""
+    world = draw(worlds())
+    first = world.agents[0]
+    extra_ids = draw(st.lists(st.integers(10, 30), max_size=3, unique=True))
+    base = world.first_day
+    extra = tuple(
+        AgentSchedule(
+            agent_id, first.timezone, first.rules, draw(spans(base, 2)), draw(spans(base, 3))
+        )
+        for agent_id in extra_ids
+    )
+    agents = tuple(replace(agent, timezone=first.timezone, rules=first.rules)
+                   for agent in world.agents) + extra  # fmt: skip
+    return replace(world, agents=agents)
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_the_sweep_finds_the_starts_of_the_per_agent_engine(world: World) -> None:
+    """Same starts, same stations, and as many agents free as the per-agent answer has rows
+    at that start: rules, absences, closures, holidays, buffers, stations and zones across
+    the changes of time all drawn."""
+    assert free_times_of(world) == grouped(world.slots())
+
+
+@PROPERTY_SETTINGS
+@given(teams())
+def test_the_sweep_counts_a_team_sharing_its_hours(world: World) -> None:
+    assert free_times_of(world) == grouped(world.slots())
+
+
+@PROPERTY_SETTINGS
+@given(worlds(), st.integers(0, 40))
+def test_a_limited_search_is_the_start_of_the_whole_answer(world: World, limit: int) -> None:
+    whole = world.slots()
+    limited = find_slots(
+        world.site, world.stations, world.motive, world.agents, world.first_day,
+        world.last_day, world.now, limit=limit,
+    )  # fmt: skip
+    assert limited == whole[:limit]

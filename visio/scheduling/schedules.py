@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from visio.scheduling.calendars import time_zone
 
@@ -158,11 +159,24 @@ class AgentSchedule:
         _check_intervals(self.busy, "an agent's busy interval")
 
 
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """A bookable session: ``[start, end)`` in UTC with one agent at one station."""
+class Slot(NamedTuple):
+    """A bookable session: ``[start, end)`` in UTC with one agent at one station.
+
+    A named tuple: a search answers thousands of them, and a tuple is made several times
+    faster than a frozen dataclass."""
 
     start: datetime
     end: datetime
     agent_id: int
     station_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class FreeTime:
+    """A start at which at least one agent is free for the motive: ``[start, end)`` in UTC,
+    the station it would take, and how many agents are free then."""
+
+    start: datetime
+    end: datetime
+    station_id: int
+    agents_free: int

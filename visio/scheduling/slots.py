@@ -67,7 +67,9 @@ chosen): the same code, the same grid, at the cost of one day for one agent.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import chain, pairwise
@@ -78,6 +80,7 @@ from visio.scheduling.intervals import intersect, normalise, subtract
 from visio.scheduling.schedules import (
     AgentSchedule,
     AvailabilityRule,
+    FreeTime,
     MotiveTiming,
     OpeningHours,
     SiteCalendar,
@@ -89,11 +92,13 @@ from visio.scheduling.schedules import (
 __all__ = [
     "AgentSchedule",
     "AvailabilityRule",
+    "FreeTime",
     "MotiveTiming",
     "OpeningHours",
     "SiteCalendar",
     "Slot",
     "StationSchedule",
+    "find_free_times",
     "find_slots",
     "is_bookable",
 ]
@@ -110,28 +115,45 @@ _MIDNIGHT: Final = time(0)
 _DEFAULT_CYCLE_ANCHOR: Final = date(2001, 1, 1)
 
 
-def find_slots(
+@dataclass(slots=True)
+class _Search:
+    """What every agent of one search shares: the motive's lengths in microseconds, the range
+    of starts, the site's opening windows and the stations' free ranges of starts."""
+
+    site_id: int
+    motive_id: int
+    duration: int
+    step: int
+    before: int
+    after: int
+    earliest: int
+    latest: int
+    opening: list[_Span]
+    free_stations: list[_StationSpan]
+    station_span_ends: list[int]
+    # Per agent zone: the agent-local days to look at (ordinals).
+    agent_days: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Per (zone, rules): the grid windows' ranges of starts and their anchors; a team's
+    # agents mostly share their hours, which are then worked out once.
+    windows: dict[tuple[str, tuple[AvailabilityRule, ...]], tuple[list[_Span], list[int]]] = field(
+        default_factory=dict
+    )
+
+
+def _prepare(
     site: SiteCalendar,
     stations: Sequence[StationSchedule],
     motive: MotiveTiming,
-    agents: Sequence[AgentSchedule],
     first_day: date,
     last_day: date,
     now: datetime,
-) -> list[Slot]:
-    """Return every bookable slot whose start falls on a site-local date in
-    ``[first_day, last_day]``, one per (start, agent) with the free station of smallest id,
-    sorted by (start, agent_id); the conditions are those of the module docstring.
-
-    Independent of the order of ``stations``, ``agents`` and of every tuple inside the inputs.
-    Raises ``ValueError`` for a naive ``now`` or two stations or agents sharing an id.
-    """
+) -> _Search | None:
+    """The part of a search that does not depend on the agent; None when nothing can be
+    free (no station, the dates out of notice or horizon, the site closed throughout)."""
     check_aware(now, "now")
     station_order = _by_id(stations, lambda station: station.station_id, "station")
-    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
-    if not station_order or not agent_order:
-        return []
-
+    if not station_order:
+        return None
     duration = motive.duration // _MICROSECOND
     step = (motive.step if motive.step is not None else motive.duration) // _MICROSECOND
     before = motive.buffer_before // _MICROSECOND
@@ -150,7 +172,7 @@ def find_slots(
         now_micros + motive.horizon // _MICROSECOND + 1,
     )
     if earliest >= latest:
-        return []
+        return None
 
     # Windows from the day before the first start (one may run past midnight) to the day of
     # the last possible end: a window starting later cannot hold a slot.
@@ -158,7 +180,7 @@ def find_slots(
     last_site_day = _local_ordinal(latest - 1 + duration, site_zone)
     opening = _opening_windows(site, first_site_day, last_site_day)
     if not opening:
-        return []
+        return None
 
     # From here on, constraints are sets of allowed *starts*: a slot [t, t + d) misses a
     # closure [c0, c1) exactly when t is outside (c0 - d, c1), which on integers is the
@@ -180,40 +202,114 @@ def find_slots(
     open_starts = subtract([(earliest, latest)], normalise(site_closed))
     free_stations = _free_stations(station_order, open_starts, duration, before, after)
     if not free_stations:
-        return []
-    station_span_ends = [span_end for _, span_end, _ in free_stations]
+        return None
+    return _Search(
+        site.site_id, motive.motive_id, duration, step, before, after, earliest, latest,
+        opening, free_stations, [span_end for _, span_end, _ in free_stations],
+    )  # fmt: skip
 
-    agent_days: dict[str, tuple[int, int]] = {}
-    found: list[tuple[int, int, int]] = []
-    for agent in agent_order:
-        rules = [rule for rule in agent.rules if rule.applies_to(site.site_id, motive.motive_id)]
-        if not rules:
-            continue
-        days = agent_days.get(agent.timezone)
+
+def _agent_windows(
+    search: _Search, agent: AgentSchedule
+) -> tuple[tuple[str, tuple[AvailabilityRule, ...]], list[_Span], list[int]] | None:
+    """The agent's grid windows as ranges of starts, with their anchors, keyed by what they
+    depend on (the agent's zone and the rules that apply); None without any."""
+    rules = tuple(rule for rule in agent.rules if rule.applies_to(search.site_id, search.motive_id))
+    if not rules:
+        return None
+    key = (agent.timezone, rules)
+    known = search.windows.get(key)
+    if known is None:
+        duration = search.duration
+        days = search.agent_days.get(agent.timezone)
         if days is None:
-            days = agent_days[agent.timezone] = (
-                _local_ordinal(earliest, agent.timezone) - 1,
-                _local_ordinal(latest - 1 + duration, agent.timezone),
+            days = search.agent_days[agent.timezone] = (
+                _local_ordinal(search.earliest, agent.timezone) - 1,
+                _local_ordinal(search.latest - 1 + duration, agent.timezone),
             )
-        grid_windows = intersect(opening, _availability_windows(agent.timezone, rules, *days))
+        grid_windows = intersect(
+            search.opening, _availability_windows(agent.timezone, rules, *days)
+        )
         # A slot [t, t + d) fits the grid window [w0, w1) when w0 <= t <= w1 - d.
         window_starts: list[_Span] = [
             (window_start, window_end - duration + 1)
             for window_start, window_end in grid_windows
             if window_end - window_start >= duration
         ]
-        if not window_starts:
-            continue
-        anchors = [anchor for anchor, _ in window_starts]
-        # The widened slot [t - before, t + d + after) misses [b0, b1) exactly when t is
-        # outside (b0 - d - after, b1 + before).
-        agent_busy = normalise(
-            (busy_from - duration - after + 1, busy_until + before)
+        known = search.windows[key] = (window_starts, [anchor for anchor, _ in window_starts])
+    window_starts, anchors = known
+    if not window_starts:
+        return None
+    return key, window_starts, anchors
+
+
+def _agent_blocked(search: _Search, agent: AgentSchedule) -> list[_Span]:
+    """The starts the agent's absences and appointments rule out, normalised: the widened
+    slot [t - before, t + d + after) misses [b0, b1) exactly when t is outside
+    (b0 - d - after, b1 + before)."""
+    lead, trail = search.duration + search.after - 1, search.before
+    spans = sorted(
+        [
+            (busy_from - lead, busy_until + trail)
             for busy_from, busy_until in _micro_spans(chain(agent.absences, agent.busy))
-        )
-        agent_starts = subtract(window_starts, agent_busy)
-        for piece_start, piece_end in agent_starts:
-            anchor = anchors[bisect_right(anchors, piece_start) - 1]
+        ]
+    )
+    # Joined where they overlap or touch, in one pass over the sorted spans.
+    joined: list[_Span] = []
+    for span_from, span_until in spans:
+        if joined and span_from <= joined[-1][1]:
+            if span_until > joined[-1][1]:
+                joined[-1] = (joined[-1][0], span_until)
+        else:
+            joined.append((span_from, span_until))
+    return joined
+
+
+def _agent_pieces(search: _Search, agent: AgentSchedule) -> list[tuple[int, int, int]]:
+    """The ranges of starts at which ``agent`` is free (their hours, the site's, their
+    absences and busy time with the buffers), each with the anchor of its grid window:
+    ``(piece_start, piece_end, anchor)``, sorted. Stations are not looked at here."""
+    windows = _agent_windows(search, agent)
+    if windows is None:
+        return []
+    _key, window_starts, anchors = windows
+    blocked = _agent_blocked(search, agent)
+    pieces = subtract(window_starts, blocked) if blocked else window_starts
+    return [
+        (piece_start, piece_end, anchors[bisect_right(anchors, piece_start) - 1])
+        for piece_start, piece_end in pieces
+    ]
+
+
+def find_slots(
+    site: SiteCalendar,
+    stations: Sequence[StationSchedule],
+    motive: MotiveTiming,
+    agents: Sequence[AgentSchedule],
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    *,
+    limit: int | None = None,
+) -> list[Slot]:
+    """Return every bookable slot whose start falls on a site-local date in
+    ``[first_day, last_day]``, one per (start, agent) with the free station of smallest id,
+    sorted by (start, agent_id); the conditions are those of the module docstring. With
+    ``limit``, only the first ``limit`` of them (the others are never built).
+
+    Independent of the order of ``stations``, ``agents`` and of every tuple inside the inputs.
+    Raises ``ValueError`` for a naive ``now`` or two stations or agents sharing an id.
+    """
+    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
+    search = _prepare(site, stations, motive, first_day, last_day, now)
+    if search is None or not agent_order:
+        return []
+    step = search.step
+    free_stations, station_span_ends = search.free_stations, search.station_span_ends
+    found: list[tuple[int, int, int]] = []
+    for agent in agent_order:
+        agent_id = agent.agent_id
+        for piece_start, piece_end, anchor in _agent_pieces(search, agent):
             # The stations' ranges are disjoint and sorted: start at the first one that ends
             # after this piece starts.
             index = bisect_right(station_span_ends, piece_start)
@@ -225,14 +321,90 @@ def find_slots(
                 stop = span_end if span_end < piece_end else piece_end
                 # First grid point at or after start_from: anchor + ceil((start_from - anchor)
                 # / step) * step, in integer arithmetic.
-                start = anchor - (anchor - start_from) // step * step
-                while start < stop:
-                    found.append((start, agent.agent_id, station_id))
-                    start += step
+                first = anchor - (anchor - start_from) // step * step
+                found.extend((start, agent_id, station_id) for start in range(first, stop, step))
                 index += 1
 
     found.sort()
-    return _materialise(found, duration)
+    if limit is not None:
+        del found[limit:]
+    return _materialise(found, search.duration)
+
+
+def find_free_times(
+    site: SiteCalendar,
+    stations: Sequence[StationSchedule],
+    motive: MotiveTiming,
+    agents: Sequence[AgentSchedule],
+    first_day: date,
+    last_day: date,
+    now: datetime,
+) -> list[FreeTime]:
+    """Return one ``FreeTime`` per start at which :func:`find_slots` would offer at least
+    one slot: the same starts, sorted, each with its station (the free one of smallest id,
+    which does not depend on the agent) and how many agents are free then.
+
+    One sweep per group of agents sharing their hours (zone and rules that apply): grid
+    positions are counted, per grid phase (starts that differ by a whole number of steps),
+    with +n where the group's windows begin and -n where they end, -1 where one agent's
+    absences and appointments begin to rule starts out and +1 where they stop. Within a
+    group every agent has the same windows, so inside them the count is the number of agents
+    free; outside them it is never positive. No (start, agent) pair is ever built.
+    """
+    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
+    search = _prepare(site, stations, motive, first_day, last_day, now)
+    if search is None or not agent_order:
+        return []
+    step = search.step
+    groups: dict[object, tuple[list[_Span], list[AgentSchedule]]] = {}
+    for agent in agent_order:
+        windows = _agent_windows(search, agent)
+        if windows is not None:
+            key, window_starts, _anchors = windows
+            groups.setdefault(key, (window_starts, []))[1].append(agent)
+    free_at: dict[int, int] = {}
+    for window_starts, members in groups.values():
+        # Per phase: grid position → change in the count of the group's agents free there.
+        changes: dict[int, defaultdict[int, int]] = {}
+        size = len(members)
+        for anchor, window_end in window_starts:
+            phase = anchor % step
+            counts = changes.setdefault(phase, defaultdict(int))
+            # The last grid point before window_end is at (window_end - 1 - phase) // step.
+            counts[(anchor - phase) // step] += size
+            counts[(window_end - 1 - phase) // step + 1] -= size
+        phases = list(changes.items())
+        for agent in members:
+            blocked = _agent_blocked(search, agent)
+            for phase, counts in phases:
+                for blocked_from, blocked_until in blocked:
+                    # Grid positions of this phase in [blocked_from, blocked_until).
+                    begin = (blocked_from - phase + step - 1) // step
+                    end = (blocked_until - phase + step - 1) // step
+                    if begin < end:
+                        counts[begin] -= 1
+                        counts[end] += 1
+        for phase, counts in phases:
+            free = 0
+            positions = sorted(counts)
+            for position, following in pairwise(positions):
+                free += counts[position]
+                if free > 0:
+                    for index in range(position, following):
+                        at = phase + index * step
+                        free_at[at] = free_at.get(at, 0) + free
+    times: list[FreeTime] = []
+    free_stations, station_span_ends = search.free_stations, search.station_span_ends
+    duration = timedelta(microseconds=search.duration)
+    for start_micros in sorted(free_at):
+        # The station range holding this start, if any: the free station then.
+        index = bisect_right(station_span_ends, start_micros)
+        if index < len(free_stations) and free_stations[index][0] <= start_micros:
+            start = _EPOCH + timedelta(microseconds=start_micros)
+            times.append(
+                FreeTime(start, start + duration, free_stations[index][2], free_at[start_micros])
+            )
+    return times
 
 
 def is_bookable(
@@ -283,11 +455,27 @@ def _micros(instant: datetime) -> int:
     return (instant - _EPOCH) // _MICROSECOND
 
 
+# Instants already converted: the same appointments come back in search after search (a
+# datetime's hash and a dictionary lookup cost a fraction of the conversion). Emptied when
+# full, so it never grows past its bound.
+_KNOWN_MICROS: dict[datetime, int] = {}
+_KNOWN_MICROS_BOUND: Final = 1 << 17
+
+
 def _micro_spans(intervals: Iterable[tuple[datetime, datetime]]) -> Iterable[_Span]:
     # Empty intervals are dropped here: widened by buffers they would start blocking.
+    known = _KNOWN_MICROS
     for start, end in intervals:
         if start < end:
-            yield _micros(start), _micros(end)
+            start_micros = known.get(start)
+            if start_micros is None:
+                start_micros = known[start] = _micros(start)
+            end_micros = known.get(end)
+            if end_micros is None:
+                end_micros = known[end] = _micros(end)
+            yield start_micros, end_micros
+    if len(known) > _KNOWN_MICROS_BOUND:
+        known.clear()
 
 
 # Wall clock to instant, cached: rules and opening hours repeat a few times of day over and
@@ -422,6 +610,7 @@ def _materialise(found: list[tuple[int, int, int]], duration: int) -> list[Slot]
     # Several agents share most starts: build each instant once.
     instants: dict[int, datetime] = {}
     slots: list[Slot] = []
+    append = slots.append
     for start_micros, agent_id, station_id in found:
         start = instants.get(start_micros)
         if start is None:
@@ -430,5 +619,5 @@ def _materialise(found: list[tuple[int, int, int]], duration: int) -> list[Slot]
         end = instants.get(end_micros)
         if end is None:
             end = instants[end_micros] = _EPOCH + timedelta(microseconds=end_micros)
-        slots.append(Slot(start, end, agent_id, station_id))
+        append(Slot(start, end, agent_id, station_id))
     return slots
