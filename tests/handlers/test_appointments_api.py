@@ -401,7 +401,7 @@ async def test_lists_come_in_pages_that_say_their_total(client: Any, world: Worl
             world,
             start=start,
             citizen={"first_name": "Jean", "last_name": f"Rigal{number}"},
-        )  # fmt: skip
+        )
         for number, start in enumerate(starts)
     ]
 
