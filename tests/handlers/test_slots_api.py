@@ -15,6 +15,7 @@ from visio.db.models import (
     AppointmentStatus,
     AvailabilityRule,
     Motive,
+    Partner,
     Role,
     Station,
 )
@@ -51,6 +52,47 @@ async def test_the_mornings_slots_in_the_sites_time(client: Any, murat: World) -
     assert body["slots"][0]["end"] == "2026-03-16T09:30:00+01:00"
     assert {slot["agent_id"] for slot in body["slots"]} == {murat.agent.id}
     assert body["reason"] is None
+
+
+async def test_any_agent_gives_each_time_once_with_how_many_are_free(
+    client: Any, session: AsyncSession, murat: World, create_agent: Any
+) -> None:
+    """A colleague holds 9:00-10:30 too: 9:00, 9:30 and 10:00 have two agents free, the
+    others one; each time comes once, with its station and the count."""
+    partner = await session.get_one(Partner, murat.agent.partner_id)
+    colleague = await create_agent(partner, name="Thomas Bonnet", email="t@caf.example")
+    rule = AvailabilityRule(
+        agent_id=colleague.id, weekdays=[1], start=time(9), end=time(10, 30), every_weeks=1
+    )
+    rule.sites, rule.motives = [murat.site], []
+    session.add(rule)
+    await session.flush()
+    response = await client.get(
+        "/api/v1/slots", params=query(murat, agent="any"), headers=murat.headers
+    )
+    assert response.status == 200
+    body = await response.json()
+    station = await session.scalar(select(Station.id).where(Station.site_id == murat.site.id))
+    assert body["slots"] == [
+        {"start": f"2026-03-16T{hh}:00+01:00", "end": f"2026-03-16T{end}:00+01:00",
+         "station_id": station, "agents_free": free}
+        for hh, end, free in (("09:00", "09:30", 2), ("09:30", "10:00", 2),
+                              ("10:00", "10:30", 2), ("10:30", "11:00", 1),
+                              ("11:00", "11:30", 1), ("11:30", "12:00", 1))
+    ]  # fmt: skip
+    per_agent = await client.get("/api/v1/slots", params=query(murat), headers=murat.headers)
+    assert len((await per_agent.json())["slots"]) == 9  # the default shape is unchanged
+
+    both = await client.get(
+        "/api/v1/slots", params=query(murat, agent="any", agent_id=murat.agent.id),
+        headers=murat.headers,
+    )  # fmt: skip
+    assert both.status == 422
+    assert set((await both.json())["error"]["fields"]) == {"agent", "agent_id"}
+    other = await client.get(
+        "/api/v1/slots", params=query(murat, agent="all"), headers=murat.headers
+    )
+    assert other.status == 422 and "agent" in (await other.json())["error"]["fields"]
 
 
 async def test_a_booking_takes_its_slot_away(

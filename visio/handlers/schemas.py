@@ -268,6 +268,11 @@ class SlotQuery(Strict):
     from_: Day = Field(alias="from", description="First site-local day, YYYY-MM-DD")
     to: Day = Field(description="Last site-local day (inclusive), at most 62 days after `from`")
     agent_id: Id | None = None
+    agent: Literal["any"] | None = Field(
+        default=None,
+        description="`any`: one row per start time at which some agent is free, with how "
+        "many (`agents_free`), instead of one row per free agent; not with `agent_id`.",
+    )
 
     @field_validator("to")
     @classmethod
@@ -302,6 +307,23 @@ class SlotsOut(BaseModel):
     reason_code: Literal["no_station", "no_agent", "no_opening_hours", "all_taken"] | None = None
     reason: str | None = Field(
         default=None, description="Why there is no slot, for the desk agent to read."
+    )
+
+
+class FreeTimeOut(BaseModel):
+    start: datetime
+    end: datetime
+    station_id: Id
+    agents_free: int = Field(description="How many agents are free at that time (at least 1).")
+
+
+class FreeTimesOut(BaseModel):
+    site_id: Id
+    timezone: str
+    slots: list[FreeTimeOut]
+    reason_code: Literal["no_station", "no_agent", "no_opening_hours", "all_taken"] | None = None
+    reason: str | None = Field(
+        default=None, description="Why there is no free time, for the desk agent to read."
     )
 
 

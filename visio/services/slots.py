@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Agent, Motive, Site
 from visio.i18n import lazy_gettext as _l
-from visio.scheduling import Slot, find_slots
+from visio.scheduling import FreeTime, Slot, find_free_times, find_slots
 from visio.scheduling.calendars import time_zone
 from visio.services.availability import SearchInputs, load_head, load_inputs, load_schedules
 from visio.services.errors import NotFound
@@ -45,6 +45,9 @@ class SlotSearch:
     # The site-local days searched.
     first_day: date | None = None
     last_day: date | None = None
+    # Searched for any agent: one row per start time at which someone is free (and no
+    # per-agent `slots`).
+    free_times: list[FreeTime] = field(default_factory=list)
 
 
 REASONS = {
@@ -84,8 +87,10 @@ async def search_slots(
     last_day: date,
     now: datetime,
     agent_id: int | None = None,
+    any_agent: bool = False,
 ) -> SlotSearch:
-    """Every bookable slot at a site for a motive, on site-local days `first_day`…`last_day`.
+    """Every bookable slot at a site for a motive, on site-local days `first_day`…`last_day`
+    (with `any_agent`: every start time at which some agent is free, with how many).
 
     `NotFound` for a site outside the actor's scope, an unknown site or motive.
     """
@@ -94,7 +99,7 @@ async def search_slots(
         session, site_id=site_id, motive_id=motive_id, first_day=first_day, last_day=last_day,
         agent_id=agent_id,
     )  # fmt: skip
-    return _answer(inputs, now)
+    return _answer(inputs, now, any_agent=any_agent)
 
 
 async def days_of_slots(
@@ -118,13 +123,16 @@ async def days_of_slots(
     return _answer(inputs, now)
 
 
-def _answer(inputs: SearchInputs, now: datetime) -> SlotSearch:
-    """The slots the engine finds in what was loaded, or why there are none."""
-    slots = find_slots(
+def _answer(inputs: SearchInputs, now: datetime, *, any_agent: bool = False) -> SlotSearch:
+    """The slots the engine finds in what was loaded (or the free times, for any agent),
+    or why there are none."""
+    arguments = (
         inputs.site, inputs.stations, inputs.motive, inputs.agents, inputs.first_day,
         inputs.last_day, now,
     )  # fmt: skip
-    code = None if slots else _why_empty(inputs)
+    slots = [] if any_agent else find_slots(*arguments)
+    free_times = find_free_times(*arguments) if any_agent else []
+    code = None if slots or free_times else _why_empty(inputs)
     head = inputs.head
     return SlotSearch(
         site_id=head.site_id,
@@ -139,6 +147,7 @@ def _answer(inputs: SearchInputs, now: datetime) -> SlotSearch:
         agent_names={agent_id: contact.name for agent_id, contact in inputs.agent_details.items()},
         first_day=inputs.first_day,
         last_day=inputs.last_day,
+        free_times=free_times,
     )
 
 
@@ -210,15 +219,28 @@ async def first_slots(
         found: SlotSearch | None = None
         while first_day <= last_possible:
             last_day = min(first_day + timedelta(days=FIRST_SLOT_WINDOW_DAYS - 1), last_possible)
+            # The times anyone is free, in one sweep (no row per agent built for two weeks).
             found = await search_slots(
                 session, actor, site_id=site, motive_id=motive_id, first_day=first_day,
-                last_day=last_day, now=now,
+                last_day=last_day, now=now, any_agent=True,
             )  # fmt: skip
             if found.reason_code != "all_taken":
                 break  # found one, or nothing will ever be free here: say why
             first_day = last_day + timedelta(days=1)
         assert found is not None
-        results.append(replace(found, slots=found.slots[:1]))
+        if found.free_times:
+            # The first time's day, per agent: its first slot (the agent of smallest id).
+            first = found.free_times[0]
+            day = first.start.astimezone(time_zone(found.timezone)).date()
+            one_day = await load_inputs(
+                session, site_id=site, motive_id=motive_id, first_day=day, last_day=day
+            )
+            slots = find_slots(
+                one_day.site, one_day.stations, one_day.motive, one_day.agents, day, day, now,
+                limit=1,
+            )  # fmt: skip
+            found = replace(found, slots=slots)
+        results.append(found)
     return sorted(
         results,
         key=lambda result: (not result.slots, result.slots[0].start if result.slots else now),
