@@ -12,17 +12,23 @@ outright; a violation becomes `SlotUnavailable`, never a 500.
 One booking walks one way: the citizen (`citizens`), the site, motive and schedules in
 one loader call (`availability.load_inputs`, under the locks when there is nothing to
 choose), the engine, the appointment's statements, the outbox.
+
+When the request names no agent and several are free at that time, the booking is fair:
+the agent with the fewest appointments (cancelled ones aside) in the house's calendar week
+of the start, then the smallest id. Where writers run side by side, an agent who became
+busy meanwhile is passed over for the next fairest; none left is `SlotUnavailable`, with
+the next free times.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from visio.db.models import Appointment, Citizen
 from visio.db.statements import appointments as statements
@@ -291,8 +297,12 @@ async def _book_slot(
         agent_id=request.agent_id, lock=lock,
     )  # fmt: skip
     day = inputs.first_day
+    loads: dict[int, int] = {}
     if locked_first:
         candidates = _candidates(inputs, request, day, now, exclude=set())
+        if len(candidates) > 1:
+            loads = await _week_loads(connection, inputs, candidates, request.start)
+            candidates.sort(key=lambda slot: (loads.get(slot.agent_id, 0), slot.agent_id))
         if not candidates:
             raise SlotUnavailable(
                 extra={"next_slots": await _next_slots(session, request, day, now)}
@@ -308,11 +318,14 @@ async def _book_slot(
             raise SlotUnavailable() from None
         return _Booked(appointment_id, values, inputs)
     tried: set[int] = set()
-    for _attempt in range(MAX_AGENT_ATTEMPTS):
+    for attempt_number in range(MAX_AGENT_ATTEMPTS):
         candidates = _candidates(inputs, request, day, now, exclude=tried)
         if not candidates:
             break
-        slot = candidates[0]
+        if attempt_number == 0 and len(candidates) > 1:
+            loads = await _week_loads(connection, inputs, candidates, request.start)
+        # The least loaded agent that week first, then by id; a lost race tries the next.
+        slot = min(candidates, key=lambda slot: (loads.get(slot.agent_id, 0), slot.agent_id))
         # Each attempt in its own savepoint: a failed one gives back the row locks it took
         # before the next attempt locks another agent, so two bookings never wait on each
         # other's locks in opposite orders.
@@ -345,6 +358,21 @@ async def _book_slot(
         await attempt.commit()
         return _Booked(appointment_id, values, fresh)
     raise SlotUnavailable(extra={"next_slots": await _next_slots(session, request, day, now)})
+
+
+async def _week_loads(
+    connection: AsyncConnection, inputs: SearchInputs, candidates: list[Slot], start: datetime
+) -> dict[int, int]:
+    """The appointments each candidate agent holds in the house's calendar week of `start`
+    (Monday to Sunday): an agent is chosen fairly, the least loaded that week first."""
+    zone = time_zone(inputs.site.timezone)
+    day = start.astimezone(zone).date()
+    monday = day - timedelta(days=day.weekday())
+    week_start = datetime.combine(monday, time(), zone)
+    week_end = datetime.combine(monday + timedelta(days=7), time(), zone)
+    return await statements.week_loads(
+        connection, sorted({slot.agent_id for slot in candidates}), week_start, week_end
+    )
 
 
 class _LostRace(Exception):

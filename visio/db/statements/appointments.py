@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     false,
+    func,
     insert,
     literal,
     null,
@@ -266,3 +267,30 @@ def views() -> Select[*ViewRow]:
     """Appointments with the names their pages show and their citizen, by start; add
     `.where(...)` for the ones wanted. Rows are read as `ViewRow._make(row)`."""
     return _views()
+
+
+async def week_loads(
+    connection: AsyncConnection, agent_ids: list[int], week_start: datetime, week_end: datetime
+) -> dict[int, int]:
+    """How many appointments, cancelled ones aside, each of these agents holds starting in
+    [week_start, week_end): the fair choice of an agent at booking takes the least loaded."""
+    rows = await connection.execute(
+        _week_loads(),
+        {"agent_ids": agent_ids, "week_start": week_start, "week_end": week_end},
+    )
+    return {agent_id: count for agent_id, count in rows}
+
+
+@functools.cache
+def _week_loads() -> Select[int, int]:
+    instant = table(Appointment).c.start_at.type
+    return (
+        select(Appointment.agent_id, func.count())
+        .where(
+            Appointment.agent_id.in_(bindparam("agent_ids", expanding=True)),
+            Appointment.status != AppointmentStatus.CANCELLED,
+            Appointment.start_at >= bindparam("week_start", type_=instant),
+            Appointment.start_at < bindparam("week_end", type_=instant),
+        )
+        .group_by(Appointment.agent_id)
+    )
