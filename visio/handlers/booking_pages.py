@@ -104,7 +104,7 @@ class TimeChoice:
 
     value: str  # what the form sends: "start|agent_id|station_id", ids empty for "any"
     time: str
-    agents: tuple[str, ...]
+    agents_free: int
 
 
 # ---------------------------------------------------------------- 1. house and motive
@@ -142,22 +142,15 @@ async def _slots_page(
         first_day=first_day, days=DAYS_SHOWN, now=moment,
     )  # fmt: skip
     assert found.first_day is not None
-    # One choice per start time: the desk picks a time, the booking an agent free then
-    # (a time only one agent offers names them, and their station).
-    at: dict[datetime, list[tuple[int, int]]] = {}
-    for slot in found.slots:
-        at.setdefault(slot.start, []).append((slot.agent_id, slot.station_id))
+    # One choice per start time: the desk picks a time, the booking an agent free then.
     days: dict[date, list[TimeChoice]] = {}
     zone = ZoneInfo(found.timezone)
-    for start, free in at.items():
-        local = start.astimezone(zone)
-        agents = sorted({found.agent_names.get(agent_id, "") for agent_id, _ in free})
-        ids = f"{free[0][0]}|{free[0][1]}" if len(free) == 1 else "|"
+    for free in found.free_times:
+        local = free.start.astimezone(zone)
         days.setdefault(local.date(), []).append(
-            TimeChoice(
-                f"{local.isoformat()}|{ids}", clock_time(start, found.timezone), tuple(agents)
-            )
-        )
+            TimeChoice(f"{local.isoformat()}||", clock_time(free.start, found.timezone),
+                       free.agents_free)
+        )  # fmt: skip
     context = {
         "draft": draft,
         "found": found,

@@ -112,15 +112,16 @@ async def days_of_slots(
     days: int,
     now: datetime,
 ) -> SlotSearch:
-    """The free slots of `days` site-local days from `first_day` (None: the site's today),
-    for the desk's booking pages."""
+    """The times anyone is free on `days` site-local days from `first_day` (None: the site's
+    today), for the desk's booking pages: one per start, with how many agents are free (the
+    booking then chooses one fairly)."""
     require_site(actor, Action.SEARCH_SLOTS, site_id)
     head = await load_head(session, site_id=site_id, motive_id=motive_id)
     first = first_day or now.astimezone(time_zone(head.timezone)).date()
     inputs = await load_schedules(
         session, head, first_day=first, last_day=first + timedelta(days=days - 1)
     )
-    return _answer(inputs, now)
+    return _answer(inputs, now, any_agent=True)
 
 
 def _answer(inputs: SearchInputs, now: datetime, *, any_agent: bool = False) -> SlotSearch:
