@@ -9,7 +9,8 @@ scenario needs it relative to an appointment, without sleeping.
 Chromium starts headless with name resolution cut off except for loopback: no page can
 reach the Internet, which is also how the join page's "Jitsi unreachable" case is made.
 
-Set `VISIO_TEST_SCREENSHOTS=/some/folder` to keep screenshots of the desk and join pages.
+The pages the tests visit are kept as screenshots in `tests/browser/screenshots/` (ignored
+by git), or in the folder `VISIO_TEST_SCREENSHOTS` names.
 
 In CI (`CI=true`) a missing Chromium or playwright fails the run: browser tests must never
 silently stop running there. Elsewhere they skip and say what to install.
@@ -61,8 +62,10 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 PASSWORD = "un mot de passe solide"
-# A folder to keep screenshots of the pages in, for a person to look at; unset: none taken.
-SCREENSHOTS = os.environ.get("VISIO_TEST_SCREENSHOTS", "").strip()
+# Where screenshots of the pages are kept, for a person to look at.
+SCREENSHOTS = Path(
+    os.environ.get("VISIO_TEST_SCREENSHOTS", "").strip() or Path(__file__).parent / "screenshots"
+)
 
 
 def _unavailable() -> str | None:
@@ -110,9 +113,9 @@ def expect() -> Any:
 
 
 async def screenshot(page: Any, name: str) -> None:
-    """Keep a full-page screenshot as `<VISIO_TEST_SCREENSHOTS>/<name>.png`, if asked to."""
-    if SCREENSHOTS:
-        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+    """Keep a full-page screenshot as `<SCREENSHOTS>/<name>.png` (Playwright makes the
+    folder when it is missing)."""
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 class RunningClock:
