@@ -66,13 +66,12 @@ chosen): the same code, the same grid, at the cost of one day for one agent.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 from typing import Final, TypeVar
 
 from visio.scheduling.calendars import time_zone, to_utc
@@ -304,31 +303,53 @@ def find_slots(
     search = _prepare(site, stations, motive, first_day, last_day, now)
     if search is None or not agent_order:
         return []
-    step = search.step
-    free_stations, station_span_ends = search.free_stations, search.station_span_ends
+    # Per group of agents sharing their hours: the grid starts of their windows at which a
+    # station is free, and that station; each agent's rows are then slices of it between
+    # the starts their appointments and absences rule out.
+    grids: dict[object, tuple[list[int], list[int]]] = {}
     found: list[tuple[int, int, int]] = []
     for agent in agent_order:
+        windows = _agent_windows(search, agent)
+        if windows is None:
+            continue
+        key, window_starts, _anchors = windows
+        grid = grids.get(key)
+        if grid is None:
+            grid = grids[key] = _grid_with_stations(search, window_starts)
+        starts, station_ids = grid
         agent_id = agent.agent_id
-        for piece_start, piece_end, anchor in _agent_pieces(search, agent):
-            # The stations' ranges are disjoint and sorted: start at the first one that ends
-            # after this piece starts.
-            index = bisect_right(station_span_ends, piece_start)
-            while index < len(free_stations):
-                span_start, span_end, station_id = free_stations[index]
-                if span_start >= piece_end:
-                    break
-                start_from = span_start if span_start > piece_start else piece_start
-                stop = span_end if span_end < piece_end else piece_end
-                # First grid point at or after start_from: anchor + ceil((start_from - anchor)
-                # / step) * step, in integer arithmetic.
-                first = anchor - (anchor - start_from) // step * step
-                found.extend((start, agent_id, station_id) for start in range(first, stop, step))
-                index += 1
+        taken_up_to = 0
+        for blocked_from, blocked_until in _agent_blocked(search, agent):
+            first_blocked = bisect_left(starts, blocked_from, taken_up_to)
+            if first_blocked > taken_up_to:
+                found.extend(
+                    zip(
+                        starts[taken_up_to:first_blocked], repeat(agent_id),
+                        station_ids[taken_up_to:first_blocked],
+                    )
+                )  # fmt: skip
+            taken_up_to = max(taken_up_to, bisect_left(starts, blocked_until, first_blocked))
+        found.extend(zip(starts[taken_up_to:], repeat(agent_id), station_ids[taken_up_to:]))
 
     found.sort()
     if limit is not None:
         del found[limit:]
     return _materialise(found, search.duration)
+
+
+def _grid_with_stations(search: _Search, window_starts: list[_Span]) -> tuple[list[int], list[int]]:
+    """The grid starts of these windows (each window's grid from its own start) at which a
+    station is free, sorted, and the free station of smallest id at each."""
+    starts: list[int] = []
+    station_ids: list[int] = []
+    free_stations, station_span_ends = search.free_stations, search.station_span_ends
+    for window_start, window_end in window_starts:
+        for start in range(window_start, window_end, search.step):
+            index = bisect_right(station_span_ends, start)
+            if index < len(free_stations) and free_stations[index][0] <= start:
+                starts.append(start)
+                station_ids.append(free_stations[index][2])
+    return starts, station_ids
 
 
 def find_free_times(
@@ -344,66 +365,50 @@ def find_free_times(
     one slot: the same starts, sorted, each with its station (the free one of smallest id,
     which does not depend on the agent) and how many agents are free then.
 
-    One sweep per group of agents sharing their hours (zone and rules that apply): grid
-    positions are counted, per grid phase (starts that differ by a whole number of steps),
-    with +n where the group's windows begin and -n where they end, -1 where one agent's
-    absences and appointments begin to rule starts out and +1 where they stop. Within a
-    group every agent has the same windows, so inside them the count is the number of agents
-    free; outside them it is never positive. No (start, agent) pair is ever built.
+    One sweep per group of agents sharing their hours (zone and rules that apply): the
+    group's grid starts at which a station is free are listed once; each agent's absences
+    and appointments rule out a few ranges of positions in that list, counted with a -1
+    where one begins and a +1 where it ends; a running sum from the group's size gives the
+    agents free at each start. No (start, agent) pair is ever built.
     """
     agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
     search = _prepare(site, stations, motive, first_day, last_day, now)
     if search is None or not agent_order:
         return []
-    step = search.step
     groups: dict[object, tuple[list[_Span], list[AgentSchedule]]] = {}
     for agent in agent_order:
         windows = _agent_windows(search, agent)
         if windows is not None:
             key, window_starts, _anchors = windows
             groups.setdefault(key, (window_starts, []))[1].append(agent)
-    free_at: dict[int, int] = {}
+    free_at: dict[int, tuple[int, int]] = {}
     for window_starts, members in groups.values():
-        # Per phase: grid position → change in the count of the group's agents free there.
-        changes: dict[int, defaultdict[int, int]] = {}
-        size = len(members)
-        for anchor, window_end in window_starts:
-            phase = anchor % step
-            counts = changes.setdefault(phase, defaultdict(int))
-            # The last grid point before window_end is at (window_end - 1 - phase) // step.
-            counts[(anchor - phase) // step] += size
-            counts[(window_end - 1 - phase) // step + 1] -= size
-        phases = list(changes.items())
+        starts, station_ids = _grid_with_stations(search, window_starts)
+        if not starts:
+            continue
+        # Changes in the count of the group's free agents, by position in its grid: each
+        # agent's ruled-out starts are a few ranges of positions.
+        changes = [0] * (len(starts) + 1)
         for agent in members:
-            blocked = _agent_blocked(search, agent)
-            for phase, counts in phases:
-                for blocked_from, blocked_until in blocked:
-                    # Grid positions of this phase in [blocked_from, blocked_until).
-                    begin = (blocked_from - phase + step - 1) // step
-                    end = (blocked_until - phase + step - 1) // step
-                    if begin < end:
-                        counts[begin] -= 1
-                        counts[end] += 1
-        for phase, counts in phases:
-            free = 0
-            positions = sorted(counts)
-            for position, following in pairwise(positions):
-                free += counts[position]
-                if free > 0:
-                    for index in range(position, following):
-                        at = phase + index * step
-                        free_at[at] = free_at.get(at, 0) + free
+            for blocked_from, blocked_until in _agent_blocked(search, agent):
+                first = bisect_left(starts, blocked_from)
+                last = bisect_left(starts, blocked_until, first)
+                if first < last:
+                    changes[first] -= 1
+                    changes[last] += 1
+        free = len(members)
+        for position, at in enumerate(starts):
+            free += changes[position]
+            if free > 0:
+                # Another group may be free at that start too: the counts add up.
+                known = free_at.get(at)
+                free_at[at] = (station_ids[position], free + (known[1] if known else 0))
     times: list[FreeTime] = []
-    free_stations, station_span_ends = search.free_stations, search.station_span_ends
     duration = timedelta(microseconds=search.duration)
     for start_micros in sorted(free_at):
-        # The station range holding this start, if any: the free station then.
-        index = bisect_right(station_span_ends, start_micros)
-        if index < len(free_stations) and free_stations[index][0] <= start_micros:
-            start = _EPOCH + timedelta(microseconds=start_micros)
-            times.append(
-                FreeTime(start, start + duration, free_stations[index][2], free_at[start_micros])
-            )
+        station_id, free = free_at[start_micros]
+        start = _EPOCH + timedelta(microseconds=start_micros)
+        times.append(FreeTime(start, start + duration, station_id, free))
     return times
 
 
@@ -607,17 +612,16 @@ def _free_stations(
 
 
 def _materialise(found: list[tuple[int, int, int]], duration: int) -> list[Slot]:
-    # Several agents share most starts: build each instant once.
-    instants: dict[int, datetime] = {}
-    slots: list[Slot] = []
-    append = slots.append
-    for start_micros, agent_id, station_id in found:
-        start = instants.get(start_micros)
-        if start is None:
-            start = instants[start_micros] = _EPOCH + timedelta(microseconds=start_micros)
-        end_micros = start_micros + duration
-        end = instants.get(end_micros)
-        if end is None:
-            end = instants[end_micros] = _EPOCH + timedelta(microseconds=end_micros)
-        append(Slot(start, end, agent_id, station_id))
-    return slots
+    # Many agents share each start: its two instants are built once, and each row is made
+    # straight from a tuple (a named tuple's own constructor costs a Python call).
+    instants = {
+        start: (
+            _EPOCH + timedelta(microseconds=start),
+            _EPOCH + timedelta(microseconds=start + duration),
+        )
+        for start in {row[0] for row in found}
+    }
+    new = tuple.__new__
+    return [
+        new(Slot, (*instants[start], agent_id, station_id)) for start, agent_id, station_id in found
+    ]
