@@ -139,7 +139,7 @@ async def status_of(client: Any, path: str, appointment_id: int) -> dict[str, An
 
 
 async def test_the_desk_sees_todays_appointments_by_site(
-    client: Any, house: House, create_site: Any, create_user: Any
+    client: Any, house: House, create_site: Any, create_user: Any, clock: Clock
 ) -> None:
     today = await book(client, house)
     await book(client, house, start="2026-03-17T10:00:00+01:00", last_name="Tomorrow")
@@ -167,10 +167,13 @@ async def test_the_desk_sees_todays_appointments_by_site(
     assert 'data-live-url="/desk/status"' in html and "visio-live.js" in html
     assert "Agent en retard" not in html  # not started yet
     row = await status_of(client, "/desk/status", today["id"])
+    # 9:00: the arrival button waits until 9:30, 30 minutes before the start.
     assert row == {
         "id": today["id"], "status": "booked", "status_label": "réservé", "arrival": "",
-        "agent": "", "agent_presence": "", "can_mark_arrived": True,
+        "agent": "", "agent_presence": "", "can_mark_arrived": False,
     }  # fmt: skip
+    clock.now = datetime(2026, 3, 16, 8, 30, tzinfo=UTC)
+    assert (await status_of(client, "/desk/status", today["id"]))["can_mark_arrived"] is True
 
 
 async def test_each_site_shows_its_own_calendar_day(

@@ -87,8 +87,9 @@ class PageRow:
     outcome_due: bool = False
 
 
-def _live(overview: AppointmentView, timezone: str) -> Live:
-    """The live fields of `overview`, its times in `timezone`."""
+def _live(overview: AppointmentView, timezone: str, now: datetime | None) -> Live:
+    """The live fields of `overview`, its times in `timezone`; the arrival button only
+    while an arrival may be marked (`now`; None: whenever it is booked and not arrived)."""
     arrived = overview.arrived_at
     return Live(
         id=overview.id,
@@ -99,7 +100,9 @@ def _live(overview: AppointmentView, timezone: str) -> Live:
         ),
         agent=_agent_text(overview, timezone),
         agent_presence=overview.agent_presence,
-        can_mark_arrived=overview.status is AppointmentStatus.BOOKED and arrived is None,
+        can_mark_arrived=overview.status is AppointmentStatus.BOOKED
+        and arrived is None
+        and (now is None or transitions.arrival_open(overview.start, overview.end, now)),
     )
 
 
@@ -116,7 +119,7 @@ def _page_row(overview: AppointmentView, timezone: str, now: datetime | None = N
             shown = f"{format_date(at_site.date(), style='medium')} {shown}"
         site_time = _("%(time)s at the site (%(zone)s)", time=shown, zone=overview.timezone)
     return PageRow(
-        live=_live(overview, timezone), overview=overview, day=own.date(),
+        live=_live(overview, timezone, now), overview=overview, day=own.date(),
         start=clock_time(overview.start, timezone), end=clock_time(overview.end, timezone),
         joinable=overview.status is AppointmentStatus.BOOKED, site_time=site_time,
         outcome_due=(
@@ -126,8 +129,8 @@ def _page_row(overview: AppointmentView, timezone: str, now: datetime | None = N
     )  # fmt: skip
 
 
-def _desk_row(overview: AppointmentView) -> PageRow:
-    return _page_row(overview, overview.timezone)
+def _desk_row(overview: AppointmentView, now: datetime) -> PageRow:
+    return _page_row(overview, overview.timezone, now)
 
 
 def _status_json(rows: list[PageRow], moment: datetime) -> web.Response:
@@ -156,7 +159,7 @@ async def desk(request: web.Request) -> web.Response:
             "name": site_day.site_name,
             "timezone": site_day.timezone,
             "day": format_date(site_day.day),
-            "rows": [_desk_row(overview) for overview in site_day.appointments],
+            "rows": [_desk_row(overview, moment) for overview in site_day.appointments],
             "stations": site_day.stations,
         }
         for site_day in days
@@ -180,7 +183,7 @@ async def desk_status(request: web.Request) -> web.Response:
     days = await agendas.desk_day(
         request[DB], current_actor(request), now=moment, day=day_query(request.query, "day")
     )
-    rows = [_desk_row(overview) for day in days for overview in day.appointments]
+    rows = [_desk_row(overview, moment) for day in days for overview in day.appointments]
     return _status_json(rows, moment)
 
 
@@ -188,10 +191,11 @@ async def desk_week(request: web.Request) -> web.Response:
     """The week (`?week=` any day of it, default this week) at the desk agent's sites: each
     day with its appointments, a link to the day."""
     week_of = day_query(request.query, "week")
+    moment = now(request)
     weeks = await agendas.desk_week(
-        request[DB], current_actor(request), now=now(request), week_of=week_of
+        request[DB], current_actor(request), now=moment, week_of=week_of
     )
-    monday = weeks[0].monday if weeks else (week_of or now(request).date())
+    monday = weeks[0].monday if weeks else (week_of or moment.date())
     monday -= timedelta(days=monday.weekday())
     sites = [
         {
@@ -200,7 +204,7 @@ async def desk_week(request: web.Request) -> web.Response:
                 {
                     "date": format_date(site_day.day),
                     "iso": site_day.day.isoformat(),
-                    "rows": [_desk_row(overview) for overview in site_day.appointments],
+                    "rows": [_desk_row(overview, moment) for overview in site_day.appointments],
                 }
                 for site_day in week.days
             ],

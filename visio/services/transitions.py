@@ -138,6 +138,11 @@ ARRIVAL_OPENS = timedelta(minutes=30)
 ARRIVAL_UNDO = timedelta(minutes=5)
 
 
+def arrival_open(start: datetime, end: datetime, now: datetime) -> bool:
+    """Whether an arrival may be marked now: from 30 minutes before the start to the end."""
+    return start - ARRIVAL_OPENS <= now <= end
+
+
 async def mark_arrived(
     session: AsyncSession, actor: Actor, appointment_id: int, *, now: datetime
 ) -> AppointmentView:
@@ -146,7 +151,7 @@ async def mark_arrived(
     require(actor, Action.MARK_ARRIVED)
     appointment = await appointments.locked(session, actor, appointment_id)
     require_booked(appointment)
-    if not appointment.start_at - ARRIVAL_OPENS <= now <= appointment.end_at:
+    if not arrival_open(appointment.start_at, appointment.end_at, now):
         raise InvalidTransition(
             _l("The arrival is marked from 30 minutes before the start until the end.")
         )
@@ -215,7 +220,7 @@ async def detail(
         can_reschedule=booked and now < view.start and may(actor, Action.RESCHEDULE),
         can_mark_arrived=booked
         and arrived is None
-        and view.start - ARRIVAL_OPENS <= now <= view.end
+        and arrival_open(view.start, view.end, now)
         and may(actor, Action.MARK_ARRIVED),
         can_undo_arrival=booked
         and arrived is not None
