@@ -295,6 +295,7 @@ async def test_the_station_screen_opens_the_meeting_full_screen_when_it_is_time(
 async def test_the_station_screen_waits_again_when_the_session_ends(
     chromium: Any, expect: Any, live: Live
 ) -> None:
+    """Nobody joined from the station: at the end the waiting screen comes back."""
     await live.book(TEN)
     tablet = await station_tablet(chromium, live)
     await with_fake_jitsi(tablet)
@@ -303,8 +304,6 @@ async def test_the_station_screen_waits_again_when_the_session_ends(
     await tablet.goto(live.url(path))
     container = tablet.locator("[data-meeting]")
     await expect(container).to_have_attribute("data-meeting-state", "ready")
-    await tablet.get_by_role("link", name="Rejoindre la visio").tap()
-    await expect(container).to_have_attribute("data-meeting-state", "embedded")
     await screenshot(tablet, "station-end-near")
 
     # At 10:30 the server's timer brings the waiting screen back: nothing more today.
@@ -313,8 +312,39 @@ async def test_the_station_screen_waits_again_when_the_session_ends(
     )
     await expect(tablet.locator("[data-meeting]")).to_have_count(0)
     await expect(tablet.locator(".site-header")).to_be_visible()
-    assert await tablet.evaluate("document.fullscreenElement") is None
     await screenshot(tablet, "station-after-the-end")
+
+
+async def test_a_meeting_running_late_is_not_cut_at_the_end(
+    chromium: Any, expect: Any, live: Live
+) -> None:
+    """The station is in the meeting when its time is up: the meeting goes on; the waiting
+    screen comes back only when the meeting's link closes (30 minutes after the end). The
+    tablet's timers run on Playwright's clock, moved on by hand."""
+    await live.book(TEN)
+    tablet = await station_tablet(chromium, live)
+    await with_fake_jitsi(tablet)
+    path = await station_path(live)
+    await tablet.clock.install()
+    live.clock.set(datetime(2026, 3, 16, 9, 29, 30, tzinfo=UTC))  # 10:29:30, the end near
+    await tablet.goto(live.url(path))
+    container = tablet.locator("[data-meeting]")
+    await expect(container).to_have_attribute("data-meeting-state", "ready")
+    await tablet.get_by_role("link", name="Rejoindre la visio").tap()
+    await expect(container).to_have_attribute("data-meeting-state", "embedded")
+    await tablet.evaluate("window.stillTheSameMeeting = true")
+
+    # Past the session's end (10:30): the meeting is still there, the page not reloaded.
+    await tablet.clock.fast_forward("01:00")
+    assert await tablet.evaluate("window.stillTheSameMeeting") is True
+    await expect(container).to_have_attribute("data-meeting-state", "embedded")
+
+    # At 11:00 the link closes: the waiting screen comes back.
+    live.clock.set(datetime(2026, 3, 16, 10, 0, 5, tzinfo=UTC))
+    await tablet.clock.fast_forward("30:00")
+    await expect(tablet.get_by_text("Plus de visio aujourd'hui à ce poste.")).to_be_visible(
+        timeout=15_000
+    )
 
 
 async def test_leaving_the_meeting_brings_the_waiting_screen_back(

@@ -50,6 +50,7 @@ async def station(request: web.Request) -> web.Response:
     context: dict[str, object] = {
         "s": found,
         "reload_in": IDLE_RELOAD_SECONDS,
+        "closes_in": 0,
         "a": None,
         "meeting": None,
     }
@@ -57,14 +58,18 @@ async def station(request: web.Request) -> web.Response:
     if view is None:
         return render("station.html", request, context)
     config = request.app[JITSI]
-    opens_at, _closes_at = join_window(view.start, view.end, config)
+    opens_at, closes_at = join_window(view.start, view.end, config)
     waiting = max(0, math.ceil((opens_at - moment).total_seconds()))
     state = join_state(moment, view.start, view.end, config)
     until_end = max(0, math.ceil((view.end - moment).total_seconds()))
     context.update(
-        # What changes next on this screen: the meeting opens, or the session ends (the
-        # meeting embedded or not: the screen goes back to waiting for the next one).
+        # What changes next on this screen: the meeting opens, or the session ends (then
+        # the screen goes back to waiting for the next one, unless the station is still in
+        # the meeting: it goes back when the station leaves, or at the latest when the
+        # meeting's link closes).
         reload_in=(waiting if state == "too_early" else until_end) + 1,
+        # A meeting under way at the end runs on until its link closes.
+        closes_in=max(0, math.ceil((closes_at - moment).total_seconds())) + 1,
         seconds_until_open=waiting,
         a=view,
         day=format_date(view.start.date()),

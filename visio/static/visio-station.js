@@ -23,9 +23,19 @@
     window.location.reload();
   }
 
+  // In a meeting that runs past its end, the screen waits for the station to hang up (or
+  // the agent to end it), and goes back only when the meeting's link closes.
+  var inMeeting = false;
   var reloadIn = parseInt(screen.getAttribute("data-reload-in"), 10);
+  var closesIn = parseInt(screen.getAttribute("data-closes-in"), 10);
   if (reloadIn > 0) {
-    window.setTimeout(backToWaiting, reloadIn * 1000);
+    window.setTimeout(function () {
+      if (inMeeting && closesIn > reloadIn) {
+        window.setTimeout(backToWaiting, (closesIn - reloadIn) * 1000);
+        return;
+      }
+      backToWaiting();
+    }, reloadIn * 1000);
   }
 
   function pad(n) {
@@ -149,6 +159,7 @@
         return;
       }
       setState("embedded", "");
+      inMeeting = true;
       // The meeting fills the window; the rest of the screen is out of the way.
       document.documentElement.classList.add("station-in-visio");
       wrapper.hidden = false;
