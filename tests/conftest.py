@@ -95,22 +95,49 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
+async def _worker_database(url: str, worker: str) -> str:
+    """The database of one parallel worker beside the one named (`test` → `test_gw0`),
+    created afresh: workers never share tables."""
+    name = f"{make_url(url).database}_{worker}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database at the head revision, built by the migrations (never by create_all)."""
+    """A database at the head revision, built by the migrations (never by create_all); with
+    parallel workers (pytest-xdist), one per worker."""
     if POSTGRES_URL:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
         try:
-            asyncio.run(_reset_postgres(POSTGRES_URL))
+            url = asyncio.run(_worker_database(POSTGRES_URL, worker)) if worker else POSTGRES_URL
+            asyncio.run(_reset_postgres(url))
         except Exception as error:  # any failure to reach it is fatal for this run
             pytest.exit(
                 f"VISIO_TEST_DATABASE_URL is set but PostgreSQL does not answer: {error}",
                 returncode=3,
             )
-        url = POSTGRES_URL
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'visio-test.db'}"
     asyncio.run(_migrate(url))
     yield url
+    if url.startswith("postgresql") and url != POSTGRES_URL:
+        asyncio.run(_drop_database(POSTGRES_URL, make_url(url).database or ""))
+
+
+async def _drop_database(url: str, name: str) -> None:
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 @pytest.fixture
