@@ -24,7 +24,7 @@ from visio import __version__
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision, upgrade_engine
 from visio.db.models import Role, Site
-from visio.services import accounts
+from visio.services import accounts, statistics
 from visio.services.errors import DomainError
 from visio.settings import ConfigError, Settings
 
@@ -299,6 +299,11 @@ def _parser() -> argparse.ArgumentParser:
     token_create.add_argument("--label", default="")
 
     commands.add_parser("check-config", help="validate the environment and the database")
+    stats = commands.add_parser("stats", help="statistics")
+    stats_commands = stats.add_subparsers(dest="stats_command", required=True, metavar="ACTION")
+    stats_commands.add_parser(
+        "rebuild", help="count every appointment again into the statistics' counters"
+    )
     return parser
 
 
@@ -333,6 +338,8 @@ def _run(arguments: argparse.Namespace) -> int:
         print(asyncio.run(_create_user(settings, arguments)))
     elif arguments.command == "tokens":
         print(asyncio.run(_create_token(settings, arguments.email, arguments.label)))
+    elif arguments.command == "stats":
+        print(f"{asyncio.run(_stats_rebuild(settings))} appointments counted")
     elif arguments.command == "check-config":
         Settings.from_env()  # the full check, secret key included
         current, expected = asyncio.run(_check_database(settings))
@@ -343,6 +350,19 @@ def _run(arguments: argparse.Namespace) -> int:
             )
         print(f"configuration ok; database reachable, schema at {current}")
     return 0
+
+
+async def _stats_rebuild(settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            counted = await statistics.rebuild(session)
+            await session.commit()
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot rebuild the statistics: {_first_line(error)}") from None
+    finally:
+        await engine.dispose()
+    return counted
 
 
 async def _check_database(settings: Settings) -> tuple[str | None, str]:

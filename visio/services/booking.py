@@ -41,7 +41,14 @@ from visio.meetings.rooms import new_room_name
 from visio.notify.facts import MotiveFacts, Parties, PartnerFacts, SiteFacts
 from visio.scheduling import Slot, find_slots, is_bookable
 from visio.scheduling.calendars import time_zone
-from visio.services import appointments, availability, notifications, setup, transitions
+from visio.services import (
+    appointments,
+    availability,
+    notifications,
+    setup,
+    statistics,
+    transitions,
+)
 from visio.services.availability import SearchInputs
 from visio.services.citizens import CitizenDetails, find_or_create_citizen, name_key
 from visio.services.errors import Conflict, InvalidTransition, SlotUnavailable
@@ -247,7 +254,9 @@ async def reschedule(
     transitions.require_booked(old)
     if old.start_at <= now:
         raise InvalidTransition(_l("This appointment has started: it can no longer move."))
-    transitions.change_status(session, old, AppointmentStatus.CANCELLED, actor, now, "rescheduled")
+    await transitions.change_status(
+        session, old, AppointmentStatus.CANCELLED, actor, now, "rescheduled"
+    )
     old.cancel_reason = "rescheduled"
     # One more version of the same calendar event, whichever agent now holds it.
     old.sequence += 1
@@ -316,6 +325,7 @@ async def _book_slot(
             # database said no, so do we. The transaction is aborted: the middleware rolls
             # it back, nothing of this request stays.
             raise SlotUnavailable() from None
+        await _count(connection, values, inputs)
         return _Booked(appointment_id, values, inputs)
     tried: set[int] = set()
     for attempt_number in range(MAX_AGENT_ATTEMPTS):
@@ -356,6 +366,7 @@ async def _book_slot(
             tried.add(slot.agent_id)
             continue
         await attempt.commit()
+        await _count(connection, values, fresh)
         return _Booked(appointment_id, values, fresh)
     raise SlotUnavailable(extra={"next_slots": await _next_slots(session, request, day, now)})
 
@@ -373,6 +384,15 @@ async def _week_loads(
     return await statements.week_loads(
         connection, sorted({slot.agent_id for slot in candidates}), week_start, week_end
     )
+
+
+async def _count(connection: AsyncConnection, values: NewAppointment, inputs: SearchInputs) -> None:
+    """The statistics' counters: one more appointment booked."""
+    await statistics.count_booked(
+        connection, site_id=values["site_id"], partner_id=values["partner_id"],
+        motive_id=values["motive_id"], agent_id=values["agent_id"], start=values["start_at"],
+        timezone=inputs.site.timezone,
+    )  # fmt: skip
 
 
 class _LostRace(Exception):

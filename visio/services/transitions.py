@@ -16,7 +16,7 @@ from visio.db.models import Appointment, AppointmentEvent, Citizen
 from visio.db.statements import citizens as citizen_statements
 from visio.domain import OUTCOMES, AppointmentStatus
 from visio.i18n import lazy_gettext as _l
-from visio.services import appointments, audit, notifications
+from visio.services import appointments, audit, notifications, statistics
 from visio.services.errors import InvalidTransition, NotAllowed
 from visio.services.notifications import Links
 from visio.services.permissions import Action, Actor, may, outcomes_for, require
@@ -45,7 +45,7 @@ def require_booked(appointment: Appointment) -> None:
         )  # fmt: skip
 
 
-def change_status(
+async def change_status(
     session: AsyncSession,
     appointment: Appointment,
     to_status: AppointmentStatus,
@@ -53,7 +53,9 @@ def change_status(
     now: datetime,
     note: str = "",
 ) -> None:
-    """The new status, with its history entry and its audit entry."""
+    """The new status, with its history entry, its audit entry and the statistics'
+    counters moved."""
+    await statistics.count_change(session, appointment, to_status)
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id, at=now, by_user_id=actor.user_id,
@@ -98,7 +100,7 @@ async def cancel(
     require_booked(appointment)
     if appointment.end_at <= now:
         raise InvalidTransition(_l("This appointment is over: record its outcome instead."))
-    change_status(session, appointment, AppointmentStatus.CANCELLED, actor, now, reason)
+    await change_status(session, appointment, AppointmentStatus.CANCELLED, actor, now, reason)
     appointment.cancel_reason = reason
     appointment.sequence += 1
     await session.flush()
@@ -126,7 +128,7 @@ async def record_outcome(
     require_booked(appointment)
     if now < appointment.start_at:
         raise InvalidTransition(_l("This appointment has not started yet."))
-    change_status(session, appointment, status, actor, now, note)
+    await change_status(session, appointment, status, actor, now, note)
     appointment.outcome_note = note
     await session.flush()
     return await appointments.read(session, actor, appointment_id, now=now)

@@ -8,6 +8,7 @@ from visio.db.models.desk_requests import DeskRequest
 from visio.db.models.outbox import OutboxMessage
 from visio.db.models.partners import Motive, Partner
 from visio.db.models.sites import Closure, OpeningHour, Site, Station
+from visio.db.models.statistics import SessionCount
 from visio.db.models.users import ApiToken, User, user_sites
 
 # The enums live with the domain; importable from here too, as the models store them.
@@ -39,6 +40,7 @@ __all__ = [
     "Partner",
     "RequestChannel",
     "Role",
+    "SessionCount",
     "Site",
     "Station",
     "User",

@@ -1,0 +1,42 @@
+"""Counters the statistics read: never a citizen row, so they outlive the purge of personal
+data, and their cost does not grow with the history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from visio.db.base import Base
+from visio.db.models._columns import enum_column
+from visio.domain import AppointmentStatus
+
+
+class SessionCount(Base):
+    """How many appointments of one house, partner, motive and agent start on one day of the
+    house's calendar, per status. Kept exact by the very transaction that books, moves,
+    cancels or records an outcome (`visio.services.statistics`); `visio stats rebuild`
+    recounts them from the appointments."""
+
+    __tablename__ = "session_counts"
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="not_negative"),
+        Index(None, "partner_id", "day"),
+        Index(None, "day"),
+    )
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    motive_id: Mapped[int] = mapped_column(ForeignKey("motives.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        enum_column(AppointmentStatus, "session_count_status"), primary_key=True
+    )
+    # The day's year, month and ISO week ("2026-W12"), written with it: every period groups
+    # by a plain column, the same way on every database.
+    year: Mapped[int]
+    month: Mapped[int]
+    week: Mapped[str] = mapped_column(String(8))
+    count: Mapped[int]
