@@ -135,11 +135,14 @@ def _adapter(kind: Any) -> TypeAdapter[object]:  # a type form, as pydantic take
     return adapter
 
 
-def json_model(value: object, *, status: int = 200, adapter: Any = None) -> web.Response:
+def json_model(
+    value: object, *, status: int = 200, adapter: Any = None, exclude_none: bool = False
+) -> web.Response:
     """Render a record or a pydantic model as JSON; `adapter`, the type of `value` when
-    it is not its class (`list[AppointmentView]`)."""
+    it is not its class (`list[AppointmentView]`); `exclude_none`, fields left out when
+    they are None (keys a caller did not ask for)."""
     kind: Any = adapter if adapter is not None else type(value)
-    document = _adapter(kind).dump_python(value, mode="json")
+    document = _adapter(kind).dump_python(value, mode="json", exclude_none=exclude_none)
     return web.json_response(document, status=status, dumps=_dumps)
 
 

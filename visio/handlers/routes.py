@@ -21,6 +21,7 @@ from visio.handlers import (
     setup,
     slots,
     station_pages,
+    statistics,
 )
 
 ID = r"{id:\d+}"
@@ -145,6 +146,8 @@ def setup_routes(app: web.Application) -> None:
     # Administration
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
+    # Statistics
+    add("GET", "/api/v1/stats/sessions", statistics.session_stats, name="api_stats_sessions")
     # Calendar feeds
     add("POST", "/api/v1/me/calendar-feed", calendar_feed.create_feed, name="api_feed_create")
     add("DELETE", "/api/v1/me/calendar-feed", calendar_feed.revoke_feed, name="api_feed_revoke")

@@ -423,3 +423,51 @@ class CitizenSearch(Strict):
 class CalendarFeedOut(BaseModel):
     url: str = Field(description="The webcal:// address to subscribe to; shown once.")
     https_url: str
+
+
+# ---------------------------------------------------------------- statistics
+
+
+class SessionStatsQuery(Strict):
+    group_by: list[str] = Field(
+        default_factory=list,
+        description="Any of year, month, week, day, site, partner, motive, agent, separated "
+        "by commas; none: one row for everything.",
+    )
+    from_: Day | None = Field(default=None, alias="from", description="First house-local day")
+    to: Day | None = Field(default=None, description="Last house-local day (inclusive)")
+    site_id: Id | None = None
+    partner_id: Id | None = None
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class SessionStatsRow(BaseModel):
+    """One group: its keys (those asked for), then the counts by status."""
+
+    year: int | None = None
+    month: str | None = Field(default=None, description="YYYY-MM")
+    week: str | None = Field(default=None, description="ISO week, YYYY-Www")
+    day: date | None = None
+    site_id: Id | None = None
+    site_name: str | None = None
+    partner_id: Id | None = None
+    partner_name: str | None = None
+    motive_id: Id | None = None
+    motive_name: str | None = None
+    agent_id: Id | None = None
+    agent_name: str | None = None
+    held: int
+    no_show: int
+    agent_absent: int
+    cancelled: int
+    booked: int
+
+
+class SessionStatsOut(BaseModel):
+    rows: list[SessionStatsRow]

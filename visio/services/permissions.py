@@ -108,7 +108,8 @@ RULES: Mapping[Action, Rule] = {
     Action.OWN_CALENDAR_FEED: _rule(AGENT),
     # A partner agent enters their own leave; an administrator anyone's (set-up).
     Action.OWN_ABSENCES: _rule(AGENT),
-    Action.READ_STATISTICS: _rule(COORDINATOR, ADMIN),
+    # The counts of their houses: the desk and the coordinators; every house: admins.
+    Action.READ_STATISTICS: _rule(DESK, COORDINATOR, ADMIN),
 }
 
 
