@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from visio.db.models import Absence, Agent, Appointment
 from visio.domain import AppointmentStatus
 from visio.i18n import lazy_gettext as _l
-from visio.scheduling.calendars import time_zone
 from visio.services import appointments, audit
 from visio.services.errors import Conflict, InvalidInput, Message, NotFound
 from visio.services.permissions import Action, Actor, require_agent_self
 from visio.services.records import AbsenceView, AppointmentView
+from visio.services.setup.agents import absence_view
 
 # The longest absence one form may enter; longer is a typing slip (a year for a month).
 LONGEST = timedelta(days=366)
@@ -52,14 +52,6 @@ class WouldHit(Conflict):
     def __init__(self, hit: tuple[AppointmentView, ...]) -> None:
         super().__init__(extra={"appointments": [view.id for view in hit]})
         self.hit = hit
-
-
-def _view(absence: Absence, timezone: str) -> AbsenceView:
-    zone = time_zone(timezone)
-    return AbsenceView(
-        id=absence.id, agent_id=absence.agent_id, start=absence.start_at.astimezone(zone),
-        end=absence.end_at.astimezone(zone), reason=absence.reason,
-    )  # fmt: skip
 
 
 async def _agent_zone(session: AsyncSession, agent_id: int) -> str:
@@ -101,7 +93,7 @@ async def own_absences(session: AsyncSession, actor: Actor, *, now: datetime) ->
         for view in await _booked_between(session, agent_id, absence.start_at, absence.end_at, now):
             hit[view.id] = view
     return AgentAbsences(
-        agent_id, timezone, tuple(_view(absence, timezone) for absence in rows),
+        agent_id, timezone, tuple(absence_view(absence, timezone) for absence in rows),
         tuple(sorted(hit.values(), key=lambda view: (view.start, view.id))),
     )  # fmt: skip
 
@@ -160,7 +152,7 @@ async def add_own_absence(
             "appointments_hit": [view.id for view in hit],
         },
     )  # fmt: skip
-    return _view(absence, timezone)
+    return absence_view(absence, timezone)
 
 
 async def remove_own_absence(
