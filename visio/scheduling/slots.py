@@ -70,7 +70,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain, pairwise, repeat
 from typing import Final, TypeVar
 
@@ -247,20 +247,34 @@ def _agent_blocked(search: _Search, agent: AgentSchedule) -> list[_Span]:
     slot [t - before, t + d + after) misses [b0, b1) exactly when t is outside
     (b0 - d - after, b1 + before)."""
     lead, trail = search.duration + search.after - 1, search.before
-    spans = sorted(
-        [
-            (busy_from - lead, busy_until + trail)
-            for busy_from, busy_until in _micro_spans(chain(agent.absences, agent.busy))
-        ]
-    )
+    # The hot loop of a team's search (every appointment of every agent passes here once):
+    # the instants converted through the shared cache, inline.
+    known = _KNOWN_MICROS
+    spans: list[_Span] = []
+    for intervals in (agent.absences, agent.busy):
+        for busy_from, busy_until in intervals:
+            if busy_from < busy_until:  # an empty interval blocks nothing
+                start = known.get(busy_from)
+                if start is None:
+                    start = known[busy_from] = _micros(busy_from)
+                end = known.get(busy_until)
+                if end is None:
+                    end = known[busy_until] = _micros(busy_until)
+                spans.append((start - lead, end + trail))
+    if len(known) > _KNOWN_MICROS_BOUND:
+        known.clear()
+    spans.sort()
     # Joined where they overlap or touch, in one pass over the sorted spans.
     joined: list[_Span] = []
+    last_until = None
     for span_from, span_until in spans:
-        if joined and span_from <= joined[-1][1]:
-            if span_until > joined[-1][1]:
+        if last_until is not None and span_from <= last_until:
+            if span_until > last_until:
                 joined[-1] = (joined[-1][0], span_until)
+                last_until = span_until
         else:
             joined.append((span_from, span_until))
+            last_until = span_until
     return joined
 
 
@@ -305,9 +319,12 @@ def find_slots(
         return []
     # Per group of agents sharing their hours: the grid starts of their windows at which a
     # station is free, and that station; each agent's rows are then slices of it between
-    # the starts their appointments and absences rule out.
-    grids: dict[object, tuple[list[int], list[int]]] = {}
-    found: list[tuple[int, int, int]] = []
+    # the starts their appointments and absences rule out, made into slots without a
+    # Python call per row (the instants of a start are built once per group).
+    grids: dict[object, _Grid] = {}
+    found: list[Slot] = []
+    make = partial(tuple.__new__, Slot)
+    duration = timedelta(microseconds=search.duration)
     for agent in agent_order:
         windows = _agent_windows(search, agent)
         if windows is None:
@@ -315,26 +332,38 @@ def find_slots(
         key, window_starts, _anchors = windows
         grid = grids.get(key)
         if grid is None:
-            grid = grids[key] = _grid_with_stations(search, window_starts)
-        starts, station_ids = grid
+            starts, station_ids = _grid_with_stations(search, window_starts)
+            begins = [_EPOCH + timedelta(microseconds=start) for start in starts]
+            grid = grids[key] = (
+                starts,
+                station_ids,
+                begins,
+                [begin + duration for begin in begins],
+            )
+        starts, station_ids, begins, ends = grid
         agent_id = agent.agent_id
         taken_up_to = 0
         for blocked_from, blocked_until in _agent_blocked(search, agent):
             first_blocked = bisect_left(starts, blocked_from, taken_up_to)
             if first_blocked > taken_up_to:
+                rows = slice(taken_up_to, first_blocked)
                 found.extend(
-                    zip(
-                        starts[taken_up_to:first_blocked], repeat(agent_id),
-                        station_ids[taken_up_to:first_blocked],
-                    )
-                )  # fmt: skip
+                    map(make, zip(begins[rows], ends[rows], repeat(agent_id), station_ids[rows]))
+                )
             taken_up_to = max(taken_up_to, bisect_left(starts, blocked_until, first_blocked))
-        found.extend(zip(starts[taken_up_to:], repeat(agent_id), station_ids[taken_up_to:]))
+        rows = slice(taken_up_to, None)
+        found.extend(map(make, zip(begins[rows], ends[rows], repeat(agent_id), station_ids[rows])))
 
+    # By start, then agent: the end follows the start, and no two rows share both.
     found.sort()
     if limit is not None:
         del found[limit:]
-    return _materialise(found, search.duration)
+    return found
+
+
+# A group's grid: its starts (microseconds) with the free station at each, and the same
+# starts and their ends as the instants the slots carry.
+_Grid = tuple[list[int], list[int], list[datetime], list[datetime]]
 
 
 def _grid_with_stations(search: _Search, window_starts: list[_Span]) -> tuple[list[int], list[int]]:
@@ -609,19 +638,3 @@ def _free_stations(
         unserved = intersect(unserved, blocked)
     served.sort()
     return served
-
-
-def _materialise(found: list[tuple[int, int, int]], duration: int) -> list[Slot]:
-    # Many agents share each start: its two instants are built once, and each row is made
-    # straight from a tuple (a named tuple's own constructor costs a Python call).
-    instants = {
-        start: (
-            _EPOCH + timedelta(microseconds=start),
-            _EPOCH + timedelta(microseconds=start + duration),
-        )
-        for start in {row[0] for row in found}
-    }
-    new = tuple.__new__
-    return [
-        new(Slot, (*instants[start], agent_id, station_id)) for start, agent_id, station_id in found
-    ]
