@@ -40,6 +40,12 @@ SECRET = "test-secret-" + "x" * 40
 DEFAULT_NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers a core: many tests wait (on a browser, a subprocess, a poll), and the
+    other worker of the core runs meanwhile."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"visio database: {_redacted(POSTGRES_URL) if POSTGRES_URL else 'SQLite (temporary file)'}"
