@@ -68,7 +68,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache, partial
 from itertools import chain, pairwise, repeat
@@ -119,8 +119,6 @@ class _Search:
     """What every agent of one search shares: the motive's lengths in microseconds, the range
     of starts, the site's opening windows and the stations' free ranges of starts."""
 
-    site_id: int
-    motive_id: int
     duration: int
     step: int
     before: int
@@ -130,13 +128,6 @@ class _Search:
     opening: list[_Span]
     free_stations: list[_StationSpan]
     station_span_ends: list[int]
-    # Per agent zone: the agent-local days to look at (ordinals).
-    agent_days: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # Per (zone, rules): the grid windows' ranges of starts and their anchors; a team's
-    # agents mostly share their hours, which are then worked out once.
-    windows: dict[tuple[str, tuple[AvailabilityRule, ...]], tuple[list[_Span], list[int]]] = field(
-        default_factory=dict
-    )
 
 
 def _prepare(
@@ -203,43 +194,60 @@ def _prepare(
     if not free_stations:
         return None
     return _Search(
-        site.site_id, motive.motive_id, duration, step, before, after, earliest, latest,
+        duration, step, before, after, earliest, latest,
         opening, free_stations, [span_end for _, span_end, _ in free_stations],
     )  # fmt: skip
 
 
-def _agent_windows(
-    search: _Search, agent: AgentSchedule
-) -> tuple[tuple[str, tuple[AvailabilityRule, ...]], list[_Span], list[int]] | None:
-    """The agent's grid windows as ranges of starts, with their anchors, keyed by what they
-    depend on (the agent's zone and the rules that apply); None without any."""
-    rules = tuple(rule for rule in agent.rules if rule.applies_to(search.site_id, search.motive_id))
-    if not rules:
+# A team: agents who share their hours at this site for this motive (their zone and the
+# rules that apply), with their grid starts at which a station is free and that station.
+_Team = tuple[list[int], list[int], list[AgentSchedule]]
+
+
+def _teams(
+    site: SiteCalendar,
+    stations: Sequence[StationSchedule],
+    motive: MotiveTiming,
+    agents: Sequence[AgentSchedule],
+    first_day: date,
+    last_day: date,
+    now: datetime,
+) -> tuple[_Search, list[_Team]] | None:
+    """What both searches start from: the agent-independent part, and the agents grouped
+    by their hours, each group's grid worked out once (a team mostly shares its hours).
+    None when nothing can be free."""
+    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
+    search = _prepare(site, stations, motive, first_day, last_day, now)
+    if search is None or not agent_order:
         return None
-    key = (agent.timezone, rules)
-    known = search.windows.get(key)
-    if known is None:
-        duration = search.duration
-        days = search.agent_days.get(agent.timezone)
-        if days is None:
-            days = search.agent_days[agent.timezone] = (
-                _local_ordinal(search.earliest, agent.timezone) - 1,
-                _local_ordinal(search.latest - 1 + duration, agent.timezone),
-            )
-        grid_windows = intersect(
-            search.opening, _availability_windows(agent.timezone, rules, *days)
+    members: dict[tuple[str, tuple[AvailabilityRule, ...]], list[AgentSchedule]] = {}
+    for agent in agent_order:
+        rules = tuple(
+            rule for rule in agent.rules if rule.applies_to(site.site_id, motive.motive_id)
         )
-        # A slot [t, t + d) fits the grid window [w0, w1) when w0 <= t <= w1 - d.
-        window_starts: list[_Span] = [
-            (window_start, window_end - duration + 1)
-            for window_start, window_end in grid_windows
-            if window_end - window_start >= duration
-        ]
-        known = search.windows[key] = (window_starts, [anchor for anchor, _ in window_starts])
-    window_starts, anchors = known
-    if not window_starts:
-        return None
-    return key, window_starts, anchors
+        if rules:
+            members.setdefault((agent.timezone, rules), []).append(agent)
+    teams = []
+    for (zone, rules), team in members.items():
+        starts, station_ids = _grid_with_stations(search, _window_starts(search, zone, rules))
+        if starts:
+            teams.append((starts, station_ids, team))
+    return search, teams
+
+
+def _window_starts(search: _Search, zone: str, rules: tuple[AvailabilityRule, ...]) -> list[_Span]:
+    """The ranges of starts of the grid windows of `rules` in `zone` (the overlaps of their
+    windows with the site's), each range beginning at its window's start, the grid's anchor.
+    A slot [t, t + d) fits the grid window [w0, w1) when w0 <= t <= w1 - d."""
+    duration = search.duration
+    first = _local_ordinal(search.earliest, zone) - 1
+    last = _local_ordinal(search.latest - 1 + duration, zone)
+    grid_windows = intersect(search.opening, _availability_windows(zone, rules, first, last))
+    return [
+        (window_start, window_end - duration + 1)
+        for window_start, window_end in grid_windows
+        if window_end - window_start >= duration
+    ]
 
 
 def _agent_blocked(search: _Search, agent: AgentSchedule) -> list[_Span]:
@@ -278,20 +286,18 @@ def _agent_blocked(search: _Search, agent: AgentSchedule) -> list[_Span]:
     return joined
 
 
-def _agent_pieces(search: _Search, agent: AgentSchedule) -> list[tuple[int, int, int]]:
-    """The ranges of starts at which ``agent`` is free (their hours, the site's, their
-    absences and busy time with the buffers), each with the anchor of its grid window:
-    ``(piece_start, piece_end, anchor)``, sorted. Stations are not looked at here."""
-    windows = _agent_windows(search, agent)
-    if windows is None:
-        return []
-    _key, window_starts, anchors = windows
-    blocked = _agent_blocked(search, agent)
-    pieces = subtract(window_starts, blocked) if blocked else window_starts
-    return [
-        (piece_start, piece_end, anchors[bisect_right(anchors, piece_start) - 1])
-        for piece_start, piece_end in pieces
-    ]
+def _ruled_out(search: _Search, agent: AgentSchedule, starts: list[int]) -> list[tuple[int, int]]:
+    """The positions in a team's sorted `starts` that the agent's absences and appointments
+    rule out, as ranges [first, last): sorted, disjoint, never empty."""
+    ranges = []
+    lowest = 0
+    for blocked_from, blocked_until in _agent_blocked(search, agent):
+        first = bisect_left(starts, blocked_from, lowest)
+        last = bisect_left(starts, blocked_until, first)
+        if first < last:
+            ranges.append((first, last))
+            lowest = last
+    return ranges
 
 
 def find_slots(
@@ -313,57 +319,40 @@ def find_slots(
     Independent of the order of ``stations``, ``agents`` and of every tuple inside the inputs.
     Raises ``ValueError`` for a naive ``now`` or two stations or agents sharing an id.
     """
-    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
-    search = _prepare(site, stations, motive, first_day, last_day, now)
-    if search is None or not agent_order:
+    prepared = _teams(site, stations, motive, agents, first_day, last_day, now)
+    if prepared is None:
         return []
-    # Per group of agents sharing their hours: the grid starts of their windows at which a
-    # station is free, and that station; each agent's rows are then slices of it between
-    # the starts their appointments and absences rule out, made into slots without a
-    # Python call per row (the instants of a start are built once per group).
-    grids: dict[object, _Grid] = {}
+    search, teams = prepared
+    # Each agent's rows are slices of their team's grid between the starts ruled out, made
+    # into slots without a Python call per row (a start's instants are built once a team).
     found: list[Slot] = []
     make = partial(tuple.__new__, Slot)
     duration = timedelta(microseconds=search.duration)
-    for agent in agent_order:
-        windows = _agent_windows(search, agent)
-        if windows is None:
-            continue
-        key, window_starts, _anchors = windows
-        grid = grids.get(key)
-        if grid is None:
-            starts, station_ids = _grid_with_stations(search, window_starts)
-            begins = [_EPOCH + timedelta(microseconds=start) for start in starts]
-            grid = grids[key] = (
-                starts,
-                station_ids,
-                begins,
-                [begin + duration for begin in begins],
+    for starts, station_ids, team in teams:
+        begins = [_EPOCH + timedelta(microseconds=start) for start in starts]
+        ends = [begin + duration for begin in begins]
+        for agent in team:
+            agent_id = agent.agent_id
+            free_from = 0
+            for first, last in _ruled_out(search, agent, starts):
+                if first > free_from:
+                    rows = slice(free_from, first)
+                    found.extend(
+                        map(
+                            make, zip(begins[rows], ends[rows], repeat(agent_id), station_ids[rows])
+                        )
+                    )
+                free_from = last
+            rows = slice(free_from, None)
+            found.extend(
+                map(make, zip(begins[rows], ends[rows], repeat(agent_id), station_ids[rows]))
             )
-        starts, station_ids, begins, ends = grid
-        agent_id = agent.agent_id
-        taken_up_to = 0
-        for blocked_from, blocked_until in _agent_blocked(search, agent):
-            first_blocked = bisect_left(starts, blocked_from, taken_up_to)
-            if first_blocked > taken_up_to:
-                rows = slice(taken_up_to, first_blocked)
-                found.extend(
-                    map(make, zip(begins[rows], ends[rows], repeat(agent_id), station_ids[rows]))
-                )
-            taken_up_to = max(taken_up_to, bisect_left(starts, blocked_until, first_blocked))
-        rows = slice(taken_up_to, None)
-        found.extend(map(make, zip(begins[rows], ends[rows], repeat(agent_id), station_ids[rows])))
 
     # By start, then agent: the end follows the start, and no two rows share both.
     found.sort()
     if limit is not None:
         del found[limit:]
     return found
-
-
-# A group's grid: its starts (microseconds) with the free station at each, and the same
-# starts and their ends as the instants the slots carry.
-_Grid = tuple[list[int], list[int], list[datetime], list[datetime]]
 
 
 def _grid_with_stations(search: _Search, window_starts: list[_Span]) -> tuple[list[int], list[int]]:
@@ -400,31 +389,18 @@ def find_free_times(
     where one begins and a +1 where it ends; a running sum from the group's size gives the
     agents free at each start. No (start, agent) pair is ever built.
     """
-    agent_order = _by_id(agents, lambda agent: agent.agent_id, "agent")
-    search = _prepare(site, stations, motive, first_day, last_day, now)
-    if search is None or not agent_order:
+    prepared = _teams(site, stations, motive, agents, first_day, last_day, now)
+    if prepared is None:
         return []
-    groups: dict[object, tuple[list[_Span], list[AgentSchedule]]] = {}
-    for agent in agent_order:
-        windows = _agent_windows(search, agent)
-        if windows is not None:
-            key, window_starts, _anchors = windows
-            groups.setdefault(key, (window_starts, []))[1].append(agent)
+    search, teams = prepared
     free_at: dict[int, tuple[int, int]] = {}
-    for window_starts, members in groups.values():
-        starts, station_ids = _grid_with_stations(search, window_starts)
-        if not starts:
-            continue
-        # Changes in the count of the group's free agents, by position in its grid: each
-        # agent's ruled-out starts are a few ranges of positions.
+    for starts, station_ids, members in teams:
+        # Changes in the count of the team's free agents, by position in its grid.
         changes = [0] * (len(starts) + 1)
         for agent in members:
-            for blocked_from, blocked_until in _agent_blocked(search, agent):
-                first = bisect_left(starts, blocked_from)
-                last = bisect_left(starts, blocked_until, first)
-                if first < last:
-                    changes[first] -= 1
-                    changes[last] += 1
+            for first, last in _ruled_out(search, agent, starts):
+                changes[first] -= 1
+                changes[last] += 1
         free = len(members)
         for position, at in enumerate(starts):
             free += changes[position]
