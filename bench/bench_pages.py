@@ -81,6 +81,7 @@ from visio.db.models.agents import rule_sites
 from visio.demo import prepare_demo
 from visio.demo.houses import AFTERNOON, MORNING
 from visio.demo.people import DEMO_USERS
+from visio.handlers.booking_pages import DAYS_SHOWN as DAYS_PER_PAGE
 from visio.keys import ENGINE
 from visio.services import accounts
 from visio.settings import Settings
@@ -90,7 +91,6 @@ PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FIRST_DAY = date(2026, 11, 23)
 WEEKS = 4
-DAYS_PER_PAGE = 7  # visio.handlers.booking_pages.DAYS_SHOWN
 SECRET = "bench-pages-" + "p" * 40
 HOUSE = "Murat"
 DURATION, BUFFER_AFTER = timedelta(minutes=30), timedelta(minutes=10)

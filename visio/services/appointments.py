@@ -145,10 +145,6 @@ class Page:
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
 
 async def _day_windows(
     session: AsyncSession, first_day: date | None, last_day: date | None
@@ -208,26 +204,6 @@ async def page_on_days(
             session, *criteria, now=now, limit=per_page, offset=(page - 1) * per_page
         )
     return Page(tuple(items), total, page, per_page)
-
-
-async def on_days(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    site_id: int | None,
-    agent_id: int | None,
-    first_day: date | None,
-    last_day: date | None,
-    statuses: Sequence[AppointmentStatus],
-    now: datetime,
-) -> list[AppointmentView]:
-    """Every appointment `page_on_days` finds, all pages at once (the caller bounds the
-    days)."""
-    found = await page_on_days(
-        session, actor, site_id=site_id, agent_id=agent_id, first_day=first_day,
-        last_day=last_day, statuses=statuses, now=now, per_page=2**31 - 1,
-    )  # fmt: skip
-    return list(found.items)
 
 
 def local_day(view: AppointmentView, timezone: str) -> date:
