@@ -10,11 +10,10 @@ from datetime import date, datetime, time, timedelta
 
 from aiohttp import web
 
-from visio import web_session
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.calendar_feed import feed_urls
 from visio.handlers.meeting_pages import clock_time
-from visio.handlers.render import render
+from visio.handlers.render import posted_form, render
 from visio.handlers.validation import EARLIEST, LATEST
 from visio.i18n import format_date
 from visio.i18n import gettext as _
@@ -23,7 +22,7 @@ from visio.keys import DB
 from visio.scheduling.calendars import time_zone
 from visio.services import absences, calendar_feed
 from visio.services.absences import AgentAbsences, WouldHit
-from visio.services.errors import Conflict, InvalidInput, Malformed
+from visio.services.errors import Conflict, InvalidInput
 from visio.services.records import AbsenceView, AppointmentView
 
 DONE = {
@@ -31,13 +30,6 @@ DONE = {
     "removed": _l("The absence is taken back."),
     "stopped": _l("Your calendar link is stopped: calendars subscribed to it get nothing more."),
 }
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    form = await request.post()
-    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
-        raise Malformed(_("Your form expired; reload the page and try again."))
-    return {key: str(value) for key, value in form.items()}
 
 
 # ---------------------------------------------------------------- absences
@@ -151,7 +143,7 @@ async def _absences_page(
 async def add_absence(request: web.Request) -> web.StreamResponse:
     """Save the absence; when it falls on booked appointments, show them and ask again
     (the form's second step, `confirm`), everything typed kept."""
-    form = await _form(request)
+    form = await posted_form(request)
     typed = AbsenceForm.of(form)
     actor = current_actor(request)
     moment = now(request)
@@ -177,7 +169,7 @@ _FIELD_OF = {"start": "start_date", "end": "end_date"}
 
 async def remove_absence(request: web.Request) -> web.StreamResponse:
     """Take back an absence that has not begun."""
-    await _form(request)
+    await posted_form(request)
     try:
         await absences.remove_own_absence(
             request[DB], current_actor(request), match_int(request, "id"), now=now(request)
@@ -204,7 +196,7 @@ async def calendar_page(request: web.Request) -> web.Response:
 
 async def make_calendar_link(request: web.Request) -> web.Response:
     """A new link, shown this once (the previous one stops working)."""
-    await _form(request)
+    await posted_form(request)
     token = await calendar_feed.new_feed_token(
         request[DB], current_actor(request), now=now(request)
     )
@@ -216,7 +208,7 @@ async def make_calendar_link(request: web.Request) -> web.Response:
 
 
 async def stop_calendar_link(request: web.Request) -> web.StreamResponse:
-    await _form(request)
+    await posted_form(request)
     await calendar_feed.revoke_feed(request[DB], current_actor(request), now=now(request))
     location = request.app.router["agent_calendar"].url_for().with_query(done="stopped")
     raise web.HTTPSeeOther(location=location)

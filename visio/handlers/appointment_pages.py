@@ -8,18 +8,17 @@ from collections.abc import Awaitable
 
 from aiohttp import web
 
-from visio import web_session
 from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.booking_pages import Draft
 from visio.handlers.meeting_pages import clock_time
-from visio.handlers.render import render
+from visio.handlers.render import posted_form, render
 from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
 from visio.services import booking, transitions
-from visio.services.errors import Conflict, Malformed
+from visio.services.errors import Conflict
 from visio.services.records import AppointmentView
 from visio.services.transitions import STATUS_LABELS
 
@@ -61,13 +60,6 @@ async def _page(
     return render("appointment.html", request, context, status=status)
 
 
-async def _form(request: web.Request) -> dict[str, str]:
-    form = await request.post()
-    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
-        raise Malformed(_("Your form expired; reload the page and try again."))
-    return {key: str(value) for key, value in form.items()}
-
-
 async def _act(
     request: web.Request, appointment_id: int, change: Awaitable[AppointmentView], done: str
 ) -> web.StreamResponse:
@@ -84,7 +76,7 @@ async def _act(
 async def cancel(request: web.Request) -> web.StreamResponse:
     """Cancel, with the reason the citizen or the agent gave."""
     appointment_id = match_int(request, "id")
-    form = await _form(request)
+    form = await posted_form(request)
     change = transitions.cancel(
         request[DB], current_actor(request), appointment_id,
         reason=form.get("reason", "").strip()[:500], now=now(request), links=request.app[LINKS],
@@ -95,7 +87,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 async def arrival(request: web.Request) -> web.StreamResponse:
     """Mark the citizen arrived, or take it back (`undo`) within five minutes."""
     appointment_id = match_int(request, "id")
-    form = await _form(request)
+    form = await posted_form(request)
     undo = form.get("undo") == "1"
     mark = transitions.undo_arrival if undo else transitions.mark_arrived
     change = mark(request[DB], current_actor(request), appointment_id, now=now(request))
@@ -105,7 +97,7 @@ async def arrival(request: web.Request) -> web.StreamResponse:
 async def outcome(request: web.Request) -> web.StreamResponse:
     """Held, the citizen absent, or the agent absent, with a note."""
     appointment_id = match_int(request, "id")
-    form = await _form(request)
+    form = await posted_form(request)
     try:
         chosen = AppointmentStatus(form.get("status", ""))
     except ValueError:
@@ -121,7 +113,7 @@ async def outcome(request: web.Request) -> web.StreamResponse:
 async def move(request: web.Request) -> web.StreamResponse:
     """Move to the time chosen on the free times screen (the booking's step 2)."""
     appointment_id = match_int(request, "id")
-    form = await _form(request)
+    form = await posted_form(request)
     start, agent_id, station_id = Draft.of(form).chosen_slot()
     change = booking.reschedule(
         request[DB], current_actor(request), appointment_id, start=start, agent_id=agent_id,

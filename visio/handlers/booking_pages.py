@@ -19,10 +19,9 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import ValidationError
 
-from visio import web_session
 from visio.handlers.api import current_actor, now
 from visio.handlers.meeting_pages import clock_time
-from visio.handlers.render import render
+from visio.handlers.render import posted_form, render
 from visio.handlers.schemas import CitizenIn
 from visio.handlers.validation import day_query, fields_of
 from visio.i18n import format_date
@@ -260,9 +259,7 @@ async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
 
 async def book_submit(request: web.Request) -> web.StreamResponse:
     """Book what the summary showed; a slot taken meanwhile goes back to the slots."""
-    form = await request.post()
-    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
-        raise Malformed(_("Your form expired; reload the page and try again."))
+    form = await posted_form(request)
     draft = Draft.of(form)
     site_id, motive_id = draft.ids()
     start, agent_id, station_id = draft.chosen_slot()

@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from visio import web_session
 from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
-from visio.handlers.render import render
+from visio.handlers.render import posted_form, render
 from visio.handlers.validation import day_query
 from visio.i18n import format_date, format_time
 from visio.i18n import gettext as _
@@ -27,7 +26,6 @@ from visio.meetings.jitsi import join_window
 from visio.middlewares import content_security_policy
 from visio.services import agenda as agendas
 from visio.services import meetings, transitions
-from visio.services.errors import Malformed
 from visio.services.meetings import Side
 from visio.services.records import AppointmentView
 
@@ -224,9 +222,7 @@ async def desk_week(request: web.Request) -> web.Response:
 async def mark_arrived(request: web.Request) -> web.StreamResponse:
     """The desk's "the citizen has arrived" button; back to the desk page, at that row."""
     actor = current_actor(request)
-    form = await request.post()
-    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
-        raise Malformed(_("Your form expired; reload the page and try again."))
+    await posted_form(request)
     appointment_id = match_int(request, "id")
     await transitions.mark_arrived(request[DB], actor, appointment_id, now=now(request))
     location = request.app.router["desk"].url_for().with_fragment(f"appointment-{appointment_id}")
@@ -348,9 +344,7 @@ async def _join_page(request: web.Request, side: Side) -> web.Response:
 
 async def send_confirmation(request: web.Request) -> web.StreamResponse:
     """The confirmation's "send by email" button; back to the confirmation, saying so."""
-    form = await request.post()
-    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
-        raise Malformed(_("Your form expired; reload the page and try again."))
+    await posted_form(request)
     appointment_id = match_int(request, "id")
     await transitions.send_confirmation(
         request[DB], current_actor(request), appointment_id, now=now(request),

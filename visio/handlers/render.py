@@ -12,6 +12,7 @@ from visio.domain import Role
 from visio.i18n import SUPPORTED_LOCALES, language_name
 from visio.i18n import lazy_gettext as _l
 from visio.keys import ACTOR, LOCALE
+from visio.services.errors import Malformed
 
 ROLE_LABELS = {
     Role.DESK: _l("desk agent"),
@@ -54,3 +55,11 @@ def render(
     return aiohttp_jinja2.render_template(
         template, request, {**page_context(request), **(context or {})}, status=status
     )
+
+
+async def posted_form(request: web.Request) -> dict[str, str]:
+    """A page's form as posted, once its form token is checked (a clear 400 otherwise)."""
+    form = await request.post()
+    if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
+        raise Malformed(_l("Your form expired; reload the page and try again."))
+    return {key: str(value) for key, value in form.items()}
