@@ -26,6 +26,7 @@ from visio.db.models import (
     AvailabilityRule,
     Citizen,
     DeskRequest,
+    RequestChannel,
     Role,
     Site,
     User,
@@ -73,6 +74,22 @@ async def _shows_the_published_figures(session: AsyncSession) -> None:
     # 8,620 desk requests in 2020, about 24 a working day
     desk_year = func.extract("year", DeskRequest.at)
     assert await session.scalar(select(func.count()).where(desk_year == 2020)) == 8_620
+    # 1,954 people accompanied in 2020 against 1,634 in 2019, each counted once that year
+    people = dict(
+        (int(year), count)
+        for year, count in (
+            await session.execute(
+                select(desk_year, func.count())
+                .where(DeskRequest.accompanied, DeskRequest.new_person)
+                .group_by(desk_year)
+            )
+        ).all()
+    )
+    assert (people[2019], people[2020]) == (1_634, 1_954)
+    # every request has a theme; every channel is used; the day is the house's
+    assert await session.scalar(select(func.count()).where(DeskRequest.theme_id.is_(None))) == 0
+    channels = set((await session.scalars(select(DeskRequest.channel).distinct())).all())
+    assert channels == set(RequestChannel)
     names = set((await session.scalars(select(Site.commune))).all())
     assert {"Murat", "Massiac", "Allanche", "Pélussin"} <= names
     roles = set((await session.scalars(select(User.role))).all())

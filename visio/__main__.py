@@ -24,7 +24,7 @@ from visio import __version__
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision, upgrade_engine
 from visio.db.models import Role, Site
-from visio.services import accounts, statistics
+from visio.services import accounts, desk_tally, statistics
 from visio.services.errors import DomainError
 from visio.settings import ConfigError, Settings
 
@@ -302,7 +302,8 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="statistics")
     stats_commands = stats.add_subparsers(dest="stats_command", required=True, metavar="ACTION")
     stats_commands.add_parser(
-        "rebuild", help="count every appointment again into the statistics' counters"
+        "rebuild",
+        help="count every appointment and desk request again into the statistics' counters",
     )
     return parser
 
@@ -339,7 +340,8 @@ def _run(arguments: argparse.Namespace) -> int:
     elif arguments.command == "tokens":
         print(asyncio.run(_create_token(settings, arguments.email, arguments.label)))
     elif arguments.command == "stats":
-        print(f"{asyncio.run(_stats_rebuild(settings))} appointments counted")
+        appointments, requests = asyncio.run(_stats_rebuild(settings))
+        print(f"{appointments} appointments and {requests} desk requests counted")
     elif arguments.command == "check-config":
         Settings.from_env()  # the full check, secret key included
         current, expected = asyncio.run(_check_database(settings))
@@ -352,11 +354,11 @@ def _run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-async def _stats_rebuild(settings: Settings) -> int:
+async def _stats_rebuild(settings: Settings) -> tuple[int, int]:
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            counted = await statistics.rebuild(session)
+            counted = await statistics.rebuild(session), await desk_tally.rebuild(session)
             await session.commit()
     except (SQLAlchemyError, OSError) as error:
         raise CommandError(f"cannot rebuild the statistics: {_first_line(error)}") from None

@@ -46,6 +46,7 @@ class OutboxStatus(enum.StrEnum):
 class RequestChannel(enum.StrEnum):
     IN_PERSON = "in_person"
     PHONE = "phone"
+    EMAIL = "email"
     VISIO = "visio"
 
 

@@ -1,9 +1,9 @@
 """The statistics' counters, straight through `visio.services.statistics`.
 
 Promised: after any sequence of bookings, moves, cancellations and outcomes the counters
-equal a count of the appointments themselves, per house, partner, motive, agent, day of
-the house's calendar and status; `rebuild` counts the same; a refused change moves no
-counter.
+equal a count of the appointments themselves (and the sum of their minutes), per house,
+partner, motive, agent, day of the house's calendar and status; `rebuild` counts the same;
+a refused change moves no counter.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from visio.services import booking, statistics, transitions
 from visio.services.citizens import CitizenDetails
 from visio.services.errors import DomainError
 
-Counts = dict[tuple[int, int, int, int, object, str], int]
+# Per counter: how many appointments, and their booked minutes.
+Counts = dict[tuple[int, int, int, int, object, str], tuple[int, int]]
 
 
 async def counters(session: AsyncSession) -> Counts:
@@ -34,9 +35,10 @@ async def counters(session: AsyncSession) -> Counts:
         select(
             SessionCount.site_id, SessionCount.partner_id, SessionCount.motive_id,
             SessionCount.agent_id, SessionCount.day, SessionCount.status, SessionCount.count,
+            SessionCount.minutes,
         ).where(SessionCount.count > 0)
     )  # fmt: skip
-    return {(s, p, m, a, d, str(status)): count for s, p, m, a, d, status, count in rows}
+    return {(s, p, m, a, d, str(status)): (n, mn) for s, p, m, a, d, status, n, mn in rows}
 
 
 async def raw_counts(session: AsyncSession) -> Counts:
@@ -49,7 +51,9 @@ async def raw_counts(session: AsyncSession) -> Counts:
             appointment.site_id, appointment.partner_id, appointment.motive_id,
             appointment.agent_id, day, str(appointment.status),
         )  # fmt: skip
-        counts[key] = counts.get(key, 0) + 1
+        count, minutes = counts.get(key, (0, 0))
+        length = (appointment.end_at - appointment.start_at).total_seconds() / 60
+        counts[key] = (count + 1, minutes + round(length))
     return counts
 
 

@@ -22,6 +22,28 @@ NOT_HELD_SHARES = (
 # Desk requests per year at the four houses of Hautes Terres (8,620 in 2020: 24 a day).
 DESK_REQUESTS_PER_YEAR = {2019: 7_400, 2020: 8_620}
 DESK_REQUEST_GROWTH = 1.04
+# People accompanied in a procedure (counted once a year each: "new person this year"),
+# the community's published figures, then 3 % more a year.
+PEOPLE_ACCOMPANIED_PER_YEAR = {2019: 1_634, 2020: 1_954}
+PEOPLE_ACCOMPANIED_GROWTH = 1.03
+# Of the other requests, the share where someone already seen this year was accompanied again.
+ACCOMPANIED_AGAIN_SHARE = 0.30
+# How requests reach the desk.
+CHANNEL_WEIGHTS = {"in_person": 66, "phone": 24, "email": 6, "visio": 4}
+# The requests for no partner in particular (a form to print, a letter to read…), and their
+# themes.
+UNATTACHED_SHARE = 0.12
+UNATTACHED_THEMES = ("justice", "budget", "housing", "family")
+# Each partner's requests by theme (the six France Services themes).
+PARTNER_THEMES = {
+    "FT": "employment",
+    "CAF": "family",
+    "CPAM": "health",
+    "ANTS": "housing",
+    "DGFIP": "budget",
+    "MSA": "health",
+    "CARSAT": "employment",
+}
 
 
 def held_per_year(today: date) -> dict[int, int]:
@@ -29,6 +51,18 @@ def held_per_year(today: date) -> dict[int, int]:
     years = dict(HELD_PER_YEAR)
     years[today.year] = round(HELD_2026_FULL_YEAR * (today.timetuple().tm_yday / 365))
     return years
+
+
+def people_accompanied_per_year(today: date) -> dict[int, int]:
+    """The people accompanied each year up to `today`'s (this one whole: the caller
+    prorates)."""
+    counts = dict(PEOPLE_ACCOMPANIED_PER_YEAR)
+    year, count = 2020, PEOPLE_ACCOMPANIED_PER_YEAR[2020]
+    while year < today.year:
+        year += 1
+        count = round(count * PEOPLE_ACCOMPANIED_GROWTH)
+        counts[year] = count
+    return counts
 
 
 def desk_requests_per_year(today: date) -> dict[int, int]:

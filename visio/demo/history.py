@@ -12,7 +12,17 @@ from datetime import date, datetime, time, timedelta
 
 from visio.db.models import Agent, AppointmentStatus, Motive, RequestChannel, Station
 from visio.demo.days import local, paris_time, today_in_paris, working_days
-from visio.demo.figures import NOT_HELD_SHARES, desk_requests_per_year, held_per_year
+from visio.demo.figures import (
+    ACCOMPANIED_AGAIN_SHARE,
+    CHANNEL_WEIGHTS,
+    NOT_HELD_SHARES,
+    PARTNER_THEMES,
+    UNATTACHED_SHARE,
+    UNATTACHED_THEMES,
+    desk_requests_per_year,
+    held_per_year,
+    people_accompanied_per_year,
+)
 from visio.demo.people import FIRST_NAMES, LAST_NAMES, email_address
 from visio.demo.records import (
     DrawnAppointment,
@@ -85,30 +95,41 @@ class History:
         return self._drawn
 
     def desk_requests(self) -> list[DrawnDeskRequest]:
-        """Walk-in and phone requests at the Hautes Terres desks, year by year, up to yesterday."""
+        """The requests counted at the Hautes Terres desks, year by year, up to yesterday: as
+        many people accompanied each year as the community published."""
         rng = self._rng
         hautes_terres = [house.site for house in self._houses if house.spec.in_hautes_terres]
+        channels = [RequestChannel(name) for name in CHANNEL_WEIGHTS]
+        people = people_accompanied_per_year(self._today)
         drawn = []
         for year, count in sorted(desk_requests_per_year(self._today).items()):
             closed = public_holidays(None, date(year, 1, 1), date(year, 12, 31))
             days = list(working_days(date(year, 1, 1), date(year, 12, 31), closed))
+            accompanied = people[year]
             if year == self._today.year:
-                count = round(count * sum(day < self._today for day in days) / len(days))
+                share = sum(day < self._today for day in days) / len(days)
+                count, accompanied = round(count * share), round(accompanied * share)
                 days = [day for day in days if day < self._today]
-            for _ in range(count):
-                team = rng.choices(self._teams, self._weights)[0]
+            newcomers = set(rng.sample(range(count), accompanied))
+            for number in range(count):
+                new = number in newcomers
+                again = not new and rng.random() < ACCOMPANIED_AGAIN_SHARE
                 moment = time(rng.randint(9, 16), rng.randrange(0, 60, 5))
+                if rng.random() < UNATTACHED_SHARE:
+                    partner_id, theme, kind = None, rng.choice(UNATTACHED_THEMES), None
+                else:
+                    team = rng.choices(self._teams, self._weights)[0]
+                    partner_id, kind = team.partner.id, rng.choice(team.spec.desk_kinds)
+                    theme = PARTNER_THEMES[team.spec.code]
                 drawn.append(
                     DrawnDeskRequest(
-                        site_id=rng.choice(hautes_terres).id,
-                        partner_id=team.partner.id,
-                        kind=rng.choice(team.spec.desk_kinds),
-                        channel=rng.choices(
-                            (RequestChannel.IN_PERSON, RequestChannel.PHONE), (72, 28)
-                        )[0],
+                        site_id=rng.choice(hautes_terres).id, partner_id=partner_id,
+                        theme=theme, kind=kind,
+                        channel=rng.choices(channels, list(CHANNEL_WEIGHTS.values()))[0],
+                        accompanied=new or again, new_person=new,
                         at=local(rng.choice(days), moment),
                     )
-                )
+                )  # fmt: skip
         return drawn
 
     def _draw_year(self, year: int, held: int) -> None:

@@ -85,10 +85,14 @@ class DrawnAppointment:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DrawnDeskRequest:
-    """A request the desk noted, for a partner, from a citizen at the counter or on the phone."""
+    """A request the desk counted: for a partner (or none), about a theme, at the counter, on
+    the phone, by email or in visio; whether the person was accompanied, and new this year."""
 
     site_id: int
-    partner_id: int
-    kind: str
+    partner_id: int | None
+    theme: str  # its code
+    kind: str | None
     channel: RequestChannel
+    accompanied: bool
+    new_person: bool
     at: datetime

@@ -6,11 +6,20 @@ Thousands of rows, so plain INSERT statements rather than ORM objects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Appointment, AppointmentEvent, AppointmentStatus, Citizen, DeskRequest
+from visio.db.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Citizen,
+    DeskRequest,
+    RequestTheme,
+)
+from visio.demo.houses import PARIS
 from visio.demo.records import DrawnAppointment, DrawnCitizen, DrawnDeskRequest
 from visio.services.citizens import name_key
 
@@ -47,7 +56,10 @@ async def store_history(
         for event in _event_rows(appointment_id, drawn, booked_by=booked_by)
     ]
     await session.execute(insert(AppointmentEvent), events)
-    rows = [_desk_request_row(drawn) for drawn in desk_requests]
+    themes = {
+        code: id_ for code, id_ in await session.execute(select(RequestTheme.code, RequestTheme.id))
+    }
+    rows = [_desk_request_row(drawn, themes[drawn.theme]) for drawn in desk_requests]
     for start in range(0, len(rows), DESK_BATCH):
         await session.execute(insert(DeskRequest), rows[start : start + DESK_BATCH])
 
@@ -119,12 +131,16 @@ def _event_rows(
     return [booked, settled]
 
 
-def _desk_request_row(drawn: DrawnDeskRequest) -> dict[str, object]:
+def _desk_request_row(drawn: DrawnDeskRequest, theme_id: int) -> dict[str, object]:
     return {
         "site_id": drawn.site_id,
         "partner_id": drawn.partner_id,
+        "theme_id": theme_id,
         "kind": drawn.kind,
         "channel": drawn.channel,
+        "accompanied": drawn.accompanied,
+        "new_person": drawn.new_person,
         "at": drawn.at,
+        "day": drawn.at.astimezone(ZoneInfo(PARIS)).date(),
         "recorded_by_id": None,
     }

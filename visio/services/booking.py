@@ -391,7 +391,7 @@ async def _count(connection: AsyncConnection, values: NewAppointment, inputs: Se
     await statistics.count_booked(
         connection, site_id=values["site_id"], partner_id=values["partner_id"],
         motive_id=values["motive_id"], agent_id=values["agent_id"], start=values["start_at"],
-        timezone=inputs.site.timezone,
+        end=values["end_at"], timezone=inputs.site.timezone,
     )  # fmt: skip
 
 

@@ -65,6 +65,7 @@ class Action(enum.StrEnum):
     OWN_CALENDAR_FEED = "own_calendar_feed"
     OWN_ABSENCES = "own_absences"
     READ_STATISTICS = "read_statistics"
+    RECORD_DESK_REQUEST = "record_desk_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,8 @@ RULES: Mapping[Action, Rule] = {
     Action.OWN_ABSENCES: _rule(AGENT),
     # The counts of their houses: the desk and the coordinators; every house: admins.
     Action.READ_STATISTICS: _rule(DESK, COORDINATOR, ADMIN),
+    # The tally of requests at a desk: its desk agents (an admin for any house).
+    Action.RECORD_DESK_REQUEST: _rule(DESK, ADMIN),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from visio.domain import AppointmentStatus, OutboxStatus, Role
+from visio.domain import AppointmentStatus, OutboxStatus, RequestChannel, Role
 
 
 def reference_of(appointment_id: int) -> str:
@@ -228,3 +228,34 @@ class OutboxEntry:
     attempts: int
     next_attempt_at: datetime
     last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeView:
+    """A theme of desk requests; `name` in French, `name_en` in English."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str
+    position: int
+    active: bool
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRequestView:
+    """One request recorded at a desk: what it was about, never who asked."""
+
+    id: int
+    site_id: int
+    partner_id: int | None
+    theme_id: int | None
+    kind: str | None
+    channel: RequestChannel
+    accompanied: bool
+    new_person: bool
+    at: datetime  # in the house's zone
+    day: date

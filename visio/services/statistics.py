@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from visio.db.models import Agent, Appointment, Motive, Partner, SessionCount, Site
-from visio.db.statements.statistics import CountKey, add_counts
+from visio.db.statements.statistics import CountKey, SessionMeasures, add_counts
 from visio.domain import AppointmentStatus
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
@@ -45,11 +45,16 @@ async def count_booked(
     motive_id: int,
     agent_id: int,
     start: datetime,
+    end: datetime,
     timezone: str,
 ) -> None:
     """One more appointment booked (in the booking's transaction)."""
     key = _key(site_id, partner_id, motive_id, agent_id, start, timezone, AppointmentStatus.BOOKED)
-    await add_counts(connection, {key: 1})
+    await add_counts(connection, {key: SessionMeasures(1, _minutes(start, end))})
+
+
+def _minutes(start: datetime, end: datetime) -> int:
+    return round((end - start).total_seconds() / 60)
 
 
 async def count_change(
@@ -64,7 +69,11 @@ async def count_change(
         appointment.site_id, appointment.partner_id, appointment.motive_id,
         appointment.agent_id, appointment.start_at, timezone,
     )  # fmt: skip
-    changes = {_key(*parts, appointment.status): -1, _key(*parts, to_status): 1}
+    minutes = _minutes(appointment.start_at, appointment.end_at)
+    changes = {
+        _key(*parts, appointment.status): SessionMeasures(-1, -minutes),
+        _key(*parts, to_status): SessionMeasures(1, minutes),
+    }
     await add_counts(await session.connection(), changes)
 
 
@@ -75,19 +84,21 @@ async def rebuild(session: AsyncSession) -> int:
         site_id: name for site_id, name in await session.execute(select(Site.id, Site.timezone))
     }
     counted: Counter[CountKey] = Counter()
+    minutes: Counter[CountKey] = Counter()
     rows = await session.stream(
         select(
             Appointment.site_id, Appointment.partner_id, Appointment.motive_id,
-            Appointment.agent_id, Appointment.start_at, Appointment.status,
+            Appointment.agent_id, Appointment.start_at, Appointment.end_at, Appointment.status,
         ).execution_options(yield_per=10_000)
     )  # fmt: skip
     total = 0
-    async for site_id, partner_id, motive_id, agent_id, start, status in rows:
+    async for site_id, partner_id, motive_id, agent_id, start, end, status in rows:
         key = _key(site_id, partner_id, motive_id, agent_id, start, zones[site_id], status)
         counted[key] += 1
+        minutes[key] += _minutes(start, end)
         total += 1
     await session.execute(delete(SessionCount))
-    keys = list(counted.items())
+    keys = [(key, SessionMeasures(count, minutes[key])) for key, count in counted.items()]
     connection = await session.connection()
     for first in range(0, len(keys), 5_000):
         await add_counts(connection, dict(keys[first : first + 5_000]))

@@ -4,7 +4,7 @@ from visio.db.models.agents import Absence, Agent, AvailabilityRule
 from visio.db.models.appointments import Appointment, AppointmentEvent
 from visio.db.models.audit import AuditEntry
 from visio.db.models.citizens import Citizen
-from visio.db.models.desk_requests import DeskRequest
+from visio.db.models.desk_requests import DeskRequest, DeskRequestCount, RequestTheme
 from visio.db.models.outbox import OutboxMessage
 from visio.db.models.partners import Motive, Partner
 from visio.db.models.sites import Closure, OpeningHour, Site, Station
@@ -33,12 +33,14 @@ __all__ = [
     "Citizen",
     "Closure",
     "DeskRequest",
+    "DeskRequestCount",
     "Motive",
     "OpeningHour",
     "OutboxMessage",
     "OutboxStatus",
     "Partner",
     "RequestChannel",
+    "RequestTheme",
     "Role",
     "SessionCount",
     "Site",

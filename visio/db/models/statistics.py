@@ -22,6 +22,7 @@ class SessionCount(Base):
     __tablename__ = "session_counts"
     __table_args__ = (
         CheckConstraint("count >= 0", name="not_negative"),
+        CheckConstraint("minutes >= 0", name="minutes_not_negative"),
         Index(None, "partner_id", "day"),
         Index(None, "day"),
     )
@@ -40,3 +41,4 @@ class SessionCount(Base):
     month: Mapped[int]
     week: Mapped[str] = mapped_column(String(8))
     count: Mapped[int]
+    minutes: Mapped[int] = mapped_column(server_default="0")  # their booked minutes

@@ -1,9 +1,10 @@
-"""The statistics' counters: add to them as appointments change, read them grouped."""
+"""The statistics' counters: add to them as appointments change and as the desk records its
+requests; one upsert for the increments, one guarded update for the decrements."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -11,14 +12,14 @@ from sqlalchemy import Update, and_, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from visio.db.base import table
-from visio.db.models import SessionCount
-from visio.domain import AppointmentStatus
+from visio.db.base import Base, table
+from visio.db.models import DeskRequestCount, SessionCount
+from visio.domain import AppointmentStatus, RequestChannel
 
 
 class CountKey(NamedTuple):
-    """One counter: a house, partner, motive and agent, a day of the house's calendar, a
-    status."""
+    """One counter of appointments: a house, partner, motive and agent, a day of the house's
+    calendar, a status."""
 
     site_id: int
     partner_id: int
@@ -28,47 +29,116 @@ class CountKey(NamedTuple):
     status: AppointmentStatus
 
 
-def _periods(day: date) -> dict[str, object]:
+class SessionMeasures(NamedTuple):
+    """Added to the columns `count` and `minutes`."""
+
+    appointments: int
+    minutes: int  # their booked minutes
+
+
+class DeskKey(NamedTuple):
+    """One counter of desk requests: a house, a partner and a theme (0 for none), a channel,
+    a day of the house's calendar."""
+
+    site_id: int
+    partner_id: int
+    theme_id: int
+    channel: RequestChannel
+    day: date
+
+
+class DeskMeasures(NamedTuple):
+    requests: int
+    accompanied: int
+    new_people: int
+    people_accompanied: int
+
+
+def periods(day: date) -> dict[str, object]:
+    """The day's year, month and ISO week ("2026-W12"), stored beside it."""
     iso_year, iso_week, _weekday = day.isocalendar()
     return {"year": day.year, "month": day.month, "week": f"{iso_year}-W{iso_week:02d}"}
 
 
-async def add_counts(connection: AsyncConnection, changes: Mapping[CountKey, int]) -> None:
-    """Add each change to its counter: one statement for the increments (a counter is
-    created at its first one), one for the decrements (never below zero)."""
-    ups = [
-        {**key._asdict(), **_periods(key.day), "count": delta}
-        for key, delta in changes.items()
-        if delta > 0
-    ]
-    downs = [
-        {**{f"key_{name}": value for name, value in key._asdict().items()}, "delta": -delta}
-        for key, delta in changes.items()
-        if delta < 0
-    ]
+async def add_counts(
+    connection: AsyncConnection, changes: Mapping[CountKey, SessionMeasures]
+) -> None:
+    """Add each change to its appointment counter."""
+    await _add(connection, SessionCount, ("count", "minutes"), changes)
+
+
+async def add_desk_counts(
+    connection: AsyncConnection, changes: Mapping[DeskKey, DeskMeasures]
+) -> None:
+    """Add each change to its desk counter."""
+    await _add(connection, DeskRequestCount, DeskMeasures._fields, changes)
+
+
+async def _add(
+    connection: AsyncConnection,
+    model: type[Base],
+    measures: Sequence[str],
+    changes: Mapping[Any, Sequence[int]],
+) -> None:
+    """Increments (a counter is created at its first) in one statement, decrements (never
+    below zero: a counter that would is left alone, `visio stats rebuild` recounts) in
+    another. A change adds to every measure of its counter, all one way."""
+    ups, downs = [], []
+    for key, deltas in changes.items():
+        if all(delta >= 0 for delta in deltas) and any(deltas):
+            ups.append(
+                {**key._asdict(), **periods(key.day), **dict(zip(measures, deltas, strict=True))}
+            )
+        elif all(delta <= 0 for delta in deltas) and any(deltas):
+            downs.append(
+                {
+                    **{f"key_{name}": value for name, value in key._asdict().items()},
+                    **{
+                        f"delta_{name}": -delta
+                        for name, delta in zip(measures, deltas, strict=True)
+                    },
+                }
+            )
+        elif any(deltas):
+            raise ValueError(f"a change adds to some measures and takes from others: {deltas}")
     if ups:
-        await connection.execute(_increment(connection.dialect.name), ups)
+        await connection.execute(_increment(connection.dialect.name, model), ups)
     if downs:
-        await connection.execute(_decrement(), downs)
+        await connection.execute(_decrement(model), downs)
 
 
 @functools.cache
-def _increment(dialect: str) -> Any:  # an INSERT … ON CONFLICT of either dialect
-    counts = table(SessionCount)
+def _increment(dialect: str, model: type[Base]) -> Any:  # an INSERT … ON CONFLICT
+    counts = table(model)
+    keys = [column.name for column in counts.primary_key.columns]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(counts)
+    measures = [
+        column.name
+        for column in counts.columns
+        if column.name not in keys and not _period(column.name)
+    ]
     return statement.on_conflict_do_update(
-        index_elements=[column.name for column in counts.primary_key.columns],
-        set_={"count": counts.c.count + statement.excluded.count},
+        index_elements=keys,
+        set_={name: counts.c[name] + statement.excluded[name] for name in measures},
     )
 
 
 @functools.cache
-def _decrement() -> Update:
-    counts = table(SessionCount)
+def _decrement(model: type[Base]) -> Update:
+    counts = table(model)
+    keys = {column.name for column in counts.primary_key.columns}
+    measures = [
+        column for column in counts.columns if column.name not in keys and not _period(column.name)
+    ]
     key = and_(*(column == bindparam(f"key_{column.name}") for column in counts.primary_key))
+    enough = and_(*(column >= bindparam(f"delta_{column.name}") for column in measures))
     return (
         update(counts)
-        .where(key, counts.c.count >= bindparam("delta"))
-        .values(count=counts.c.count - bindparam("delta"))
+        .where(key, enough)
+        .values({column: column - bindparam(f"delta_{column.name}") for column in measures})
     )
+
+
+def _period(name: str) -> bool:
+    return name in ("year", "month", "week")
