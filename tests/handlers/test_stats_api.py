@@ -1,4 +1,5 @@
-"""GET /api/v1/stats/sessions: visio sessions counted by status, grouped, within scope."""
+"""The statistics API: visio sessions counted by status and desk requests counted, grouped,
+within scope, as JSON or CSV; the desk's tally recorded and taken back; its themes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ STATS = "/api/v1/stats/sessions"
 async def stats(client: Any, headers: dict[str, str], **params: str) -> list[dict[str, Any]]:
     response = await client.get(STATS, params=params, headers=headers)
     assert response.status == 200, await response.text()
-    return list((await response.json())["rows"])
+    rows = list((await response.json())["rows"])
+    for row in rows:
+        assert row.pop("minutes") == 30 * (row["held"] + row["booked"] + row["no_show"])
+    return rows
 
 
 async def three_appointments(client: Any, world: World, clock: Any) -> None:
@@ -61,7 +65,10 @@ async def test_counts_by_day_month_and_partner(client: Any, world: World, clock:
     # Everything in one row; a period filters on the house's days; an empty one is zeros.
     assert await stats(client, world.headers) == [{**zero, "held": 1, "cancelled": 1, "booked": 1}]
     assert await stats(client, world.headers, **{"from": "2026-03-20"}) == [{**zero, "booked": 1}]
-    assert await stats(client, world.headers, **{"from": "2027-01-01", "to": "2027-12-31"}) == []
+    assert await stats(client, world.headers, **{"from": "2027-01-01", "to": "2027-12-31"}) == [
+        zero
+    ]
+    assert await stats(client, world.headers, group_by="month", **{"from": "2027-01-01"}) == []
 
 
 async def test_each_sees_the_counts_of_their_houses(
@@ -75,6 +82,9 @@ async def test_each_sees_the_counts_of_their_houses(
     assert len(await stats(client, await bearer(mine), group_by="day")) == 2
     assert len(await stats(client, await bearer(admin), group_by="day")) == 2
     assert await stats(client, await bearer(theirs), group_by="day") == []
+    assert await stats(client, await bearer(theirs)) == [
+        {"held": 0, "no_show": 0, "agent_absent": 0, "cancelled": 0, "booked": 0}
+    ]
     foreign = await client.get(
         STATS, params={"site_id": str(world.site.id)}, headers=await bearer(theirs)
     )
@@ -111,3 +121,148 @@ def test_a_day_is_the_house_own() -> None:
     assert statistics._key(1, 2, 3, 4, moment, "Europe/Paris", status).day.isoformat() == (
         "2026-03-16"
     )
+
+
+async def test_sessions_as_csv_for_excel_in_french(client: Any, world: World, clock: Any) -> None:
+    await three_appointments(client, world, clock)
+    response = await client.get(
+        STATS, params={"group_by": "month,site", "format": "csv", "sep": "semicolon"},
+        headers={**world.headers, "Accept-Language": "fr"},
+    )  # fmt: skip
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = await response.read()
+    assert body.startswith(b"\xef\xbb\xbf")  # the byte order mark Excel needs
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines == [
+        "month;site_id;site_name;held;no_show;agent_absent;cancelled;booked;minutes",
+        f"2026-03;{world.site.id};France Services Murat;1;0;0;1;1;60",
+    ]
+
+
+# ---------------------------------------------------------------- the desk's tally
+
+TALLY = "/api/v1/desk-requests"
+DESK_STATS = "/api/v1/stats/desk-requests"
+
+
+async def theme_ids(client: Any, headers: dict[str, str]) -> dict[str, int]:
+    response = await client.get("/api/v1/request-themes", headers=headers)
+    assert response.status == 200
+    return {theme["code"]: theme["id"] for theme in await response.json()}
+
+
+async def test_the_desk_counts_requests_and_reads_them_grouped(
+    client: Any, world: World, clock: Any
+) -> None:
+    themes = await theme_ids(client, world.headers)
+    assert list(themes) == ["employment", "justice", "health", "budget", "family", "housing"]
+    clock.now = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)  # a Tuesday
+    entries = [
+        {"partner_id": world.agent.partner_id, "theme_id": themes["family"],
+         "channel": "in_person", "accompanied": True, "new_person": True},
+        {"partner_id": world.agent.partner_id, "theme_id": themes["family"], "channel": "phone"},
+        {"theme_id": themes["budget"], "channel": "email", "accompanied": True},
+    ]  # fmt: skip
+    for entry in entries:
+        response = await client.post(
+            TALLY, json={"site_id": world.site.id, **entry}, headers=world.headers
+        )
+        assert response.status == 201, await response.text()
+    recorded = await response.json()
+    assert recorded["channel"] == "email" and recorded["day"] == "2026-03-17"
+    assert "citizen" not in recorded and "name" not in recorded
+    response = await client.get(
+        DESK_STATS, params={"group_by": "partner,channel", "from": "2026-03-16",
+                            "to": "2026-03-20"},
+        headers=world.headers,
+    )  # fmt: skip
+    rows = (await response.json())["rows"]
+    # Murat opens Monday to Friday: five opening days that week.
+    assert [(row.get("partner_id"), row["channel"], row["count"]) for row in rows] == [
+        (None, "email", 1), (world.agent.partner_id, "in_person", 1),
+        (world.agent.partner_id, "phone", 1),
+    ]  # fmt: skip
+    everything = (await (await client.get(
+        DESK_STATS, params={"from": "2026-03-16", "to": "2026-03-20"}, headers=world.headers
+    )).json())["rows"]  # fmt: skip
+    assert everything == [
+        {"count": 3, "accompanied": 2, "new_people": 1, "people_accompanied": 1,
+         "opening_days": 5, "per_opening_day": 0.6},
+    ]  # fmt: skip
+    by_theme = (await (await client.get(
+        DESK_STATS, params={"group_by": "theme", "from": "2026-03-16"},
+        headers={**world.headers, "Accept-Language": "en"},
+    )).json())["rows"]  # fmt: skip
+    assert [(row["theme_name"], row["count"]) for row in by_theme] == [
+        ("Budget, taxes", 1),
+        ("Civil status, family", 2),
+    ]
+    # Taken back the same day: the counts go down with it.
+    taken = await client.delete(f"{TALLY}/{recorded['id']}", headers=world.headers)
+    assert taken.status == 204
+    again = (await (await client.get(DESK_STATS, headers=world.headers)).json())["rows"]
+    assert again[0]["count"] == 2
+
+
+async def test_the_tally_refuses_bad_entries_by_field_and_other_houses(
+    client: Any, world: World, create_site: Any, create_user: Any, bearer: Any
+) -> None:
+    themes = await theme_ids(client, world.headers)
+    for body, fields in (
+        ({"site_id": world.site.id, "theme_id": 999_999, "partner_id": 999_999,
+          "channel": "phone"}, {"theme_id", "partner_id"}),
+        ({"site_id": world.site.id, "theme_id": themes["health"], "channel": "fax"},
+         {"channel"}),
+        ({"site_id": world.site.id, "channel": "phone"}, {"theme_id"}),
+        ({"site_id": world.site.id, "theme_id": themes["health"], "channel": "phone",
+          "name": "Monique Vidal"}, {"name"}),
+    ):  # fmt: skip
+        response = await client.post(TALLY, json=body, headers=world.headers)
+        assert response.status == 422, await response.text()
+        assert set((await response.json())["error"]["fields"]) == fields
+    elsewhere = await create_site("France Services Massiac")
+    response = await client.post(
+        TALLY, json={"site_id": elsewhere.id, "theme_id": themes["health"], "channel": "phone"},
+        headers=world.headers,
+    )  # fmt: skip
+    assert response.status == 404
+    coordinator = await create_user(Role.COORDINATOR, site_ids=[world.site.id])
+    response = await client.post(
+        TALLY, json={"site_id": world.site.id, "theme_id": themes["health"], "channel": "phone"},
+        headers=await bearer(coordinator),
+    )  # fmt: skip
+    assert response.status == 403
+    # Nothing was counted.
+    rows = (await (await client.get(DESK_STATS, headers=world.headers)).json())["rows"]
+    assert [row["count"] for row in rows] == [0]
+    assert (await client.get(DESK_STATS, params={"group_by": "motive"},
+                             headers=world.headers)).status == 422  # fmt: skip
+    assert (await client.get(DESK_STATS, headers=world.agent_headers)).status == 403
+
+
+async def test_admins_add_and_retire_themes(
+    client: Any, world: World, create_user: Any, bearer: Any
+) -> None:
+    admin = await bearer(await create_user(Role.ADMIN))
+    response = await client.post(
+        "/api/v1/request-themes",
+        json={"code": "digital", "name": "Numérique", "name_en": "Digital"}, headers=admin,
+    )  # fmt: skip
+    assert response.status == 201
+    theme = await response.json()
+    assert (theme["position"], theme["active"]) == (7, True)
+    again = await client.post(
+        "/api/v1/request-themes", json={"code": "digital", "name": "X", "name_en": "X"},
+        headers=admin,
+    )  # fmt: skip
+    assert again.status == 409
+    retired = await client.patch(
+        f"/api/v1/request-themes/{theme['id']}", json={"active": False}, headers=admin
+    )
+    assert (await retired.json())["active"] is False
+    refused = await client.patch(
+        f"/api/v1/request-themes/{theme['id']}", json={"active": True}, headers=world.headers
+    )
+    assert refused.status == 403

@@ -57,6 +57,7 @@ MATRIX: dict[Action, tuple[type[Exception] | None, ...]] = {
     Action.OWN_CALENDAR_FEED:    (NO,     OK,     NO,          NO),
     Action.OWN_ABSENCES:         (NO,     OK,     NO,          NO),
     Action.READ_STATISTICS:      (OK,     NO,     OK,          OK),
+    Action.RECORD_DESK_REQUEST:  (OK,     NO,     NO,          OK),
 }  # fmt: skip
 ROLES = (Role.DESK, Role.AGENT, Role.COORDINATOR, Role.ADMIN)
 

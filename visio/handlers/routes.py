@@ -148,6 +148,18 @@ def setup_routes(app: web.Application) -> None:
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
     # Statistics
     add("GET", "/api/v1/stats/sessions", statistics.session_stats, name="api_stats_sessions")
+    add("GET", "/api/v1/stats/desk-requests", statistics.desk_stats, name="api_stats_desk")
+    # The desk's tally
+    add("POST", "/api/v1/desk-requests", statistics.record_desk_request, name="api_desk_request")
+    add(
+        "DELETE",
+        f"/api/v1/desk-requests/{ID}",
+        statistics.take_back_desk_request,
+        name="api_desk_request_take_back",
+    )
+    add("GET", "/api/v1/request-themes", statistics.list_themes, name="api_themes")
+    add("POST", "/api/v1/request-themes", statistics.create_theme, name="api_theme_create")
+    add("PATCH", f"/api/v1/request-themes/{ID}", statistics.change_theme, name="api_theme_change")
     # Calendar feeds
     add("POST", "/api/v1/me/calendar-feed", calendar_feed.create_feed, name="api_feed_create")
     add("DELETE", "/api/v1/me/calendar-feed", calendar_feed.revoke_feed, name="api_feed_revoke")

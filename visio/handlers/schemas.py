@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from visio.domain import AppointmentStatus, Role
+from visio.domain import AppointmentStatus, RequestChannel, Role
 from visio.handlers.validation import EARLIEST, LATEST, field_error
 from visio.scheduling.calendars import is_valid_holiday_calendar
 
@@ -428,23 +428,40 @@ class CalendarFeedOut(BaseModel):
 # ---------------------------------------------------------------- statistics
 
 
-class SessionStatsQuery(Strict):
-    group_by: list[str] = Field(
-        default_factory=list,
-        description="Any of year, month, week, day, site, partner, motive, agent, separated "
-        "by commas; none: one row for everything.",
-    )
+class StatsQuery(Strict):
     from_: Day | None = Field(default=None, alias="from", description="First house-local day")
     to: Day | None = Field(default=None, description="Last house-local day (inclusive)")
     site_id: Id | None = None
     partner_id: Id | None = None
+    format: Literal["json", "csv"] = Field(
+        default="json", description="csv: UTF-8 with a byte order mark, as Excel reads it"
+    )
+    sep: Literal["comma", "semicolon"] = Field(
+        default="comma", description="The CSV separator (semicolon for Excel in French)"
+    )
 
-    @field_validator("group_by", mode="before")
+    @field_validator("group_by", mode="before", check_fields=False)
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+
+class SessionStatsQuery(StatsQuery):
+    group_by: list[str] = Field(
+        default_factory=list,
+        description="Any of year, month, week, day, site, partner, motive, agent, separated "
+        "by commas; none: one row for everything.",
+    )
+
+
+class DeskStatsQuery(StatsQuery):
+    group_by: list[str] = Field(
+        default_factory=list,
+        description="Any of year, month, week, day, site, partner, theme, channel, separated "
+        "by commas; none: one row for everything.",
+    )
 
 
 class SessionStatsRow(BaseModel):
@@ -467,7 +484,59 @@ class SessionStatsRow(BaseModel):
     agent_absent: int
     cancelled: int
     booked: int
+    minutes: int = Field(description="Booked minutes of the appointments not cancelled")
 
 
 class SessionStatsOut(BaseModel):
     rows: list[SessionStatsRow]
+
+
+class DeskStatsRow(BaseModel):
+    """One group: its keys (those asked for), then the counts."""
+
+    year: int | None = None
+    month: str | None = Field(default=None, description="YYYY-MM")
+    week: str | None = Field(default=None, description="ISO week, YYYY-Www")
+    day: date | None = None
+    site_id: Id | None = None
+    site_name: str | None = None
+    partner_id: Id | None = Field(default=None, description="None: no partner in particular")
+    partner_name: str | None = None
+    theme_id: Id | None = None
+    theme_name: str | None = Field(default=None, description="In the caller's language")
+    channel: RequestChannel | None = None
+    count: int = Field(description="Requests")
+    accompanied: int = Field(description="Requests where the person was accompanied")
+    new_people: int = Field(description="Requests from people first seen this year")
+    people_accompanied: int = Field(description="People accompanied, each once a year")
+    opening_days: int = Field(description="Days the group's houses opened in its period")
+    per_opening_day: float | None = Field(description="Requests per opening day")
+
+
+class DeskStatsOut(BaseModel):
+    rows: list[DeskStatsRow]
+
+
+class DeskRequestCreate(Strict):
+    """One request at the desk, counts only: never who asked."""
+
+    site_id: Id
+    partner_id: Id | None = Field(default=None, description="None: no partner in particular")
+    theme_id: Id | None = Field(default=None, description="Required unless kind is given")
+    kind: Label | None = Field(default=None, description="What it was about, in a few words")
+    channel: RequestChannel
+    accompanied: bool = False
+    new_person: bool = Field(default=False, description="First time this year at the house")
+
+
+class ThemeCreate(Strict):
+    code: Code
+    name: Label = Field(description="In French")
+    name_en: Label
+
+
+class ThemeChange(Strict):
+    name: Label | None = None
+    name_en: Label | None = None
+    position: int | None = Field(default=None, ge=1, le=1000)
+    active: bool | None = None

@@ -13,19 +13,30 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from visio.db.models import Agent, Appointment, Motive, Partner, SessionCount, Site
+from visio.db.models import (
+    Agent,
+    Appointment,
+    DeskRequestCount,
+    Motive,
+    Partner,
+    RequestTheme,
+    SessionCount,
+    Site,
+)
 from visio.db.statements.statistics import CountKey, SessionMeasures, add_counts
 from visio.domain import AppointmentStatus
+from visio.i18n import current_locale
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services.errors import InvalidInput
+from visio.services.opening import openings, union
 from visio.services.permissions import Action, Actor, require, require_site, site_scope
 
 
@@ -108,15 +119,18 @@ async def rebuild(session: AsyncSession) -> int:
 # ---------------------------------------------------------------- reading
 
 
-# What rows can be grouped by, and the counters' columns behind each.
+# What rows can be grouped by.
 GROUP_KEYS = ("year", "month", "week", "day", "site", "partner", "motive", "agent")
+DESK_GROUP_KEYS = ("year", "month", "week", "day", "site", "partner", "theme", "channel")
+PERIOD_KEYS = ("year", "month", "week", "day")
 # The longest period a request may cover: a typing slip beyond (and a costly scan).
 LONGEST_PERIOD_DAYS = 20 * 366
 
 
 @dataclass(frozen=True, slots=True)
 class SessionRow:
-    """One group's counts, by status; `held` is a visio session."""
+    """One group's counts, by status; `held` is a visio session. `minutes`: the booked
+    minutes of the appointments not cancelled."""
 
     keys: dict[str, object]
     booked: int
@@ -124,6 +138,82 @@ class SessionRow:
     no_show: int
     agent_absent: int
     cancelled: int
+    minutes: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.booked + self.held + self.no_show + self.agent_absent + self.cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRow:
+    """One group of desk requests: how many, how many accompanied, from people new this
+    year, and people accompanied (both); the opening days of its houses and period, and the
+    requests per opening day (None when none opened)."""
+
+    keys: dict[str, object]
+    requests: int
+    accompanied: int
+    new_people: int
+    people_accompanied: int
+    opening_days: int
+    per_opening_day: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a statistics request asks for, checked: the period (house-local days), a house,
+    a partner."""
+
+    group_by: tuple[str, ...]
+    first_day: date | None
+    last_day: date | None
+    site_id: int | None = None
+    partner_id: int | None = None
+
+
+def _check(
+    actor: Actor, allowed: Sequence[str], group_by: Sequence[str], first_day: date | None,
+    last_day: date | None, site_id: int | None, partner_id: int | None,
+) -> Filters:  # fmt: skip
+    require(actor, Action.READ_STATISTICS)
+    unknown = [key for key in group_by if key not in allowed]
+    if unknown:
+        raise InvalidInput(
+            fields={"group_by": _l("Unknown grouping: %(keys)s.", keys=", ".join(unknown))}
+        )
+    if first_day is not None and last_day is not None:
+        if last_day < first_day:
+            raise InvalidInput(fields={"to": _l("Must not come before the start of the range.")})
+        if (last_day - first_day).days > LONGEST_PERIOD_DAYS:
+            raise InvalidInput(fields={"to": _l("A period covers at most 20 years.")})
+    if site_id is not None:
+        require_site(actor, Action.READ_STATISTICS, site_id)
+    return Filters(tuple(dict.fromkeys(group_by)), first_day, last_day, site_id, partner_id)
+
+
+def _where(query: Any, counts: Any, actor: Actor, filters: Filters) -> Any:
+    scope = site_scope(actor)
+    if not scope.every:
+        query = query.where(counts.site_id.in_(sorted(scope.site_ids)))
+    if filters.site_id is not None:
+        query = query.where(counts.site_id == filters.site_id)
+    if filters.partner_id is not None:
+        query = query.where(counts.partner_id == filters.partner_id)
+    if filters.first_day is not None:
+        query = query.where(counts.day >= filters.first_day)
+    if filters.last_day is not None:
+        query = query.where(counts.day <= filters.last_day)
+    return query
+
+
+def _period_columns(counts: Any) -> dict[str, list[Any]]:
+    return {
+        "year": [counts.year],
+        "month": [counts.year, counts.month],
+        "week": [counts.week],
+        "day": [counts.day],
+    }
 
 
 async def session_counts(
@@ -142,76 +232,153 @@ async def session_counts(
     Groups are sorted by their keys; names come with ids (`site_name`…). A house outside
     the actor's scope is `NotFound`; an empty period gives no rows, not an error.
     """
-    require(actor, Action.READ_STATISTICS)
-    unknown = [key for key in group_by if key not in GROUP_KEYS]
-    if unknown:
-        raise InvalidInput(
-            fields={"group_by": _l("Unknown grouping: %(keys)s.", keys=", ".join(unknown))}
-        )
-    if first_day is not None and last_day is not None:
-        if last_day < first_day:
-            raise InvalidInput(fields={"to": _l("Must not come before the start of the range.")})
-        if (last_day - first_day).days > LONGEST_PERIOD_DAYS:
-            raise InvalidInput(fields={"to": _l("A period covers at most 20 years.")})
-    if site_id is not None:
-        require_site(actor, Action.READ_STATISTICS, site_id)
+    filters = _check(actor, GROUP_KEYS, group_by, first_day, last_day, site_id, partner_id)
     counts = SessionCount
     columns: dict[str, list[QueryableAttribute[Any]]] = {
-        "year": [counts.year],
-        "month": [counts.year, counts.month],
-        "week": [counts.week],
-        "day": [counts.day],
+        **_period_columns(counts),
         "site": [counts.site_id, Site.name],
         "partner": [counts.partner_id, Partner.name],
         "motive": [counts.motive_id, Motive.name],
         "agent": [counts.agent_id, Agent.name],
     }
-    chosen = [column for key in dict.fromkeys(group_by) for column in columns[key]]
-    query = select(*chosen, counts.status, func.sum(counts.count)).group_by(*chosen, counts.status)
-    if "site" in group_by:
-        query = query.join(Site, Site.id == counts.site_id)
-    if "partner" in group_by:
-        query = query.join(Partner, Partner.id == counts.partner_id)
-    if "motive" in group_by:
-        query = query.join(Motive, Motive.id == counts.motive_id)
-    if "agent" in group_by:
-        query = query.join(Agent, Agent.id == counts.agent_id)
-    scope = site_scope(actor)
-    if not scope.every:
-        query = query.where(counts.site_id.in_(sorted(scope.site_ids)))
-    if site_id is not None:
-        query = query.where(counts.site_id == site_id)
-    if partner_id is not None:
-        query = query.where(counts.partner_id == partner_id)
-    if first_day is not None:
-        query = query.where(counts.day >= first_day)
-    if last_day is not None:
-        query = query.where(counts.day <= last_day)
+    chosen = [column for key in filters.group_by for column in columns[key]]
+    query = select(
+        *chosen, counts.status, func.sum(counts.count), func.sum(counts.minutes)
+    ).group_by(*chosen, counts.status)
+    for key, model in (("site", Site), ("partner", Partner), ("motive", Motive), ("agent", Agent)):
+        if key in filters.group_by:
+            query = query.join(model, model.id == getattr(counts, f"{key}_id"))
+    query = _where(query, counts, actor, filters)
     groups: dict[tuple[object, ...], dict[str, int]] = {}
     width = len(chosen)
     for row in await session.execute(query):
-        by_status = groups.setdefault(tuple(row[:width]), {})
+        by_status = groups.setdefault(tuple(row[:width]), {"minutes": 0})
         by_status[str(row[width])] = int(row[width + 1] or 0)
+        if row[width] != AppointmentStatus.CANCELLED:
+            by_status["minutes"] += int(row[width + 2] or 0)
+    if not groups and not filters.group_by:
+        groups[()] = {"minutes": 0}  # nothing counted: zeros, not an empty answer
     rows = []
     for values, by_status in sorted(groups.items(), key=lambda item: _sortable(item[0])):
         rows.append(
             SessionRow(
-                keys=_keys(group_by, values), booked=by_status.get("booked", 0),
+                keys=_keys(filters.group_by, values), booked=by_status.get("booked", 0),
                 held=by_status.get("held", 0), no_show=by_status.get("no_show", 0),
                 agent_absent=by_status.get("agent_absent", 0),
-                cancelled=by_status.get("cancelled", 0),
+                cancelled=by_status.get("cancelled", 0), minutes=by_status["minutes"],
             )
         )  # fmt: skip
     return rows
 
 
+async def desk_counts(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    group_by: Sequence[str],
+    first_day: date | None,
+    last_day: date | None,
+    site_id: int | None = None,
+    partner_id: int | None = None,
+    today: date,
+) -> list[DeskRow]:
+    """The desk requests counted, grouped by any of `DESK_GROUP_KEYS`, within the actor's
+    houses, with the requests per opening day of each group's houses and period (a period
+    left open ends `today`, and starts at the first request counted).
+
+    A request for no partner in particular has `partner_id` None; so has its theme, for
+    one counted before themes were."""
+    filters = _check(actor, DESK_GROUP_KEYS, group_by, first_day, last_day, site_id, partner_id)
+    counts = DeskRequestCount
+    columns: dict[str, list[Any]] = {
+        **_period_columns(counts),
+        "site": [counts.site_id, Site.name],
+        "partner": [counts.partner_id, Partner.name],
+        "theme": [counts.theme_id, RequestTheme.name, RequestTheme.name_en],
+        "channel": [counts.channel],
+    }
+    chosen = [column for key in filters.group_by for column in columns[key]]
+    query = select(
+        *chosen, func.sum(counts.requests), func.sum(counts.accompanied),
+        func.sum(counts.new_people), func.sum(counts.people_accompanied),
+        func.min(counts.day), func.max(counts.day), func.count(counts.site_id.distinct()),
+    ).group_by(*chosen)  # fmt: skip
+    if "site" in filters.group_by:
+        query = query.join(Site, Site.id == counts.site_id)
+    if "partner" in filters.group_by:
+        query = query.outerjoin(Partner, Partner.id == counts.partner_id)
+    if "theme" in filters.group_by:
+        query = query.outerjoin(RequestTheme, RequestTheme.id == counts.theme_id)
+    query = _where(query, counts, actor, filters)
+    found = [tuple(row) for row in await session.execute(query)]
+    found = [row for row in found if row[len(chosen)]]  # no group without a request
+    if not found and filters.group_by:
+        return []
+    width = len(chosen)
+    first = filters.first_day or min((row[width + 4] for row in found), default=today)
+    last = filters.last_day or max(max((row[width + 5] for row in found), default=today), today)
+    if not found:  # nothing counted: zeros, and the period's opening days
+        found = [(0, 0, 0, 0, first, last, 0)]
+    scope = site_scope(actor)
+    houses: list[int] | None
+    if filters.site_id is not None:
+        houses = [filters.site_id]
+    elif scope.every:
+        houses = None
+    else:
+        houses = sorted(scope.site_ids)
+    opened = await openings(session, houses, first, last)
+    everywhere = union(opened.values())
+    locale = current_locale.get()
+    rows = []
+    for values in sorted(found, key=lambda row: _sortable(row[:width])):
+        keys = _keys(filters.group_by, values[:width], locale=locale)
+        days = opened[keys["site_id"]].days if "site_id" in keys else everywhere  # type: ignore[index]
+        period_first, period_last = _period_of(keys, first, last)
+        opening_days = days.count(period_first, period_last)
+        requests = int(values[width] or 0)
+        rows.append(
+            DeskRow(
+                keys=keys, requests=requests, accompanied=int(values[width + 1] or 0),
+                new_people=int(values[width + 2] or 0),
+                people_accompanied=int(values[width + 3] or 0), opening_days=opening_days,
+                per_opening_day=round(requests / opening_days, 1) if opening_days else None,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _period_of(keys: dict[str, object], first: date, last: date) -> tuple[date, date]:
+    """The days of a row's period (its day, week, month or year) within `first`…`last`."""
+    if isinstance(keys.get("day"), str):
+        day = date.fromisoformat(str(keys["day"]))
+        return day, day
+    if isinstance(keys.get("week"), str):
+        iso_year, iso_week = str(keys["week"]).split("-W")
+        monday = date.fromisocalendar(int(iso_year), int(iso_week), 1)
+        return max(first, monday), min(last, monday + timedelta(days=6))
+    if isinstance(keys.get("month"), str):
+        year, month = (int(part) for part in str(keys["month"]).split("-"))
+        following = date(year + month // 12, month % 12 + 1, 1)
+        return max(first, date(year, month, 1)), min(last, following - timedelta(days=1))
+    if isinstance(keys.get("year"), int):
+        whole = int(str(keys["year"]))
+        return max(first, date(whole, 1, 1)), min(last, date(whole, 12, 31))
+    return first, last
+
+
 def _sortable(values: tuple[object, ...]) -> tuple[str, ...]:
-    return tuple(f"{value:020d}" if isinstance(value, int) else str(value) for value in values)
+    return tuple(
+        f"{value:020d}" if isinstance(value, int) else "" if value is None else str(value)
+        for value in values
+    )
 
 
-def _keys(group_by: Sequence[str], values: tuple[object, ...]) -> dict[str, object]:
+def _keys(
+    group_by: Sequence[str], values: Sequence[object], *, locale: str = "fr"
+) -> dict[str, object]:
     """The group's keys as the API names them: `month` "2020-03", `day` "2020-03-16",
-    `site` its id and `site_name`…"""
+    `site` its id and `site_name`, `theme` its id and name in the locale…"""
     keys: dict[str, object] = {}
     position = 0
     for key in dict.fromkeys(group_by):
@@ -219,11 +386,23 @@ def _keys(group_by: Sequence[str], values: tuple[object, ...]) -> dict[str, obje
             year, month = values[position], values[position + 1]
             keys["month"] = f"{year}-{month:02d}"
             position += 2
+        elif key == "theme":
+            theme_id, name, name_en = values[position : position + 3]
+            keys["theme_id"] = theme_id or None
+            keys["theme_name"] = (name_en if locale == "en" else name) if theme_id else None
+            position += 3
         elif key in ("site", "partner", "motive", "agent"):
-            keys[f"{key}_id"], keys[f"{key}_name"] = values[position], values[position + 1]
+            keys[f"{key}_id"] = values[position] or None
+            keys[f"{key}_name"] = values[position + 1]
             position += 2
         else:
             value = values[position]
-            keys[key] = value.isoformat() if isinstance(value, date) else value
+            keys[key] = (
+                value.isoformat()
+                if isinstance(value, date)
+                else str(value)
+                if key == "channel"
+                else value
+            )
             position += 1
     return keys
