@@ -22,6 +22,7 @@ from visio.handlers import (
     slots,
     station_pages,
     statistics,
+    stats_pages,
 )
 
 ID = r"{id:\d+}"
@@ -147,6 +148,9 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
     # Statistics
+    add("GET", "/stats", stats_pages.stats, name="stats")
+    add("GET", "/stats/export", stats_pages.export, name="stats_export")
+    add("GET", "/stats/report", stats_pages.report, name="stats_report")
     add("GET", "/api/v1/stats/sessions", statistics.session_stats, name="api_stats_sessions")
     add("GET", "/api/v1/stats/desk-requests", statistics.desk_stats, name="api_stats_desk")
     # The desk's tally

@@ -20,8 +20,12 @@ SEPARATORS: Mapping[Separator, str] = {"comma": ",", "semicolon": ";"}
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column; `kind` says how a page shows its values: text, count, ratio (a share, shown
+    as a percentage) or decimal."""
+
     key: str
     header: str
+    kind: Literal["text", "count", "ratio", "decimal"] = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ def _cell(value: object, locale: str) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        return format_decimal(value, locale=locale, group_separator=False)
+        return format_decimal(value, "0.######", locale=locale)
     return str(value)
 
 

@@ -1,0 +1,111 @@
+"""The coordinator's pages: the dashboard, its exports, the yearly report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.handlers.conftest import World, book
+from tests.handlers.test_pages import PASSWORD, form_token, sign_in
+from visio.db.models import Role
+
+
+async def coordinator(client: Any, world: World, create_user: Any, **extra: Any) -> None:
+    await create_user(
+        Role.COORDINATOR, email="lucie@visio.example", password=PASSWORD,
+        site_ids=[world.site.id], **extra,
+    )  # fmt: skip
+    assert (await sign_in(client, "lucie@visio.example", PASSWORD)).status == 303
+
+
+async def held_session(client: Any, world: World, clock: Any) -> None:
+    held = await book(client, world)
+    clock.now = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+    response = await client.post(
+        f"/api/v1/appointments/{held['id']}/outcome", json={"status": "held"},
+        headers=world.headers,
+    )  # fmt: skip
+    assert response.status == 200
+
+
+async def test_the_dashboard_shows_the_year_against_the_last(
+    client: Any, world: World, clock: Any, create_user: Any
+) -> None:
+    await held_session(client, world, clock)
+    await coordinator(client, world, create_user)
+    home = await client.get("/")
+    assert "/stats" in await home.text()
+    page = await client.get("/stats", params={"year": "2026"})
+    assert page.status == 200
+    html = await page.text()
+    assert "Séances visio tenues" in html
+    # the chart and the same numbers in a table
+    assert '<svg class="chart"' in html and 'role="img"' in html
+    assert "<caption id=\"table-months-caption\">" in html
+    assert "mars 2026" in html and "France Services Murat" in html
+    # the filters stay in the address, and the exports keep them
+    assert 'href="/stats/export?year=2026&amp;table=houses&amp;format=csv&amp;sep=semicolon"' in html
+
+
+async def test_exports_are_csv_for_excel_and_json(
+    client: Any, world: World, clock: Any, create_user: Any
+) -> None:
+    await held_session(client, world, clock)
+    await coordinator(client, world, create_user)
+    response = await client.get(
+        "/stats/export", params={"year": "2026", "table": "houses", "format": "csv",
+                                 "sep": "semicolon"},
+    )  # fmt: skip
+    assert response.status == 200 and response.content_type == "text/csv"
+    body = await response.read()
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Maison France Services;Tenues;Usager absent;")
+    # a decimal comma in French: the rates are shares
+    cells = lines[1].split(";")
+    assert cells[:8] == ["France Services Murat", "1", "0", "0", "0", "0", "0", "0"]
+    assert cells[8].startswith("0,")  # the station occupancy, a share, with a decimal comma
+    as_json = await client.get(
+        "/stats/export", params={"year": "2026", "table": "months", "format": "json"}
+    )
+    rows = (await as_json.json())["rows"]
+    assert len(rows) == 12 and rows[2] == {"month": "2026-03", "held": 1, "previous_held": 0}
+    unknown = await client.get("/stats/export", params={"table": "colour"})
+    assert unknown.status == 400
+
+
+async def test_bad_filters_are_explained_and_foreign_houses_hidden(
+    client: Any, world: World, create_user: Any, create_site: Any
+) -> None:
+    elsewhere = await create_site("France Services Massiac")
+    await coordinator(client, world, create_user)
+    reversed_ = await client.get("/stats", params={"from": "2026-03-20", "to": "2026-03-01"})
+    assert reversed_.status == 422
+    assert "error-summary" in await reversed_.text()
+    assert (await client.get("/stats", params={"year": "1850"})).status == 422
+    foreign = await client.get("/stats", params={"site_id": str(elsewhere.id)})
+    assert foreign.status == 404
+    assert "France Services Massiac" not in await (await client.get("/stats")).text()
+
+
+async def test_agents_and_strangers_get_no_statistics(client: Any, world: World) -> None:
+    assert (await client.get("/stats", allow_redirects=False)).status == 303
+    assert (await client.get("/stats/report", allow_redirects=False)).status == 303
+
+
+async def test_the_yearly_report_reads_in_sentences(
+    client: Any, world: World, clock: Any, create_user: Any
+) -> None:
+    await held_session(client, world, clock)
+    await coordinator(client, world, create_user)
+    page = await client.get("/stats/report", params={"year": "2026"})
+    assert page.status == 200
+    html = await page.text()
+    assert "En 2026, 1 personnes ont été reçues en visio, contre 0 en 2025." in html
+    assert "@page" not in html and 'onclick="window.print()"' in html
+    await client.post(
+        "/language",
+        data={"locale": "en", "next": "/stats/report", "csrf_token": form_token(html)},
+    )
+    english = await (await client.get("/stats/report", params={"year": "2026"})).text()
+    assert "In 2026, 1 people were received in visio, against 0 in 2025." in english
