@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,8 @@ from visio.db.models import (
     User,
 )
 from visio.demo import SEED, populate, prepare_demo
+from visio.services import dashboard
+from visio.services.permissions import Actor
 from visio.settings import Settings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -45,6 +47,7 @@ async def test_the_demo_data_set(session: AsyncSession) -> None:
     await _never_double_books(session)
     await _keeps_no_old_citizen_data(session)
     await _is_alive_today(session)
+    await _reads_the_founding_figures_on_the_dashboard(session)
 
 
 async def _shows_the_published_figures(session: AsyncSession) -> None:
@@ -94,6 +97,24 @@ async def _shows_the_published_figures(session: AsyncSession) -> None:
     assert {"Murat", "Massiac", "Allanche", "Pélussin"} <= names
     roles = set((await session.scalars(select(User.role))).all())
     assert roles == set(Role)
+
+
+async def _reads_the_founding_figures_on_the_dashboard(session: AsyncSession) -> None:
+    """The statistics read the founding article's figures for 2020, from the counters."""
+    admin = Actor(user_id=0, email="a@visio.example", name="A", role=Role.ADMIN, locale="fr")
+    board = await dashboard.dashboard(
+        session, admin, first_day=date(2020, 1, 1), last_day=date(2020, 12, 31),
+        today=NOW.date(),
+    )  # fmt: skip
+    assert (board.sessions.current, board.sessions.previous) == (110, 12)
+    assert (board.people_accompanied.current, board.people_accompanied.previous) == (1954, 1634)
+    assert board.desk_requests.current == 8_620
+    assert round(board.desk_requests.current / 366) == 24  # "24 requests a day"
+    asked = [line.name for line in board.desk_partners if line.key][:4]
+    assert asked == [
+        "France Travail", "Caisse d'allocations familiales du Cantal",
+        "Assurance maladie (CPAM du Cantal)", "Ministère de l'Intérieur (ANTS)",
+    ]  # fmt: skip
 
 
 async def _draws_the_same_history_from_the_same_seed(session: AsyncSession) -> None:

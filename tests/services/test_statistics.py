@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
 from tests.services.conftest import LINKS, TUESDAY, House, book, paris, use_case
-from visio.db.models import Appointment, SessionCount, Site
+from visio.db.models import Appointment, Citizen, SessionCount, Site
 from visio.domain import AppointmentStatus
 from visio.scheduling.calendars import time_zone
 from visio.services import booking, statistics, transitions
@@ -157,3 +157,18 @@ async def test_a_refused_cancellation_moves_no_counter(
                 session, house.desk, first.id, reason="", now=clock(), links=LINKS
             )
     assert await counters(session) == before
+
+
+async def test_the_counts_outlive_the_citizens(
+    session: AsyncSession, house: House, clock: Clock
+) -> None:
+    """Statistics never read a citizen: once the people are erased (the retention period),
+    every figure stays."""
+    await book(session, house, clock)
+    await book(session, house, clock, start=paris(11), citizen=CitizenDetails("Jean", "Rigal"))
+    ask = {"group_by": ["month", "site", "partner"], "first_day": None, "last_day": None}
+    before = await statistics.session_counts(session, house.coordinator, **ask)
+    await session.execute(update(Appointment).values(citizen_id=None))
+    await session.execute(delete(Citizen))
+    assert await statistics.session_counts(session, house.coordinator, **ask) == before
+    assert before[0].booked == 2

@@ -11,7 +11,7 @@ from babel.numbers import format_decimal, format_percent
 
 from visio.handlers.api import current_actor, now
 from visio.handlers.render import render
-from visio.handlers.tables import Column, Table, csv_response, json_response
+from visio.handlers.tables import Column, Separator, Table, csv_response, json_response
 from visio.handlers.validation import day_query
 from visio.i18n import format_date
 from visio.i18n import gettext as _
@@ -177,7 +177,9 @@ def _formatters(locale: str) -> dict[str, object]:
 
 def _chart(board: Dashboard) -> dict[str, object]:
     """The bars of the monthly chart, in SVG units (the template draws them)."""
-    highest = max([1, *(bar.held for bar in board.months), *(bar.previous_held for bar in board.months)])
+    highest = max(
+        [1, *(bar.held for bar in board.months), *(bar.previous_held for bar in board.months)]
+    )
     step = 10 ** max(0, len(str(highest)) - 1)
     top = ((highest + step - 1) // step) * step
     return {
@@ -227,7 +229,7 @@ async def export(request: web.Request) -> web.Response:
         raise Malformed(_l("This address is not valid."))
     if request.query.get("format") == "json":
         return json_response(found, download=True)
-    separator = "semicolon" if request.query.get("sep") == "semicolon" else "comma"
+    separator: Separator = "semicolon" if request.query.get("sep") == "semicolon" else "comma"
     return csv_response(found, separator=separator, locale=request[LOCALE])
 
 

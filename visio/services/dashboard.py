@@ -152,6 +152,11 @@ async def dashboard(
     before, within the actor's houses, for one house and one partner when asked."""
     previous_first, previous_last = year_before(first_day), year_before(last_day)
     common = {"site_id": site_id, "partner_id": partner_id}
+    scope = site_scope(actor)
+    houses = [site_id] if site_id is not None else None if scope.every else sorted(scope.site_ids)
+    # Each period's openings once, for every grouping of its desk requests.
+    opened_now = await openings(session, houses, first_day, last_day)
+    opened_then = await openings(session, houses, previous_first, previous_last)
 
     async def sessions(group_by: Sequence[str], first: date, last: date) -> list[SessionRow]:
         return await session_counts(
@@ -159,9 +164,10 @@ async def dashboard(
         )
 
     async def desk(group_by: Sequence[str], first: date, last: date) -> list[DeskRow]:
+        opened = opened_now if first == first_day else opened_then
         return await desk_counts(
             session, actor, group_by=group_by, first_day=first, last_day=last, today=today,
-            **common,
+            opened=opened, **common,
         )  # fmt: skip
 
     now_months = await sessions(["month"], first_day, last_day)
@@ -176,12 +182,9 @@ async def dashboard(
     desk_channels = await desk(["channel"], first_day, last_day)
     desk_sites = await desk(["site"], first_day, last_day)
     held_then = sum(row.held for row in then_months)
-    scope = site_scope(actor)
-    houses = [site_id] if site_id is not None else None if scope.every else sorted(scope.site_ids)
-    opened = await openings(session, houses, first_day, last_day)
     houses_lines = [
-        _line(row, "site", station_minutes=opened[int(str(row.keys["site_id"]))].station_minutes
-              if row.keys["site_id"] in opened else None)
+        _line(row, "site", station_minutes=opened_now[int(str(row.keys["site_id"]))].station_minutes
+              if row.keys["site_id"] in opened_now else None)
         for row in by_site
     ]  # fmt: skip
     total = _sum_line(houses_lines)
