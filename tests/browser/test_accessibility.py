@@ -84,6 +84,10 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(live.agent_email, f"/appointments/{appointment_id}"),
         Visit(live.agent_email, f"/appointments/{appointment_id}/join/agent"),
         Visit(COORDINATOR_EMAIL, "/"),
+        Visit(COORDINATOR_EMAIL, "/stats?year=2026"),
+        # the filters with their errors beside their fields
+        Visit(COORDINATOR_EMAIL, "/stats?from=2026-03-20&to=2026-03-01"),
+        Visit(COORDINATOR_EMAIL, "/stats/report?year=2026"),
         Visit(ADMIN_EMAIL, "/"),
         Visit(ADMIN_EMAIL, "/admin/outbox"),
         Visit(ADMIN_EMAIL, f"/admin/outbox/{message_id}"),
