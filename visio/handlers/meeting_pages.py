@@ -9,25 +9,29 @@ the script only places them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from visio.domain import AppointmentStatus
+from visio.domain import AppointmentStatus, RequestChannel
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import posted_form, render
 from visio.handlers.validation import day_query
 from visio.i18n import format_date, format_time
 from visio.i18n import gettext as _
-from visio.keys import CSP_NONCE, DB, JITSI, LINKS
+from visio.i18n import lazy_gettext as _l
+from visio.keys import CSP_NONCE, DB, JITSI, LINKS, LOCALE
 from visio.meetings.jitsi import join_window
 from visio.middlewares import content_security_policy
 from visio.services import agenda as agendas
-from visio.services import meetings, transitions
+from visio.services import desk_tally, meetings, transitions
+from visio.services.agenda import SiteDay
 from visio.services.meetings import Side
-from visio.services.records import AppointmentView
+from visio.services.records import AppointmentView, DeskRequestView, ThemeView
+from visio.services.setup.partners import list_partners
 
 # How often the pages ask for fresh statuses, in milliseconds.
 POLL_INTERVAL_MS = 5000
@@ -144,7 +148,20 @@ def _status_json(rows: list[PageRow], moment: datetime) -> web.Response:
 
 async def desk(request: web.Request) -> web.Response:
     """The appointments of the desk agent's sites on one day (`?day=`, default today),
-    grouped by site, with the way to the day before, the day after and the week."""
+    grouped by site, with the way to the day before, the day after and the week; at each
+    of the desk agent's own houses, its tally panel."""
+    return await desk_page(request)
+
+
+async def desk_page(
+    request: web.Request,
+    *,
+    tally: TallyForm | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """The desk's page; `tally` and `errors`: a request the tally refused, shown again in
+    its house's panel with each error beside its field."""
     day = day_query(request.query, "day")
     moment = now(request)
     days = await agendas.desk_day(request[DB], current_actor(request), now=moment, day=day)
@@ -152,6 +169,7 @@ async def desk(request: web.Request) -> web.Response:
     status_url = request.app.router["desk_status"].url_for()
     if day is not None:
         status_url = status_url.with_query(day=day.isoformat())
+    panels = await _tally_panels(request, days, moment, typed=tally, errors=errors or {})
     sites = [
         {
             "name": site_day.site_name,
@@ -159,6 +177,7 @@ async def desk(request: web.Request) -> web.Response:
             "day": format_date(site_day.day),
             "rows": [_desk_row(overview, moment) for overview in site_day.appointments],
             "stations": site_day.stations,
+            "tally": panels.get(site_day.site_id),
         }
         for site_day in days
     ]
@@ -172,7 +191,7 @@ async def desk(request: web.Request) -> web.Response:
         "next_day": (shown + timedelta(days=1)).isoformat(),
         "week_of": shown.isoformat(),
     }
-    return render("desk.html", request, context)
+    return render("desk.html", request, context, status=status)
 
 
 async def desk_status(request: web.Request) -> web.Response:
@@ -227,6 +246,126 @@ async def mark_arrived(request: web.Request) -> web.StreamResponse:
     await transitions.mark_arrived(request[DB], actor, appointment_id, now=now(request))
     location = request.app.router["desk"].url_for().with_fragment(f"appointment-{appointment_id}")
     raise web.HTTPSeeOther(location=location)
+
+
+# ---------------------------------------------------------------- the desk's tally panel
+
+# The channel buttons, in the order the desk meets them.
+CHANNEL_LABELS = {
+    RequestChannel.IN_PERSON: _l("At the desk"),
+    RequestChannel.PHONE: _l("By phone"),
+    RequestChannel.EMAIL: _l("By email"),
+    RequestChannel.VISIO: _l("In visio"),
+}
+# Today's requests listed under the panel, the latest first; the count says how many in all.
+TALLY_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TallyForm:
+    """What the desk chose in one house's tally panel, as posted: shown again, beside its
+    errors, when the request is refused."""
+
+    site_id: int
+    theme_id: str = ""
+    partner_id: str = ""
+    accompanied: bool = False
+    new_person: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TallyEntry:
+    """One request counted today, as the panel lists it."""
+
+    id: int
+    time: str
+    theme: str
+    partner: str
+    channel: str
+
+    @property
+    def summary(self) -> str:
+        return " · ".join(part for part in (self.theme, self.partner, self.channel) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class TallyPanel:
+    """One house's tally: the form (its choices, what was typed, its errors), today's count,
+    the latest requests and the confirmation of the last action."""
+
+    site_id: int
+    site_name: str
+    themes: Sequence[tuple[int, str]]
+    partners: Sequence[tuple[int, str]]
+    channels: Sequence[tuple[str, str]]
+    count: int
+    latest: Sequence[TallyEntry]
+    typed: TallyForm
+    errors: Mapping[str, str] = field(default_factory=dict)
+    done: str | None = None
+
+
+async def _tally_panels(
+    request: web.Request,
+    days: Sequence[SiteDay],
+    moment: datetime,
+    *,
+    typed: TallyForm | None,
+    errors: Mapping[str, str],
+) -> dict[int, TallyPanel]:
+    """The tally panel of each of the desk agent's own houses on the page, by site id (an
+    administrator, who belongs to no house, gets none). `typed` and `errors` go to the
+    panel of their house; `?counted=` (a request's id) and `?taken_back=` (a house's)
+    confirm the last action in its panel."""
+    actor = current_actor(request)
+    own = [site_day for site_day in days if site_day.site_id in actor.site_ids]
+    if not own:
+        return {}
+    session = request[DB]
+    locale = request[LOCALE]
+    # Retired themes too: a request counted this morning keeps its theme's name.
+    every_theme = await desk_tally.themes(session, actor, active_only=False)
+    themes = [(theme.id, theme.label(locale)) for theme in every_theme if theme.active]
+    partners = [(partner.id, partner.name) for partner in await list_partners(session, actor)]
+    partner_names = dict(partners)
+    channels = [(channel.value, str(label)) for channel, label in CHANNEL_LABELS.items()]
+    counted = request.query.get("counted", "")
+    taken_back = request.query.get("taken_back", "")
+    panels = {}
+    for site_day in own:
+        requests = await desk_tally.today(session, actor, site_day.site_id, now=moment)
+        entries = [
+            _tally_entry(view, site_day.timezone, every_theme, partner_names, locale)
+            for view in requests
+        ]
+        panel = TallyPanel(
+            site_id=site_day.site_id, site_name=site_day.site_name, themes=themes,
+            partners=partners, channels=channels, count=len(entries),
+            latest=entries[:TALLY_SHOWN], typed=TallyForm(site_day.site_id),
+        )  # fmt: skip
+        if typed is not None and typed.site_id == site_day.site_id:
+            panel = replace(panel, typed=typed, errors=errors)
+        elif just_counted := [entry for entry in entries if str(entry.id) == counted]:
+            panel = replace(panel, done=_("Counted: %(request)s.", request=just_counted[0].summary))
+        elif taken_back == str(site_day.site_id):
+            panel = replace(panel, done=_("The request is taken back."))
+        panels[site_day.site_id] = panel
+    return panels
+
+
+def _tally_entry(
+    view: DeskRequestView,
+    timezone: str,
+    themes: Sequence[ThemeView],
+    partners: Mapping[int, str],
+    locale: str,
+) -> TallyEntry:
+    theme = next((theme.label(locale) for theme in themes if theme.id == view.theme_id), None)
+    return TallyEntry(
+        id=view.id, time=clock_time(view.at, timezone), theme=theme or view.kind or "",
+        partner=partners.get(view.partner_id, "") if view.partner_id is not None else "",
+        channel=str(CHANNEL_LABELS[view.channel]),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- the agent's agenda

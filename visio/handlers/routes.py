@@ -23,6 +23,7 @@ from visio.handlers import (
     station_pages,
     statistics,
     stats_pages,
+    tally_pages,
 )
 
 ID = r"{id:\d+}"
@@ -107,6 +108,13 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/desk/book/summary", booking_pages.book_summary, name="desk_book_summary")
     add("POST", "/desk/book", booking_pages.book_submit, name="desk_book_submit")
     add("POST", f"/desk/appointments/{ID}/arrived", meeting_pages.mark_arrived, name="desk_arrived")
+    add("POST", "/desk/tally", tally_pages.record_request, name="desk_tally")
+    add(
+        "POST",
+        f"/desk/tally/{ID}/take-back",
+        tally_pages.take_back_request,
+        name="desk_tally_take_back",
+    )
     add("GET", "/agenda", meeting_pages.agenda, name="agenda")
     add("GET", "/agenda/status", meeting_pages.agenda_status, name="agenda_status")
     add("GET", "/agenda/absences", agent_pages.absences_page, name="agent_absences")
