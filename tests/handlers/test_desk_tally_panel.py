@@ -203,6 +203,9 @@ async def test_a_request_without_its_theme_comes_back_with_the_error(
     )  # fmt: skip
     assert no_channel.status == 400
     assert await requests_at(session) == []
+    # The address a refused form leaves behind goes back to the desk's page.
+    reloaded = await client.get("/desk/tally", allow_redirects=False)
+    assert reloaded.status == 303 and reloaded.headers["Location"] == "/desk"
 
 
 async def test_a_request_is_taken_back_the_same_day(

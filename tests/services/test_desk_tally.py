@@ -170,9 +170,8 @@ async def test_a_request_is_taken_back_the_same_day_only(
         session, house.desk, site_id=house.site.id, theme_id=health,
         channel=RequestChannel.PHONE, now=paris(10, 5),
     )  # fmt: skip
-    assert [view.id for view in await desk_tally.today(session, house.desk, house.site.id, now=paris(11))] == [
-        second.id, first.id,
-    ]  # fmt: skip
+    listed = await desk_tally.today(session, house.desk, house.site.id, now=paris(11))
+    assert [view.id for view in listed] == [second.id, first.id]
     with pytest.raises(NotFound):
         await desk_tally.take_back(session, house.other_desk, first.id, now=paris(11))
     await desk_tally.take_back(session, house.desk, first.id, now=paris(11))

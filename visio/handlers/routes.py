@@ -109,6 +109,7 @@ def setup_routes(app: web.Application) -> None:
     add("POST", "/desk/book", booking_pages.book_submit, name="desk_book_submit")
     add("POST", f"/desk/appointments/{ID}/arrived", meeting_pages.mark_arrived, name="desk_arrived")
     add("POST", "/desk/tally", tally_pages.record_request, name="desk_tally")
+    add("GET", "/desk/tally", tally_pages.back_to_desk, name="desk_tally_back")
     add(
         "POST",
         f"/desk/tally/{ID}/take-back",

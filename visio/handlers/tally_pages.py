@@ -93,3 +93,9 @@ async def take_back_request(request: web.Request) -> web.StreamResponse:
     if site_id is not None:
         location = location.with_query(taken_back=str(site_id)).with_fragment(f"tally-{site_id}")
     raise web.HTTPSeeOther(location=location)
+
+
+async def back_to_desk(request: web.Request) -> web.StreamResponse:
+    """The address a refused form leaves in the browser: reloaded, or the page's language
+    changed, it goes back to the desk's page."""
+    raise web.HTTPSeeOther(location=request.app.router["desk"].url_for())
