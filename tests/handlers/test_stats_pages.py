@@ -41,10 +41,12 @@ async def test_the_dashboard_shows_the_year_against_the_last(
     assert "Séances visio tenues" in html
     # the chart and the same numbers in a table
     assert '<svg class="chart"' in html and 'role="img"' in html
-    assert "<caption id=\"table-months-caption\">" in html
+    assert '<caption id="table-months-caption">' in html
     assert "mars 2026" in html and "France Services Murat" in html
     # the filters stay in the address, and the exports keep them
-    assert 'href="/stats/export?year=2026&amp;table=houses&amp;format=csv&amp;sep=semicolon"' in html
+    assert (
+        'href="/stats/export?year=2026&amp;table=houses&amp;format=csv&amp;sep=semicolon"' in html
+    )
 
 
 async def test_exports_are_csv_for_excel_and_json(

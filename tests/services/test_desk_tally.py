@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
 from tests.services.conftest import TUESDAY, House, paris, use_case
+from tests.services.test_statistics import assert_rollups_agree
 from visio.db.models import DeskRequest, DeskRequestCount, RequestTheme
 from visio.domain import RequestChannel
 from visio.services import desk_tally
@@ -252,4 +253,5 @@ async def test_the_counters_equal_a_count_of_the_requests(
             (await session.scalars(select(DeskRequest.id))).all()
         )
         assert await counters(session) == await raw_counts(session)
+        await assert_rollups_agree(session)
         await example.rollback()

@@ -33,7 +33,10 @@ async def test_weekdays_without_the_public_holidays(
     opened = (await openings(session, [site.id], *MAY))[site.id]
     assert opened.days.count(*MAY) == 17
     assert date(2026, 5, 8) not in opened.days and date(2026, 5, 4) in opened.days
-    assert opened.station_minutes == 17 * DAY_MINUTES * 2
+    assert opened.station_minutes(*MAY) == 17 * DAY_MINUTES * 2
+    # any range within: the first week of May (the 1st a holiday)
+    assert opened.station_minutes(date(2026, 5, 1), date(2026, 5, 7)) == 4 * DAY_MINUTES * 2
+    assert opened.days.minutes(date(2026, 5, 1), date(2026, 5, 1)) == 0
 
 
 async def test_alsace_moselle_keeps_its_own_calendar(
@@ -78,10 +81,10 @@ async def test_closures_take_their_days_and_minutes(
     opened = (await openings(session, [site.id], *MAY))[site.id]
     assert opened.days.count(*MAY) == 16
     assert date(2026, 5, 4) not in opened.days and date(2026, 5, 5) in opened.days
-    assert opened.station_minutes == (16 * DAY_MINUTES - 210) * 2 - 180
+    assert opened.station_minutes(*MAY) == (16 * DAY_MINUTES - 210) * 2 - 180
 
 
 async def test_a_house_without_hours_never_opens(session: AsyncSession, create_site: Any) -> None:
     site = await create_site(weekdays=())
     opened = (await openings(session, None, *MAY))[site.id]
-    assert opened.days.count(*MAY) == 0 and opened.station_minutes == 0
+    assert opened.days.count(*MAY) == 0 and opened.station_minutes(*MAY) == 0

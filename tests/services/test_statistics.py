@@ -8,7 +8,8 @@ a refused change moves no counter.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,10 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
 from tests.services.conftest import LINKS, TUESDAY, House, book, paris, use_case
-from visio.db.models import Appointment, Citizen, SessionCount, Site
-from visio.domain import AppointmentStatus
+from visio.db.models import (
+    Appointment,
+    Citizen,
+    DeskRequestCount,
+    DeskRollup,
+    RequestTheme,
+    Role,
+    SessionCount,
+    SessionRollup,
+    Site,
+)
+from visio.domain import AppointmentStatus, RequestChannel
 from visio.scheduling.calendars import time_zone
-from visio.services import booking, statistics, transitions
+from visio.services import accounts, booking, desk_tally, statistics, transitions
 from visio.services.citizens import CitizenDetails
 from visio.services.errors import DomainError
 
@@ -130,6 +141,7 @@ async def test_the_counters_equal_a_count_of_the_appointments(
             except DomainError:
                 pass  # refused (a slot taken, too late…): nothing written, no counter moved
             assert await counters(session) == await raw_counts(session)
+        await assert_rollups_agree(session)
         await example.rollback()
 
 
@@ -143,6 +155,7 @@ async def test_rebuild_counts_what_the_changes_counted(
     assert kept == await raw_counts(session)
     assert await statistics.rebuild(session) == 2
     assert await counters(session) == kept
+    await assert_rollups_agree(session)
 
 
 async def test_a_refused_cancellation_moves_no_counter(
@@ -172,3 +185,124 @@ async def test_the_counts_outlive_the_citizens(
     await session.execute(delete(Citizen))
     assert await statistics.session_counts(session, house.coordinator, **ask) == before
     assert before[0].booked == 2
+
+
+# ---------------------------------------------------------------- roll-ups
+
+SESSION_GRAINS = {
+    "site_month": (("site_id",), True),
+    "site_year": (("site_id",), False),
+    "partner_motive_month": (("partner_id", "motive_id"), True),
+    "partner_site_year": (("partner_id", "site_id"), False),
+}
+DESK_GRAINS = {
+    "site_month": (("site_id",), True),
+    "site_year": (("site_id",), False),
+    "partner_theme_channel_month": (("partner_id", "theme_id", "channel"), True),
+    "partner_site_year": (("partner_id", "site_id"), False),
+}
+
+
+async def assert_rollups_agree(session: AsyncSession) -> None:
+    """Every roll-up holds the sums of the daily counters, the slow, obvious way (zero
+    roll-ups, of counters moved away, aside)."""
+    await session.flush()
+    for model, rollup, grains, measures, dimensions in (
+        (SessionCount, SessionRollup, SESSION_GRAINS,
+         ("held", "no_show", "agent_absent", "cancelled", "booked", "minutes"),
+         ("partner_id", "site_id", "motive_id")),
+        (DeskRequestCount, DeskRollup, DESK_GRAINS,
+         ("requests", "accompanied", "new_people", "people_accompanied"),
+         ("partner_id", "site_id", "theme_id", "channel")),
+    ):  # fmt: skip
+        expected: dict[tuple[object, ...], list[int]] = {}
+        for counter in await session.scalars(select(model)):
+            if model is SessionCount:
+                status = str(counter.status)
+                values = [counter.count if status == name else 0 for name in measures[:-1]]
+                values.append(counter.minutes if status != "cancelled" else 0)
+            else:
+                values = [getattr(counter, name) for name in measures]
+            for grain, (kept, monthly) in grains.items():
+                key = (
+                    grain, *(_kept(counter, name, kept) for name in dimensions),
+                    counter.year, counter.month if monthly else 0,
+                )  # fmt: skip
+                sums = expected.setdefault(key, [0] * len(measures))
+                for position, value in enumerate(values):
+                    sums[position] += value
+        found = {}
+        for row in await session.scalars(select(rollup)):
+            values = [getattr(row, name) for name in measures]
+            if any(values):
+                key = (row.grain, *(getattr(row, name) for name in dimensions), row.year, row.month)
+                found[key] = values
+        assert found == {key: sums for key, sums in expected.items() if any(sums)}
+
+
+def _kept(counter: object, name: str, kept: tuple[str, ...]) -> object:
+    """A daily counter's dimension as a roll-up keeps it: itself, or 0 ('' for the
+    channel) when the roll-up drops it."""
+    if name not in kept:
+        return "" if name == "channel" else 0
+    value = getattr(counter, name)
+    return str(value) if name == "channel" else value
+
+
+GROUPINGS = (
+    [], ["year"], ["month"], ["site"], ["partner"], ["motive"], ["month", "partner"],
+    ["year", "site"], ["partner", "site"], ["site", "month"], ["partner", "motive", "month"],
+)  # fmt: skip
+DESK_GROUPINGS = (
+    [], ["month"], ["site"], ["partner"], ["theme"], ["channel"], ["partner", "theme", "channel"],
+    ["site", "month"], ["partner", "site"], ["year", "site"],
+)  # fmt: skip
+
+
+async def test_the_roll_ups_answer_as_the_daily_counters(
+    session: AsyncSession, house: House, clock: Clock, create_user: Any
+) -> None:
+    """The whole network's views read the roll-ups; a coordinator of every house reads the
+    daily counters: the same answers, grouping by grouping, period by period."""
+    first = await book(session, house, clock)
+    await book(session, house, clock, start=paris(11), citizen=CitizenDetails("Jean", "Rigal"))
+    await transitions.cancel(session, house.desk, first.id, reason="", now=clock(), links=LINKS)
+    themes = (await session.scalars(select(RequestTheme.id).order_by(RequestTheme.id))).all()
+    for site, partner, theme, channel in (
+        (house.site.id, house.partner.id, themes[0], RequestChannel.PHONE),
+        (house.site.id, None, themes[1], RequestChannel.EMAIL),
+        (house.elsewhere.id, house.partner.id, themes[0], RequestChannel.IN_PERSON),
+    ):  # fmt: skip
+        await desk_tally.record(
+            session, house.admin, site_id=site, partner_id=partner, theme_id=theme,
+            channel=channel, accompanied=True, new_person=site == house.site.id, now=paris(10),
+        )  # fmt: skip
+    everyone = accounts.actor_of(
+        await create_user(Role.COORDINATOR, site_ids=[house.site.id, house.elsewhere.id])
+    )
+    periods = (
+        (date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 3, 1), date(2026, 3, 31)),
+        (date(2025, 1, 1), date(2026, 12, 31)), (date(2026, 4, 1), date(2026, 5, 31)),
+    )  # fmt: skip
+    for first_day, last_day in periods:
+        for partner_id in (None, house.partner.id):
+            span = {"first_day": first_day, "last_day": last_day, "partner_id": partner_id}
+            for group_by in GROUPINGS:
+                assert await statistics.session_counts(
+                    session, house.admin, group_by=group_by, **span
+                ) == await statistics.session_counts(
+                    session, everyone, group_by=group_by, **span
+                ), (group_by, span)
+            for group_by in DESK_GROUPINGS:
+                assert await statistics.desk_counts(
+                    session, house.admin, group_by=group_by, today=TUESDAY, **span
+                ) == await statistics.desk_counts(
+                    session, everyone, group_by=group_by, today=TUESDAY, **span
+                ), (group_by, span)
+    # and the roll-ups were read
+    filters = statistics.Filters(("site",), date(2026, 1, 1), date(2026, 12, 31))
+    assert statistics._grain(house.admin, filters, statistics.SESSION_GRAINS) == (
+        "site_year",
+        False,
+    )
+    assert statistics._grain(everyone, filters, statistics.SESSION_GRAINS) is None

@@ -154,9 +154,8 @@ async def dashboard(
     common = {"site_id": site_id, "partner_id": partner_id}
     scope = site_scope(actor)
     houses = [site_id] if site_id is not None else None if scope.every else sorted(scope.site_ids)
-    # Each period's openings once, for every grouping of its desk requests.
-    opened_now = await openings(session, houses, first_day, last_day)
-    opened_then = await openings(session, houses, previous_first, previous_last)
+    # The houses' openings once, over both periods, for every grouping of the desk requests.
+    opened = await openings(session, houses, min(previous_first, first_day), last_day)
 
     async def sessions(group_by: Sequence[str], first: date, last: date) -> list[SessionRow]:
         return await session_counts(
@@ -164,7 +163,6 @@ async def dashboard(
         )
 
     async def desk(group_by: Sequence[str], first: date, last: date) -> list[DeskRow]:
-        opened = opened_now if first == first_day else opened_then
         return await desk_counts(
             session, actor, group_by=group_by, first_day=first, last_day=last, today=today,
             opened=opened, **common,
@@ -183,8 +181,9 @@ async def dashboard(
     desk_sites = await desk(["site"], first_day, last_day)
     held_then = sum(row.held for row in then_months)
     houses_lines = [
-        _line(row, "site", station_minutes=opened_now[int(str(row.keys["site_id"]))].station_minutes
-              if row.keys["site_id"] in opened_now else None)
+        _line(row, "site",
+              station_minutes=opened[site].station_minutes(first_day, last_day)
+              if (site := int(str(row.keys["site_id"]))) in opened else None)
         for row in by_site
     ]  # fmt: skip
     total = _sum_line(houses_lines)

@@ -13,7 +13,14 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import DeskRequest, DeskRequestCount, Partner, RequestTheme, Site
+from visio.db.models import (
+    DeskRequest,
+    DeskRequestCount,
+    DeskRollup,
+    Partner,
+    RequestTheme,
+    Site,
+)
 from visio.db.statements.audit import Details
 from visio.db.statements.statistics import DeskKey, DeskMeasures, add_desk_counts
 from visio.domain import RequestChannel
@@ -236,6 +243,7 @@ async def rebuild(session: AsyncSession) -> int:
         sums[2] += new_person
         sums[3] += accompanied and new_person
         counted += 1
+    await session.execute(delete(DeskRollup))  # refilled by the triggers, as the counters
     await session.execute(delete(DeskRequestCount))
     items = [(key, DeskMeasures(*sums)) for key, sums in totals.items()]
     connection = await session.connection()

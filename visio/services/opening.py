@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Closure, OpeningHour, Site, Station
@@ -25,26 +26,42 @@ from visio.scheduling.calendars import public_holidays, time_zone
 Ranges = tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Opening:
-    """One house over a period: the days it opens, and its stations' open minutes (open
-    minutes × active stations, closures taken off)."""
-
-    days: SortedDays
-    station_minutes: int
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class SortedDays:
-    """A set of days, sorted, counted in any range by bisection."""
+    """A set of days, sorted, counted in any range by bisection; with the running total of
+    their open minutes (one station), summed over any range the same way."""
 
     days: tuple[date, ...]
+    running: tuple[int, ...] = ()  # open minutes up to each day, that day included
 
     def count(self, first: date, last: date) -> int:
         return bisect.bisect_right(self.days, last) - bisect.bisect_left(self.days, first)
 
+    def minutes(self, first: date, last: date) -> int:
+        """The open minutes from `first` to `last`."""
+        start = bisect.bisect_left(self.days, first)
+        end = bisect.bisect_right(self.days, last)
+        if end <= start:
+            return 0
+        return self.running[end - 1] - (self.running[start - 1] if start else 0)
+
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.count(day, day) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """One house over a span of days: the days it opens (with their open minutes, site-wide
+    closures taken off), its active stations, and what closures of single stations took."""
+
+    days: SortedDays
+    stations: int
+    station_closures: tuple[tuple[date, int], ...] = ()  # (day, minutes one station lost)
+
+    def station_minutes(self, first: date, last: date) -> int:
+        """Open minutes × active stations, from `first` to `last`."""
+        lost = sum(minutes for day, minutes in self.station_closures if first <= day <= last)
+        return max(0, self.days.minutes(first, last) * self.stations - lost)
 
 
 def union(openings: Iterable[Opening]) -> SortedDays:
@@ -61,48 +78,85 @@ def union(openings: Iterable[Opening]) -> SortedDays:
 async def openings(
     session: AsyncSession, site_ids: Collection[int] | None, first: date, last: date
 ) -> dict[int, Opening]:
-    """Each house's opening from `first` to `last` (every house when `site_ids` is None)."""
-    sites = select(Site.id, Site.timezone, Site.holiday_calendar)
-    hours = select(OpeningHour.site_id, OpeningHour.weekday, OpeningHour.start, OpeningHour.end)
-    stations = select(Station.site_id, func.count()).where(Station.active).group_by(Station.site_id)
+    """Each house's opening from `first` to `last` (every house when `site_ids` is None).
+
+    One row per house: its week of opening hours comes as one string (the database joins
+    them), so houses with the same week share one parsing and one computation."""
+    week = (
+        select(
+            OpeningHour.site_id.label("site_id"),
+            func.aggregate_strings(
+                cast(OpeningHour.weekday, String) + " " + cast(OpeningHour.start, String)
+                + " " + cast(OpeningHour.end, String),
+                ",",
+            ).label("week"),
+        )
+        .group_by(OpeningHour.site_id)
+        .subquery()
+    )  # fmt: skip
+    stations = (
+        select(Station.site_id.label("site_id"), func.count().label("stations"))
+        .where(Station.active)
+        .group_by(Station.site_id)
+        .subquery()
+    )
+    houses = (
+        select(Site.id, Site.timezone, Site.holiday_calendar, week.c.week, stations.c.stations)
+        .outerjoin(week, week.c.site_id == Site.id)
+        .outerjoin(stations, stations.c.site_id == Site.id)
+    )
     closures = select(Closure.site_id, Closure.station_id, Closure.start_at, Closure.end_at).where(
         Closure.end_at > datetime.combine(first - timedelta(days=1), time(), UTC),
         Closure.start_at < datetime.combine(last + timedelta(days=2), time(), UTC),
     )
     if site_ids is not None:
         chosen = sorted(site_ids)
-        sites = sites.where(Site.id.in_(chosen))
-        hours = hours.where(OpeningHour.site_id.in_(chosen))
-        stations = stations.where(Station.site_id.in_(chosen))
+        houses = houses.where(Site.id.in_(chosen))
         closures = closures.where(Closure.site_id.in_(chosen))
-    week: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for site_id, weekday, start, end in await session.execute(hours):
-        week[site_id][weekday].append((_minute(start), _minute(end)))
-    station_counts = {site_id: count for site_id, count in await session.execute(stations)}
+    # Plain (Core) statements: thousands of rows, no ORM entity among them.
+    connection = await session.connection()
     closed: dict[int, list[tuple[int | None, datetime, datetime]]] = defaultdict(list)
-    for site_id, station_id, start_at, end_at in await session.execute(closures):
+    for site_id, station_id, start_at, end_at in await connection.execute(closures):
         closed[site_id].append((station_id, start_at, end_at))
     found = {}
-    for site_id, zone, calendar in await session.execute(sites):
-        ranges = tuple(tuple(sorted(week[site_id].get(weekday, ()))) for weekday in range(1, 8))
-        days, minutes = _profile(ranges, calendar, first, last)
-        count = station_counts.get(site_id, 0)
+    for site_id, zone, calendar, hours, count in await connection.execute(houses):
+        ranges = _week(hours or "")
+        days = _profile(ranges, calendar, first, last)
         if not closed.get(site_id):
-            found[site_id] = Opening(days, minutes * count)
+            found[site_id] = Opening(days, count or 0)
             continue
-        kept, station_minutes = set(days.days), minutes * count
+        per_day = dict(zip(days.days, _each(days.running), strict=True))
+        by_station: list[tuple[date, int]] = []
         for station_id, start_at, end_at in closed[site_id]:
-            for day, lost, whole in _closed_minutes(ranges, zone, start_at, end_at, first, last):
-                if day not in kept:
+            for day, lost, _whole in _closed_minutes(ranges, zone, start_at, end_at, first, last):
+                if day not in per_day:
                     continue
                 if station_id is None:
-                    station_minutes -= lost * count
-                    if whole:
-                        kept.discard(day)
+                    per_day[day] = max(0, per_day[day] - lost)
                 else:
-                    station_minutes -= lost
-        found[site_id] = Opening(SortedDays(tuple(sorted(kept))), max(0, station_minutes))
+                    by_station.append((day, lost))
+        kept = sorted(day for day, minutes in per_day.items() if minutes)
+        running = tuple(itertools.accumulate(per_day[day] for day in kept))
+        found[site_id] = Opening(SortedDays(tuple(kept), running), count or 0, tuple(by_station))
     return found
+
+
+def _each(running: tuple[int, ...]) -> list[int]:
+    """Each day's minutes, from their running total."""
+    return [total - (running[index - 1] if index else 0) for index, total in enumerate(running)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _week(text: str) -> tuple[Ranges, ...]:
+    """A week of opening hours as the database joins them ("1 09:00:00 12:00:00,…"): per ISO
+    weekday, its ranges in minutes of the day, sorted."""
+    week: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for part in filter(None, text.split(",")):
+        weekday, start, end = part.split(" ")
+        week[int(weekday)].append(
+            (_minute(time.fromisoformat(start)), _minute(time.fromisoformat(end)))
+        )
+    return tuple(tuple(sorted(week.get(weekday, ()))) for weekday in range(1, 8))
 
 
 def _minute(moment: time) -> int:
@@ -112,20 +166,21 @@ def _minute(moment: time) -> int:
 @functools.lru_cache(maxsize=512)
 def _profile(
     ranges: tuple[Ranges, ...], calendar: str | None, first: date, last: date
-) -> tuple[SortedDays, int]:
-    """The open days and the open minutes (one station) of a week of opening hours and a
-    holiday calendar, over a period."""
+) -> SortedDays:
+    """The open days, with their open minutes (one station), of a week of opening hours and
+    a holiday calendar, over a period."""
     holidays = public_holidays(calendar, first, last) if first <= last else frozenset()
     per_weekday = [sum(end - start for start, end in day) for day in ranges]
-    days, minutes = [], 0
+    days, running, minutes = [], [], 0
     day = first
     while day <= last:
         open_minutes = per_weekday[day.weekday()]
         if open_minutes and day not in holidays:
-            days.append(day)
             minutes += open_minutes
+            days.append(day)
+            running.append(minutes)
         day += timedelta(days=1)
-    return SortedDays(tuple(days)), minutes
+    return SortedDays(tuple(days), tuple(running))
 
 
 def _closed_minutes(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -24,10 +24,12 @@ from visio.db.models import (
     Agent,
     Appointment,
     DeskRequestCount,
+    DeskRollup,
     Motive,
     Partner,
     RequestTheme,
     SessionCount,
+    SessionRollup,
     Site,
 )
 from visio.db.statements.statistics import CountKey, SessionMeasures, add_counts
@@ -108,6 +110,9 @@ async def rebuild(session: AsyncSession) -> int:
         counted[key] += 1
         minutes[key] += _minutes(start, end)
         total += 1
+    # The roll-ups are the triggers' sums of the counters: emptied with them, refilled by
+    # the triggers as the counters go back in.
+    await session.execute(delete(SessionRollup))
     await session.execute(delete(SessionCount))
     keys = [(key, SessionMeasures(count, minutes[key])) for key, count in counted.items()]
     connection = await session.connection()
@@ -216,6 +221,61 @@ def _period_columns(counts: Any) -> dict[str, list[Any]]:
     }
 
 
+# The roll-ups (migration 0007) the network-wide views read instead of the daily counters:
+# each grain, the groupings and filters it can answer, and whether it keeps the month.
+# Smallest first: the first that can answer is read.
+SESSION_GRAINS: tuple[tuple[str, frozenset[str], bool], ...] = (
+    ("partner_motive_month", frozenset({"partner", "motive"}), True),
+    ("site_year", frozenset({"site"}), False),
+    ("partner_site_year", frozenset({"partner", "site"}), False),
+    ("site_month", frozenset({"site"}), True),
+)
+DESK_GRAINS: tuple[tuple[str, frozenset[str], bool], ...] = (
+    ("partner_theme_channel_month", frozenset({"partner", "theme", "channel"}), True),
+    ("site_year", frozenset({"site"}), False),
+    ("partner_site_year", frozenset({"partner", "site"}), False),
+    ("site_month", frozenset({"site"}), True),
+)
+
+
+def _grain(
+    actor: Actor, filters: Filters, grains: Sequence[tuple[str, frozenset[str], bool]]
+) -> tuple[str, bool] | None:
+    """The roll-up that answers exactly, or None for the daily counters: for a view of every
+    house (houses one by one read their daily counters fast), whole months or years, no day
+    or week."""
+    if not site_scope(actor).every or filters.site_id is not None:
+        return None
+    first, last = filters.first_day, filters.last_day
+    if first is None or last is None or first.day != 1 or (last + timedelta(days=1)).day != 1:
+        return None
+    whole_years = (first.month, last.month) == (1, 12)
+    needed = {key for key in filters.group_by if key not in ("year", "month")}
+    if filters.partner_id is not None:
+        needed.add("partner")
+    if {"day", "week"} & set(filters.group_by):
+        return None
+    for grain, kept, monthly in grains:
+        if needed <= kept and (monthly or (whole_years and "month" not in filters.group_by)):
+            return grain, monthly
+    return None
+
+
+def _rollup_where(query: Any, rollup: Any, grain: str, filters: Filters) -> Any:
+    assert filters.first_day is not None and filters.last_day is not None
+    first, last = filters.first_day, filters.last_day
+    query = query.where(rollup.grain == grain, rollup.year.between(first.year, last.year))
+    if (first.month, last.month) != (1, 12):
+        query = query.where(
+            (rollup.year * 100 + rollup.month).between(
+                first.year * 100 + first.month, last.year * 100 + last.month
+            )
+        )
+    if filters.partner_id is not None:
+        query = query.where(rollup.partner_id == filters.partner_id)
+    return query
+
+
 async def session_counts(
     session: AsyncSession,
     actor: Actor,
@@ -233,6 +293,9 @@ async def session_counts(
     the actor's scope is `NotFound`; an empty period gives no rows, not an error.
     """
     filters = _check(actor, GROUP_KEYS, group_by, first_day, last_day, site_id, partner_id)
+    grain = _grain(actor, filters, SESSION_GRAINS)
+    if grain is not None:
+        return await _session_rollup(session, filters, *grain)
     counts = SessionCount
     columns: dict[str, list[QueryableAttribute[Any]]] = {
         **_period_columns(counts),
@@ -251,7 +314,7 @@ async def session_counts(
     query = _where(query, counts, actor, filters)
     groups: dict[tuple[object, ...], dict[str, int]] = {}
     width = len(chosen)
-    for row in await session.execute(query):
+    for row in await (await session.connection()).execute(query):
         by_status = groups.setdefault(tuple(row[:width]), {"minutes": 0})
         by_status[str(row[width])] = int(row[width + 1] or 0)
         if row[width] != AppointmentStatus.CANCELLED:
@@ -268,6 +331,47 @@ async def session_counts(
                 cancelled=by_status.get("cancelled", 0), minutes=by_status["minutes"],
             )
         )  # fmt: skip
+    return rows
+
+
+async def _session_rollup(
+    session: AsyncSession, filters: Filters, grain: str, monthly: bool
+) -> list[SessionRow]:
+    """`session_counts` read from one roll-up: the statuses are its columns."""
+    rollup = SessionRollup
+    columns: dict[str, list[Any]] = {
+        "year": [rollup.year],
+        "month": [rollup.year, rollup.month],
+        "site": [rollup.site_id, Site.name],
+        "partner": [rollup.partner_id, Partner.name],
+        "motive": [rollup.motive_id, Motive.name],
+    }
+    chosen = [column for key in filters.group_by for column in columns[key]]
+    measures = [rollup.held, rollup.no_show, rollup.agent_absent, rollup.cancelled,
+                rollup.booked, rollup.minutes]  # fmt: skip
+    query = select(*chosen, *(func.sum(measure) for measure in measures))
+    if chosen:
+        query = query.group_by(*chosen)
+    for key, model in (("site", Site), ("partner", Partner), ("motive", Motive)):
+        if key in filters.group_by:
+            query = query.join(model, model.id == getattr(rollup, f"{key}_id"))
+    query = _rollup_where(query, rollup, grain, filters)
+    width = len(chosen)
+    rows = []
+    for row in await (await session.connection()).execute(query):
+        held, no_show, agent_absent, cancelled, booked, minutes = (
+            int(value or 0) for value in row[width:]
+        )
+        if chosen and not (held or no_show or agent_absent or cancelled or booked):
+            continue  # a roll-up emptied by moves: no group
+        rows.append(
+            SessionRow(
+                keys=_keys(filters.group_by, row[:width]), booked=booked, held=held,
+                no_show=no_show, agent_absent=agent_absent, cancelled=cancelled,
+                minutes=minutes,
+            )
+        )  # fmt: skip
+    rows.sort(key=lambda found: _sortable(tuple(found.keys.values())))
     return rows
 
 
@@ -291,28 +395,41 @@ async def desk_counts(
     one counted before themes were. `opened`: the houses' openings over the period, when the
     caller has them already (the dashboard asks several groupings of one period)."""
     filters = _check(actor, DESK_GROUP_KEYS, group_by, first_day, last_day, site_id, partner_id)
-    counts = DeskRequestCount
+    grain = _grain(actor, filters, DESK_GRAINS)
+    counts: Any = DeskRollup if grain is not None else DeskRequestCount
     columns: dict[str, list[Any]] = {
-        **_period_columns(counts),
+        "year": [counts.year],
+        "month": [counts.year, counts.month],
+        "week": [getattr(counts, "week", None)],
+        "day": [getattr(counts, "day", None)],
         "site": [counts.site_id, Site.name],
         "partner": [counts.partner_id, Partner.name],
         "theme": [counts.theme_id, RequestTheme.name, RequestTheme.name_en],
         "channel": [counts.channel],
     }
     chosen = [column for key in filters.group_by for column in columns[key]]
+    if grain is None:  # the period's first and last days counted, for an open period
+        bounds: list[Any] = [func.min(counts.day), func.max(counts.day)]
+    else:
+        assert filters.first_day is not None and filters.last_day is not None
+        bounds = [literal(filters.first_day), literal(filters.last_day)]
     query = select(
         *chosen, func.sum(counts.requests), func.sum(counts.accompanied),
-        func.sum(counts.new_people), func.sum(counts.people_accompanied),
-        func.min(counts.day), func.max(counts.day), func.count(counts.site_id.distinct()),
-    ).group_by(*chosen)  # fmt: skip
+        func.sum(counts.new_people), func.sum(counts.people_accompanied), *bounds,
+    )  # fmt: skip
+    if chosen:
+        query = query.group_by(*chosen)
     if "site" in filters.group_by:
         query = query.join(Site, Site.id == counts.site_id)
     if "partner" in filters.group_by:
         query = query.outerjoin(Partner, Partner.id == counts.partner_id)
     if "theme" in filters.group_by:
         query = query.outerjoin(RequestTheme, RequestTheme.id == counts.theme_id)
-    query = _where(query, counts, actor, filters)
-    found = [tuple(row) for row in await session.execute(query)]
+    if grain is None:
+        query = _where(query, counts, actor, filters)
+    else:
+        query = _rollup_where(query, counts, grain[0], filters)
+    found = [tuple(row) for row in await (await session.connection()).execute(query)]
     found = [row for row in found if row[len(chosen)]]  # no group without a request
     if not found and filters.group_by:
         return []
@@ -320,7 +437,7 @@ async def desk_counts(
     first = filters.first_day or min((row[width + 4] for row in found), default=today)
     last = filters.last_day or max(max((row[width + 5] for row in found), default=today), today)
     if not found:  # nothing counted: zeros, and the period's opening days
-        found = [(0, 0, 0, 0, first, last, 0)]
+        found = [(0, 0, 0, 0, first, last)]
     scope = site_scope(actor)
     houses: list[int] | None
     if filters.site_id is not None:

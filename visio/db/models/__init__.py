@@ -8,7 +8,7 @@ from visio.db.models.desk_requests import DeskRequest, DeskRequestCount, Request
 from visio.db.models.outbox import OutboxMessage
 from visio.db.models.partners import Motive, Partner
 from visio.db.models.sites import Closure, OpeningHour, Site, Station
-from visio.db.models.statistics import SessionCount
+from visio.db.models.statistics import DeskRollup, SessionCount, SessionRollup
 from visio.db.models.users import ApiToken, User, user_sites
 
 # The enums live with the domain; importable from here too, as the models store them.
@@ -34,6 +34,7 @@ __all__ = [
     "Closure",
     "DeskRequest",
     "DeskRequestCount",
+    "DeskRollup",
     "Motive",
     "OpeningHour",
     "OutboxMessage",
@@ -43,6 +44,7 @@ __all__ = [
     "RequestTheme",
     "Role",
     "SessionCount",
+    "SessionRollup",
     "Site",
     "Station",
     "User",

@@ -42,3 +42,47 @@ class SessionCount(Base):
     week: Mapped[str] = mapped_column(String(8))
     count: Mapped[int]
     minutes: Mapped[int] = mapped_column(server_default="0")  # their booked minutes
+
+
+class SessionRollup(Base):
+    """The daily appointment counters added up for the network-wide views, one "grain" per
+    way: per house and month (`site_month`) or year (`site_year`), per partner and motive
+    and month (`partner_motive_month`), per partner and house and year
+    (`partner_site_year`). The dimensions a grain drops hold 0, a yearly grain's month 0.
+    Kept by triggers on `session_counts` (migration 0007): never written by the code."""
+
+    __tablename__ = "session_rollups"
+
+    grain: Mapped[str] = mapped_column(String(24), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    motive_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    held: Mapped[int]
+    no_show: Mapped[int]
+    agent_absent: Mapped[int]
+    cancelled: Mapped[int]
+    booked: Mapped[int]
+    minutes: Mapped[int]  # booked minutes, cancelled appointments aside
+
+
+class DeskRollup(Base):
+    """The desk's daily counters added up the same way: per house and month or year, per
+    partner, theme and channel and month (`partner_theme_channel_month`), per partner and
+    house and year. Dropped dimensions hold 0 ('' for the channel); kept by triggers on
+    `desk_request_counts`."""
+
+    __tablename__ = "desk_rollups"
+
+    grain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    site_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    theme_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(13), primary_key=True)
+    requests: Mapped[int]
+    accompanied: Mapped[int]
+    new_people: Mapped[int]
+    people_accompanied: Mapped[int]
