@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,10 +11,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+
+from visio.db.engine import make_engine
 
 SECRET = "cli-secret-" + "y" * 40
 
@@ -287,3 +292,60 @@ def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
             worker.kill()
             worker.communicate()
         controller.stop()
+
+
+def test_stats_rebuild_recounts_what_the_counters_lost(scratch_url: str) -> None:
+    """`visio stats rebuild` counts the appointments and desk requests again: counters
+    missing (here, requests written straight into the table) come back, roll-ups with them."""
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
+    assert visio("db", "upgrade", env=env).returncode == 0
+
+    async def fill_then_empty() -> None:
+        engine = make_engine(scratch_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "INSERT INTO sites (name, commune, timezone) "
+                        "VALUES ('M', 'Murat', 'Europe/Paris')"
+                    )
+                )
+                site_id = (await connection.execute(text("SELECT max(id) FROM sites"))).scalar()
+                theme_id = (
+                    await connection.execute(text("SELECT min(id) FROM request_themes"))
+                ).scalar()
+                for hour in (8, 9):
+                    await connection.execute(
+                        text(
+                            "INSERT INTO desk_requests (site_id, theme_id, channel, at, day, "
+                            "accompanied, new_person) VALUES (:site, :theme, 'phone', :at, "
+                            "'2026-03-17', true, false)"
+                        ),
+                        {"site": site_id, "theme": theme_id,
+                         "at": datetime(2026, 3, 17, hour, tzinfo=UTC)},
+                    )  # fmt: skip
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fill_then_empty())
+    rebuilt = visio("stats", "rebuild", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip() == "0 appointments and 2 desk requests counted"
+
+    async def counted() -> tuple[int, int]:
+        engine = make_engine(scratch_url)
+        try:
+            async with engine.connect() as connection:
+                daily = (
+                    await connection.execute(text("SELECT sum(requests) FROM desk_request_counts"))
+                ).scalar()
+                yearly = (
+                    await connection.execute(
+                        text("SELECT sum(requests) FROM desk_rollups WHERE grain = 'site_year'")
+                    )
+                ).scalar()
+                return int(daily or 0), int(yearly or 0)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(counted()) == (2, 2)
