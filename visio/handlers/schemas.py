@@ -464,8 +464,8 @@ class DeskStatsQuery(StatsQuery):
     )
 
 
-class SessionStatsRow(BaseModel):
-    """One group: its keys (those asked for), then the counts by status."""
+class StatsKeys(BaseModel):
+    """A group's period and house keys, those asked for (each house's own calendar)."""
 
     year: int | None = None
     month: str | None = Field(default=None, description="YYYY-MM")
@@ -473,6 +473,11 @@ class SessionStatsRow(BaseModel):
     day: date | None = None
     site_id: Id | None = None
     site_name: str | None = None
+
+
+class SessionStatsRow(StatsKeys):
+    """One group: its keys (those asked for), then the counts by status."""
+
     partner_id: Id | None = None
     partner_name: str | None = None
     motive_id: Id | None = None
@@ -491,15 +496,9 @@ class SessionStatsOut(BaseModel):
     rows: list[SessionStatsRow]
 
 
-class DeskStatsRow(BaseModel):
+class DeskStatsRow(StatsKeys):
     """One group: its keys (those asked for), then the counts."""
 
-    year: int | None = None
-    month: str | None = Field(default=None, description="YYYY-MM")
-    week: str | None = Field(default=None, description="ISO week, YYYY-Www")
-    day: date | None = None
-    site_id: Id | None = None
-    site_name: str | None = None
     partner_id: Id | None = Field(default=None, description="None: no partner in particular")
     partner_name: str | None = None
     theme_id: Id | None = None
