@@ -129,27 +129,29 @@ def _fill(kind: str, grains: dict[str, tuple[tuple[str, ...], bool]]) -> list[st
 
 
 def _upserts(kind: str, when: str) -> list[str]:
-    """The statements a trigger runs for one changed daily counter: NEW's change (`when`
-    INSERT: its measures; UPDATE: NEW's less OLD's) added to each roll-up."""
+    """The statement a trigger runs for one changed daily counter: NEW's change (`when`
+    INSERT: its measures; UPDATE: NEW's less OLD's) added to every roll-up, one row each,
+    in one INSERT … ON CONFLICT (one statement, not one per roll-up: it is on the booking's
+    path)."""
     delta = "NEW.{m}" if when == "INSERT" else "(NEW.{m} - OLD.{m})"
-    statements = []
     grains = SESSION_GRAINS if kind == "session" else DESK_GRAINS
     target = "session_rollups" if kind == "session" else "desk_rollups"
+    if kind == "session":
+        measures = [*STATUSES, "minutes"]
+        keys = ["grain", "partner_id", "year", "month", "site_id", "motive_id"]
+    else:
+        measures = list(DESK_MEASURES)
+        keys = ["grain", "partner_id", "year", "month", "site_id", "theme_id", "channel"]
+    rows = []
     for grain in grains:
-        if kind == "session":
-            columns, values = _session_values(grain, "NEW", delta)
-            measures = [*STATUSES, "minutes"]
-            keys = ["grain", "partner_id", "year", "month", "site_id", "motive_id"]
-        else:
-            columns, values = _desk_values(grain, "NEW", delta)
-            measures = list(DESK_MEASURES)
-            keys = ["grain", "partner_id", "year", "month", "site_id", "theme_id", "channel"]
-        sums = ", ".join(f"{name} = {target}.{name} + excluded.{name}" for name in measures)
-        statements.append(
-            f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join(values)}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums};"
-        )
-    return statements
+        make = _session_values if kind == "session" else _desk_values
+        columns, values = make(grain, "NEW", delta)
+        rows.append(f"({', '.join(values)})")
+    sums = ", ".join(f"{name} = {target}.{name} + excluded.{name}" for name in measures)
+    return [
+        f"INSERT INTO {target} ({', '.join(columns)}) VALUES {', '.join(rows)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums};"
+    ]
 
 
 def _triggers(dialect: str) -> list[str]:
