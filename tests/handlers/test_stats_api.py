@@ -266,3 +266,39 @@ async def test_admins_add_and_retire_themes(
         f"/api/v1/request-themes/{theme['id']}", json={"active": True}, headers=world.headers
     )
     assert refused.status == 403
+
+
+async def test_the_network_cross_tab_one_row_per_house(
+    client: Any, world: World, clock: Any, create_user: Any, bearer: Any
+) -> None:
+    await three_appointments(client, world, clock)
+    admin = await bearer(await create_user(Role.ADMIN))
+    crosstab = "/api/v1/stats/sessions/crosstab"
+    response = await client.get(crosstab, params={"year": "2026"}, headers=admin)
+    assert response.status == 200, await response.text()
+    document = await response.json()
+    assert document == {
+        "year": 2026, "status": "held",
+        "rows": [{"site_id": world.site.id, "site_name": "France Services Murat",
+                  "months": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], "total": 1}],
+    }  # fmt: skip
+    # the same from the daily counters (a house's desk, a partner), and as CSV
+    booked = await client.get(
+        crosstab, params={"year": "2026", "status": "booked",
+                          "partner_id": str(world.agent.partner_id)},
+        headers=world.headers,
+    )  # fmt: skip
+    assert (await booked.json())["rows"][0]["months"][2] == 1
+    csv = await client.get(
+        crosstab, params={"year": "2026", "format": "csv", "sep": "semicolon"}, headers=admin
+    )
+    lines = (await csv.read()).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("site_id;site_name;2026-01;2026-02;2026-03;")
+    assert lines[1] == f"{world.site.id};France Services Murat;0;0;1;0;0;0;0;0;0;0;0;0;1"
+    for params, field in (({"year": "1999"}, "year"), ({"year": "2026", "status": "x"}, "status"),
+                          ({}, "year")):  # fmt: skip
+        refused = await client.get(crosstab, params=params, headers=admin)
+        assert refused.status == 422
+        assert field in (await refused.json())["error"]["fields"]
+    assert (await client.get(crosstab, params={"year": "2026"},
+                             headers=world.agent_headers)).status == 403  # fmt: skip

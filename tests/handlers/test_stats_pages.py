@@ -72,6 +72,13 @@ async def test_exports_are_csv_for_excel_and_json(
     )
     rows = (await as_json.json())["rows"]
     assert len(rows) == 12 and rows[2] == {"month": "2026-03", "held": 1, "previous_held": 0}
+    crosstab = await client.get(
+        "/stats/export", params={"year": "2026", "table": "crosstab", "format": "csv",
+                                 "sep": "semicolon"},
+    )  # fmt: skip
+    rows = (await crosstab.read()).decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("Maison France Services;janvier 2026;février 2026;mars 2026;")
+    assert rows[1] == "France Services Murat;0;0;1;0;0;0;0;0;0;0;0;0;1"
     unknown = await client.get("/stats/export", params={"table": "colour"})
     assert unknown.status == 400
 

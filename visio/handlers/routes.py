@@ -161,6 +161,12 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/stats/export", stats_pages.export, name="stats_export")
     add("GET", "/stats/report", stats_pages.report, name="stats_report")
     add("GET", "/api/v1/stats/sessions", statistics.session_stats, name="api_stats_sessions")
+    add(
+        "GET",
+        "/api/v1/stats/sessions/crosstab",
+        statistics.session_crosstab,
+        name="api_stats_crosstab",
+    )
     add("GET", "/api/v1/stats/desk-requests", statistics.desk_stats, name="api_stats_desk")
     # The desk's tally
     add("POST", "/api/v1/desk-requests", statistics.record_desk_request, name="api_desk_request")

@@ -456,6 +456,29 @@ class SessionStatsQuery(StatsQuery):
     )
 
 
+class CrossTabQuery(Strict):
+    year: int = Field(ge=2000, le=2100)
+    status: AppointmentStatus = Field(
+        default=AppointmentStatus.HELD, description="Which appointments: held are the sessions"
+    )
+    partner_id: Id | None = None
+    format: Literal["json", "csv"] = "json"
+    sep: Literal["comma", "semicolon"] = "comma"
+
+
+class CrossTabRow(BaseModel):
+    site_id: Id
+    site_name: str
+    months: list[int] = Field(description="January to December")
+    total: int
+
+
+class CrossTabOut(BaseModel):
+    year: int
+    status: AppointmentStatus
+    rows: list[CrossTabRow]
+
+
 class DeskStatsQuery(StatsQuery):
     group_by: list[str] = Field(
         default_factory=list,

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from visio.handlers.api import current_actor, json_model, match_int, now, operation
 from visio.handlers.schemas import (
+    CrossTabOut,
+    CrossTabQuery,
     DeskRequestCreate,
     DeskStatsOut,
     DeskStatsQuery,
@@ -98,6 +100,40 @@ async def session_stats(request: web.Request, query: SessionStatsQuery) -> web.R
         last_day=query.to, site_id=query.site_id, partner_id=query.partner_id,
     )  # fmt: skip
     return _answer(query, session_table(query.group_by, rows), SessionStatsOut)
+
+
+def crosstab_table(year: int, rows: Sequence[statistics.CrossRow]) -> Table:
+    """Houses × months, a column per month, as a spreadsheet reads it."""
+    months = [f"{year}-{month:02d}" for month in range(1, 13)]
+    return Table(
+        name=f"visio-sessions-{year}-per-house-and-month",
+        columns=[Column("site_id", "site_id"), Column("site_name", "site_name"),
+                 *(Column(month, month, "count") for month in months),
+                 Column("total", "total", "count")],
+        rows=[{"site_id": row.site_id, "site_name": row.site_name,
+               **dict(zip(months, row.months, strict=True)), "total": row.total}
+              for row in rows],
+    )  # fmt: skip
+
+
+@operation(
+    "The network's cross-tab: each house's appointments of one status (held: the visio "
+    "sessions) month by month over a year, one row per house; format=csv for a spreadsheet",
+    action=Action.READ_STATISTICS,
+    query=CrossTabQuery,
+    response=CrossTabOut,
+    tags=["statistics"],
+)
+async def session_crosstab(request: web.Request, query: CrossTabQuery) -> web.Response:
+    rows = await statistics.crosstab(
+        request[DB], current_actor(request), year=query.year, status=query.status.value,
+        partner_id=query.partner_id,
+    )  # fmt: skip
+    if query.format == "csv":
+        table = crosstab_table(query.year, rows)
+        return csv_response(table, separator=query.sep, locale=current_locale.get())
+    document = {"year": query.year, "status": query.status.value, "rows": rows}
+    return json_model(CrossTabOut.model_validate(document, from_attributes=True))
 
 
 @operation(

@@ -18,6 +18,7 @@ from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LOCALE
 from visio.services import dashboard as dashboards
+from visio.services import statistics
 from visio.services.dashboard import Dashboard, DeskLine, Figure, SessionLine
 from visio.services.errors import InvalidInput, Malformed
 from visio.services.statistics import LONGEST_PERIOD_DAYS
@@ -222,15 +223,40 @@ def _export_query(request: web.Request) -> str:
 
 async def export(request: web.Request) -> web.Response:
     """One table of the dashboard (`?table=`) as CSV (`sep=semicolon` for Excel in French)
-    or JSON (`format=json`), for the same filters."""
-    board, _year = await _dashboard(request)
-    found = tables(board).get(request.query.get("table", ""))
+    or JSON (`format=json`), for the same filters; `table=crosstab`: each house month by
+    month over the year (the visio sessions held)."""
+    found: Table | None
+    if request.query.get("table") == "crosstab":
+        found = await _crosstab(request)
+    else:
+        board, _year = await _dashboard(request)
+        found = tables(board).get(request.query.get("table", ""))
     if found is None:
         raise Malformed(_l("This address is not valid."))
     if request.query.get("format") == "json":
         return json_response(found, download=True)
     separator: Separator = "semicolon" if request.query.get("sep") == "semicolon" else "comma"
     return csv_response(found, separator=separator, locale=request[LOCALE])
+
+
+async def _crosstab(request: web.Request) -> Table:
+    first, _last, _year = _period(request.query, now(request).date())
+    rows = await statistics.crosstab(
+        request[DB], current_actor(request), year=first.year,
+        partner_id=_id(request.query, "partner_id"),
+    )  # fmt: skip
+    locale = request[LOCALE]
+    months = [date(first.year, month, 1) for month in range(1, 13)]
+    return Table(
+        f"visio-sessions-{first.year}-per-house-and-month",
+        [Column("name", _("House")),
+         *(Column(month.isoformat()[:7], format_date(month, locale, "MMMM y"), "count")
+           for month in months),
+         Column("total", _("Total"), "count")],
+        [{"name": row.site_name, **{month.isoformat()[:7]: count
+                                    for month, count in zip(months, row.months, strict=True)},
+          "total": row.total} for row in rows],
+    )  # fmt: skip
 
 
 async def report(request: web.Request) -> web.Response:

@@ -11,12 +11,12 @@ Statistics read these counters only: never an appointment, never a citizen.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import case, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -337,42 +337,98 @@ async def session_counts(
 async def _session_rollup(
     session: AsyncSession, filters: Filters, grain: str, monthly: bool
 ) -> list[SessionRow]:
-    """`session_counts` read from one roll-up: the statuses are its columns."""
+    """`session_counts` read from one roll-up: the statuses are its columns. Tens of
+    thousands of rows for the network's cross-tab: the database sorts them, names come from
+    one small statement per kind, and each row is made in one step."""
     rollup = SessionRollup
     columns: dict[str, list[Any]] = {
         "year": [rollup.year],
         "month": [rollup.year, rollup.month],
-        "site": [rollup.site_id, Site.name],
-        "partner": [rollup.partner_id, Partner.name],
-        "motive": [rollup.motive_id, Motive.name],
+        "site": [rollup.site_id],
+        "partner": [rollup.partner_id],
+        "motive": [rollup.motive_id],
     }
-    chosen = [column for key in filters.group_by for column in columns[key]]
+    chosen = list(dict.fromkeys(column for key in filters.group_by for column in columns[key]))
     measures = [rollup.held, rollup.no_show, rollup.agent_absent, rollup.cancelled,
                 rollup.booked, rollup.minutes]  # fmt: skip
     query = select(*chosen, *(func.sum(measure) for measure in measures))
     if chosen:
-        query = query.group_by(*chosen)
-    for key, model in (("site", Site), ("partner", Partner), ("motive", Motive)):
-        if key in filters.group_by:
-            query = query.join(model, model.id == getattr(rollup, f"{key}_id"))
+        query = query.group_by(*chosen).order_by(*chosen)
     query = _rollup_where(query, rollup, grain, filters)
+    connection = await session.connection()
+    found = (await connection.execute(query)).all()
+    make_keys = await _key_maker(connection, filters.group_by, [column.key for column in chosen])
     width = len(chosen)
     rows = []
-    for row in await (await session.connection()).execute(query):
-        held, no_show, agent_absent, cancelled, booked, minutes = (
-            int(value or 0) for value in row[width:]
-        )
+    for row in found:
+        held, no_show, agent_absent, cancelled, booked, minutes = row[width:]
         if chosen and not (held or no_show or agent_absent or cancelled or booked):
             continue  # a roll-up emptied by moves: no group
         rows.append(
             SessionRow(
-                keys=_keys(filters.group_by, row[:width]), booked=booked, held=held,
-                no_show=no_show, agent_absent=agent_absent, cancelled=cancelled,
-                minutes=minutes,
+                make_keys(row),
+                int(booked or 0),
+                int(held or 0),
+                int(no_show or 0),
+                int(agent_absent or 0),
+                int(cancelled or 0),
+                int(minutes or 0),
             )
-        )  # fmt: skip
-    rows.sort(key=lambda found: _sortable(tuple(found.keys.values())))
+        )
     return rows
+
+
+NAMED: dict[str, Any] = {"site": Site, "partner": Partner, "motive": Motive}
+
+
+async def _key_maker(
+    connection: AsyncConnection, group_by: Sequence[str], names: Sequence[str]
+) -> Callable[[Sequence[Any]], dict[str, object]]:
+    """A function that makes a row's keys as the API names them (`month` "2020-03",
+    `site_id` and `site_name`…) from the row's leading columns, `names` (column names)."""
+    position = {name: index for index, name in enumerate(names)}
+    labels: dict[str, dict[int, str]] = {}
+    for key in group_by:
+        if key in NAMED:
+            model = NAMED[key]
+            labels[key] = {
+                ident: name
+                for ident, name in await connection.execute(select(model.id, model.name))
+            }
+    steps: list[Callable[[Sequence[Any], dict[str, object]], None]] = []
+    for key in dict.fromkeys(group_by):
+        if key == "month":
+
+            def month(row: Sequence[Any], keys: dict[str, object],
+                      y: int = position["year"], m: int = position["month"]) -> None:  # fmt: skip
+                keys["month"] = f"{row[y]}-{row[m]:02d}"
+
+            steps.append(month)
+        elif key == "year":
+
+            def year(
+                row: Sequence[Any], keys: dict[str, object], y: int = position["year"]
+            ) -> None:
+                keys["year"] = row[y]
+
+            steps.append(year)
+        else:
+            at, named = position[f"{key}_id"], labels[key]
+
+            def step(row: Sequence[Any], keys: dict[str, object], at: int = at,
+                     key: str = key, named: dict[int, str] = named) -> None:  # fmt: skip
+                keys[f"{key}_id"] = row[at] or None
+                keys[f"{key}_name"] = named.get(row[at])
+
+            steps.append(step)
+
+    def make(row: Sequence[Any]) -> dict[str, object]:
+        keys: dict[str, object] = {}
+        for one in steps:
+            one(row, keys)
+        return keys
+
+    return make
 
 
 async def desk_counts(
@@ -526,3 +582,70 @@ def _keys(
             )
             position += 1
     return keys
+
+
+# ---------------------------------------------------------------- the network's cross-tab
+
+STATUS_NAMES = tuple(status.value for status in AppointmentStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossRow:
+    """One house's appointments of one status, month by month (January first), and their
+    total over the year."""
+
+    site_id: int
+    site_name: str
+    months: tuple[int, ...]
+    total: int
+
+
+async def crosstab(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    year: int,
+    status: str = AppointmentStatus.HELD.value,
+    partner_id: int | None = None,
+) -> list[CrossRow]:
+    """The houses × months table of one year (`held`: the visio sessions), one row per house
+    of the actor's scope that had any, pivoted by the database: thousands of houses, twelve
+    months, one statement whose answer has one row per house."""
+    require(actor, Action.READ_STATISTICS)
+    if status not in STATUS_NAMES:
+        raise InvalidInput(fields={"status": _l("Unknown status: %(keys)s.", keys=status)})
+    if not 2000 <= year <= 2100:
+        raise InvalidInput(fields={"year": _l("A year from 2000 to 2100.")})
+    scope = site_scope(actor)
+    if scope.every and partner_id is None:
+        rollup = SessionRollup
+        value: Any = getattr(rollup, status)
+        query = select(
+            rollup.site_id,
+            *(func.sum(case((rollup.month == month, value), else_=0)) for month in range(1, 13)),
+        ).where(rollup.grain == "site_month", rollup.partner_id == 0, rollup.year == year)
+        site = rollup.site_id
+    else:
+        counts = SessionCount
+        query = select(
+            counts.site_id,
+            *(func.sum(case((counts.month == month, counts.count), else_=0))
+              for month in range(1, 13)),
+        ).where(
+            counts.day.between(date(year, 1, 1), date(year, 12, 31)), counts.status == status
+        )  # fmt: skip
+        if not scope.every:
+            query = query.where(counts.site_id.in_(sorted(scope.site_ids)))
+        if partner_id is not None:
+            query = query.where(counts.partner_id == partner_id)
+        site = counts.site_id
+    connection = await session.connection()
+    found = (await connection.execute(query.group_by(site).order_by(site))).all()
+    names = {ident: name for ident, name in await connection.execute(select(Site.id, Site.name))}
+    rows = []
+    for site_id, *months in found:
+        counted = tuple(int(count or 0) for count in months)
+        total = sum(counted)
+        if total:
+            rows.append(CrossRow(site_id, names.get(site_id, ""), counted, total))
+    return rows
