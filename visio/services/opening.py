@@ -82,24 +82,23 @@ async def openings(
 
     One row per house: its week of opening hours comes as one string (the database joins
     them), so houses with the same week share one parsing and one computation."""
-    week = (
-        select(
-            OpeningHour.site_id.label("site_id"),
-            func.aggregate_strings(
-                cast(OpeningHour.weekday, String) + " " + cast(OpeningHour.start, String)
-                + " " + cast(OpeningHour.end, String),
-                ",",
-            ).label("week"),
-        )
-        .group_by(OpeningHour.site_id)
-        .subquery()
-    )  # fmt: skip
-    stations = (
+    week_query = select(
+        OpeningHour.site_id.label("site_id"),
+        func.aggregate_strings(
+            cast(OpeningHour.weekday, String) + " " + cast(OpeningHour.start, String)
+            + " " + cast(OpeningHour.end, String),
+            ",",
+        ).label("week"),
+    ).group_by(OpeningHour.site_id)  # fmt: skip
+    stations_query = (
         select(Station.site_id.label("site_id"), func.count().label("stations"))
         .where(Station.active)
         .group_by(Station.site_id)
-        .subquery()
     )
+    if site_ids is not None:  # inside the groupings too: the database joins only these
+        week_query = week_query.where(OpeningHour.site_id.in_(sorted(site_ids)))
+        stations_query = stations_query.where(Station.site_id.in_(sorted(site_ids)))
+    week, stations = week_query.subquery(), stations_query.subquery()
     houses = (
         select(Site.id, Site.timezone, Site.holiday_calendar, week.c.week, stations.c.stations)
         .outerjoin(week, week.c.site_id == Site.id)
