@@ -252,10 +252,12 @@ def _kept(counter: object, name: str, kept: tuple[str, ...]) -> object:
 GROUPINGS = (
     [], ["year"], ["month"], ["site"], ["partner"], ["motive"], ["month", "partner"],
     ["year", "site"], ["partner", "site"], ["site", "month"], ["partner", "motive", "month"],
+    ["month", "site"], ["site", "partner", "year"], ["motive", "partner"],
 )  # fmt: skip
 DESK_GROUPINGS = (
     [], ["month"], ["site"], ["partner"], ["theme"], ["channel"], ["partner", "theme", "channel"],
     ["site", "month"], ["partner", "site"], ["year", "site"],
+    ["month", "channel", "theme", "partner"], ["site", "partner", "year"],
 )  # fmt: skip
 
 
@@ -302,7 +304,10 @@ async def test_the_roll_ups_answer_as_the_daily_counters(
     # and the roll-ups were read
     filters = statistics.Filters(("site",), date(2026, 1, 1), date(2026, 12, 31))
     assert statistics._grain(house.admin, filters, statistics.SESSION_GRAINS) == (
-        "site_year",
-        False,
+        statistics.Grain("site_year", unique=True)
+    )
+    two_years = statistics.Filters(("site",), date(2025, 1, 1), date(2026, 12, 31))
+    assert statistics._grain(house.admin, two_years, statistics.SESSION_GRAINS) == (
+        statistics.Grain("site_year", unique=False)
     )
     assert statistics._grain(everyone, filters, statistics.SESSION_GRAINS) is None

@@ -238,9 +238,18 @@ DESK_GRAINS: tuple[tuple[str, frozenset[str], bool], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Grain:
+    """The roll-up a request reads; `unique`: it holds one row per group already (nothing
+    to add up)."""
+
+    name: str
+    unique: bool
+
+
 def _grain(
     actor: Actor, filters: Filters, grains: Sequence[tuple[str, frozenset[str], bool]]
-) -> tuple[str, bool] | None:
+) -> Grain | None:
     """The roll-up that answers exactly, or None for the daily counters: for a view of every
     house (houses one by one read their daily counters fast), whole months or years, no day
     or week."""
@@ -250,14 +259,18 @@ def _grain(
     if first is None or last is None or first.day != 1 or (last + timedelta(days=1)).day != 1:
         return None
     whole_years = (first.month, last.month) == (1, 12)
-    needed = {key for key in filters.group_by if key not in ("year", "month")}
+    grouped = {key for key in filters.group_by if key not in ("year", "month")}
+    needed = set(grouped)
     if filters.partner_id is not None:
         needed.add("partner")
     if {"day", "week"} & set(filters.group_by):
         return None
     for grain, kept, monthly in grains:
         if needed <= kept and (monthly or (whole_years and "month" not in filters.group_by)):
-            return grain, monthly
+            one_year = "year" in filters.group_by or first.year == last.year
+            per_month = "month" in filters.group_by
+            unique = needed == kept and (per_month or (not monthly and one_year))
+            return Grain(grain, unique)
     return None
 
 
@@ -295,7 +308,7 @@ async def session_counts(
     filters = _check(actor, GROUP_KEYS, group_by, first_day, last_day, site_id, partner_id)
     grain = _grain(actor, filters, SESSION_GRAINS)
     if grain is not None:
-        return await _session_rollup(session, filters, *grain)
+        return await _session_rollup(session, filters, grain)
     counts = SessionCount
     columns: dict[str, list[QueryableAttribute[Any]]] = {
         **_period_columns(counts),
@@ -335,7 +348,7 @@ async def session_counts(
 
 
 async def _session_rollup(
-    session: AsyncSession, filters: Filters, grain: str, monthly: bool
+    session: AsyncSession, filters: Filters, grain: Grain
 ) -> list[SessionRow]:
     """`session_counts` read from one roll-up: the statuses are its columns. Tens of
     thousands of rows for the network's cross-tab: the database sorts them, names come from
@@ -351,10 +364,13 @@ async def _session_rollup(
     chosen = list(dict.fromkeys(column for key in filters.group_by for column in columns[key]))
     measures = [rollup.held, rollup.no_show, rollup.agent_absent, rollup.cancelled,
                 rollup.booked, rollup.minutes]  # fmt: skip
-    query = select(*chosen, *(func.sum(measure) for measure in measures))
-    if chosen:
-        query = query.group_by(*chosen).order_by(*chosen)
-    query = _rollup_where(query, rollup, grain, filters)
+    if grain.unique:  # one row per group: read as they are, in order
+        query = select(*chosen, *measures).order_by(*chosen)
+    else:
+        query = select(*chosen, *(func.sum(measure) for measure in measures))
+        if chosen:
+            query = query.group_by(*chosen).order_by(*chosen)
+    query = _rollup_where(query, rollup, grain.name, filters)
     connection = await session.connection()
     found = (await connection.execute(query)).all()
     make_keys = await _key_maker(connection, filters.group_by, [column.key for column in chosen])
@@ -469,12 +485,13 @@ async def desk_counts(
     else:
         assert filters.first_day is not None and filters.last_day is not None
         bounds = [literal(filters.first_day), literal(filters.last_day)]
-    query = select(
-        *chosen, func.sum(counts.requests), func.sum(counts.accompanied),
-        func.sum(counts.new_people), func.sum(counts.people_accompanied), *bounds,
-    )  # fmt: skip
-    if chosen:
-        query = query.group_by(*chosen)
+    measures = [counts.requests, counts.accompanied, counts.new_people, counts.people_accompanied]
+    if grain is not None and grain.unique:  # one row per group: read as they are
+        query = select(*chosen, *measures, *bounds)
+    else:
+        query = select(*chosen, *(func.sum(measure) for measure in measures), *bounds)
+        if chosen:
+            query = query.group_by(*chosen)
     if "site" in filters.group_by:
         query = query.join(Site, Site.id == counts.site_id)
     if "partner" in filters.group_by:
@@ -484,7 +501,7 @@ async def desk_counts(
     if grain is None:
         query = _where(query, counts, actor, filters)
     else:
-        query = _rollup_where(query, counts, grain[0], filters)
+        query = _rollup_where(query, counts, grain.name, filters)
     found = [tuple(row) for row in await (await session.connection()).execute(query)]
     found = [row for row in found if row[len(chosen)]]  # no group without a request
     if not found and filters.group_by:
