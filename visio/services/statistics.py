@@ -407,10 +407,7 @@ async def _key_maker(
     for key in group_by:
         if key in NAMED:
             model = NAMED[key]
-            labels[key] = {
-                ident: name
-                for ident, name in await connection.execute(select(model.id, model.name))
-            }
+            labels[key] = dict((await connection.execute(select(model.id, model.name))).all())
     steps: list[Callable[[Sequence[Any], dict[str, object]], None]] = []
     for key in dict.fromkeys(group_by):
         if key == "month":
@@ -658,7 +655,7 @@ async def crosstab(
         site = counts.site_id
     connection = await session.connection()
     found = (await connection.execute(query.group_by(site).order_by(site))).all()
-    names = {ident: name for ident, name in await connection.execute(select(Site.id, Site.name))}
+    names = dict((await connection.execute(select(Site.id, Site.name))).all())
     rows = []
     for site_id, *months in found:
         counted = tuple(int(count or 0) for count in months)
