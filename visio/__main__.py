@@ -24,7 +24,7 @@ from visio import __version__
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision, upgrade_engine
 from visio.db.models import Role, Site
-from visio.services import accounts, desk_tally, statistics
+from visio.services import accounts, counters, desk_tally
 from visio.services.errors import DomainError
 from visio.settings import ConfigError, Settings
 
@@ -358,7 +358,7 @@ async def _stats_rebuild(settings: Settings) -> tuple[int, int]:
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session:
-            counted = await statistics.rebuild(session), await desk_tally.rebuild(session)
+            counted = await counters.rebuild(session), await desk_tally.rebuild(session)
             await session.commit()
     except (SQLAlchemyError, OSError) as error:
         raise CommandError(f"cannot rebuild the statistics: {_first_line(error)}") from None

@@ -10,7 +10,8 @@ import pytest
 
 from tests.handlers.conftest import World, book
 from visio.db.models import Role
-from visio.services import statistics
+from visio.domain import AppointmentStatus
+from visio.services import counters
 
 STATS = "/api/v1/stats/sessions"
 
@@ -114,11 +115,11 @@ async def test_bad_requests_name_their_field(
 def test_a_day_is_the_house_own() -> None:
     """22:00 UTC on Monday is already Tuesday at La Réunion: counted on Tuesday there."""
     moment = datetime(2026, 3, 16, 22, 0, tzinfo=UTC)
-    status = statistics.AppointmentStatus.BOOKED
-    assert statistics._key(1, 2, 3, 4, moment, "Indian/Reunion", status).day.isoformat() == (
+    status = AppointmentStatus.BOOKED
+    assert counters._key(1, 2, 3, 4, moment, "Indian/Reunion", status).day.isoformat() == (
         "2026-03-17"
     )
-    assert statistics._key(1, 2, 3, 4, moment, "Europe/Paris", status).day.isoformat() == (
+    assert counters._key(1, 2, 3, 4, moment, "Europe/Paris", status).day.isoformat() == (
         "2026-03-16"
     )
 

@@ -33,6 +33,7 @@ from visio.db.models import (
 from visio.domain import AppointmentStatus, RequestChannel
 from visio.scheduling.calendars import time_zone
 from visio.services import accounts, booking, desk_tally, statistics, transitions
+from visio.services import counters as counting
 from visio.services.citizens import CitizenDetails
 from visio.services.errors import DomainError
 
@@ -153,7 +154,7 @@ async def test_rebuild_counts_what_the_changes_counted(
     await transitions.cancel(session, house.desk, first.id, reason="", now=clock(), links=LINKS)
     kept = await counters(session)
     assert kept == await raw_counts(session)
-    assert await statistics.rebuild(session) == 2
+    assert await counting.rebuild(session) == 2
     assert await counters(session) == kept
     await assert_rollups_agree(session)
 

@@ -24,7 +24,7 @@ from visio.demo.partners import PARTNERS, MotiveSpec
 from visio.demo.people import DEMO_USERS, email_address
 from visio.demo.records import House, PartnerTeam, Permanence
 from visio.demo.storage import store_history
-from visio.services import accounts, desk_tally, statistics
+from visio.services import accounts, counters, desk_tally
 
 
 async def populate(session: AsyncSession, *, now: datetime, rng: random.Random) -> None:
@@ -42,7 +42,7 @@ async def populate(session: AsyncSession, *, now: datetime, rng: random.Random) 
     desk_requests = history.desk_requests()
     await store_history(session, appointments, desk_requests, booked_by=desk_user_id)
     # The history went in by bulk inserts: its statistics' counters are counted once.
-    await statistics.rebuild(session)
+    await counters.rebuild(session)
     await desk_tally.rebuild(session)
 
 

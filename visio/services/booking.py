@@ -44,9 +44,9 @@ from visio.scheduling.calendars import time_zone
 from visio.services import (
     appointments,
     availability,
+    counters,
     notifications,
     setup,
-    statistics,
     transitions,
 )
 from visio.services.availability import SearchInputs
@@ -388,7 +388,7 @@ async def _week_loads(
 
 async def _count(connection: AsyncConnection, values: NewAppointment, inputs: SearchInputs) -> None:
     """The statistics' counters: one more appointment booked."""
-    await statistics.count_booked(
+    await counters.count_booked(
         connection, site_id=values["site_id"], partner_id=values["partner_id"],
         motive_id=values["motive_id"], agent_id=values["agent_id"], start=values["start_at"],
         end=values["end_at"], timezone=inputs.site.timezone,

@@ -16,7 +16,7 @@ from visio.db.models import Appointment, AppointmentEvent, Citizen
 from visio.db.statements import citizens as citizen_statements
 from visio.domain import OUTCOMES, AppointmentStatus
 from visio.i18n import lazy_gettext as _l
-from visio.services import appointments, audit, notifications, statistics
+from visio.services import appointments, audit, counters, notifications
 from visio.services.errors import InvalidTransition, NotAllowed
 from visio.services.notifications import Links
 from visio.services.permissions import Action, Actor, may, outcomes_for, require
@@ -55,7 +55,7 @@ async def change_status(
 ) -> None:
     """The new status, with its history entry, its audit entry and the statistics'
     counters moved."""
-    await statistics.count_change(session, appointment, to_status)
+    await counters.count_change(session, appointment, to_status)
     session.add(
         AppointmentEvent(
             appointment_id=appointment.id, at=now, by_user_id=actor.user_id,
