@@ -16,7 +16,7 @@ from visio.domain import AppointmentStatus
 class SessionCount(Base):
     """How many appointments of one house, partner, motive and agent start on one day of the
     house's calendar, per status. Kept exact by the very transaction that books, moves,
-    cancels or records an outcome (`visio.services.statistics`); `visio stats rebuild`
+    cancels or records an outcome (`visio.services.counters`); `visio stats rebuild`
     recounts them from the appointments."""
 
     __tablename__ = "session_counts"
