@@ -201,6 +201,9 @@ def _rollup_where(query: Any, rollup: Any, grain: str, filters: Filters) -> Any:
         )
     if filters.partner_id is not None:
         query = query.where(rollup.partner_id == filters.partner_id)
+    elif grain.startswith("site_"):
+        # A house's roll-up keeps no partner (0): said, the key narrows to the period's rows.
+        query = query.where(rollup.partner_id == 0)
     return query
 
 

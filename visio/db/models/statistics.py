@@ -52,6 +52,8 @@ class SessionRollup(Base):
     Kept by triggers on `session_counts` (migration 0007): never written by the code."""
 
     __tablename__ = "session_rollups"
+    # On SQLite the rows live in the key's b-tree: a period's rows are read in key order.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     grain: Mapped[str] = mapped_column(String(24), primary_key=True)
     partner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -74,6 +76,7 @@ class DeskRollup(Base):
     `desk_request_counts`."""
 
     __tablename__ = "desk_rollups"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     grain: Mapped[str] = mapped_column(String(32), primary_key=True)
     partner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -53,6 +53,7 @@ def upgrade() -> None:
             "grain", "partner_id", "year", "month", "site_id", "motive_id",
             name=op.f("pk_session_rollups"),
         ),
+        sqlite_with_rowid=False,  # read in key order: the rows are the key's leaves
     )  # fmt: skip
     op.create_table(
         "desk_rollups",
@@ -68,6 +69,7 @@ def upgrade() -> None:
             "grain", "partner_id", "year", "month", "site_id", "theme_id", "channel",
             name=op.f("pk_desk_rollups"),
         ),
+        sqlite_with_rowid=False,
     )  # fmt: skip
     for statement in _fill("session", SESSION_GRAINS) + _fill("desk", DESK_GRAINS):
         op.execute(statement)
