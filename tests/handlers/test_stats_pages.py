@@ -79,6 +79,20 @@ async def test_exports_are_csv_for_excel_and_json(
     rows = (await crosstab.read()).decode("utf-8-sig").splitlines()
     assert rows[0].startswith("Maison France Services;janvier 2026;février 2026;mars 2026;")
     assert rows[1] == "France Services Murat;0;0;1;0;0;0;0;0;0;0;0;0;1"
+    themes = await (await client.get("/api/v1/request-themes", headers=world.headers)).json()
+    recorded = await client.post(
+        "/api/v1/desk-requests", headers=world.headers,
+        json={"site_id": world.site.id, "theme_id": themes[0]["id"], "channel": "email"},
+    )  # fmt: skip
+    assert recorded.status == 201
+    for table, name in (("desk_partners", "Aucun partenaire en particulier"),
+                        ("desk_channels", "Par courriel"),
+                        ("desk_themes", "Emploi, formation, retraite"),
+                        ("desk_houses", "France Services Murat")):  # fmt: skip
+        named = await client.get(
+            "/stats/export", params={"year": "2026", "table": table, "format": "json"}
+        )
+        assert [row["name"] for row in (await named.json())["rows"]] == [name]
     unknown = await client.get("/stats/export", params={"table": "colour"})
     assert unknown.status == 400
 

@@ -109,11 +109,12 @@ def tables(board: Dashboard) -> dict[str, Table]:
         ),
         "desk_partners": Table(
             "visio-desk-requests-per-partner", [Column("name", _("Partner")), *desk],
-            [_desk_row(line, _("No partner in particular")) for line in board.desk_partners],
+            [_desk_row(line, _named(line, _("No partner in particular")))
+             for line in board.desk_partners],
         ),
         "desk_themes": Table(
             "visio-desk-requests-per-theme", [Column("name", _("Theme")), *desk],
-            [_desk_row(line, _("No theme")) for line in board.desk_themes],
+            [_desk_row(line, _named(line, _("No theme"))) for line in board.desk_themes],
         ),
         "desk_channels": Table(
             "visio-desk-requests-per-channel", [Column("name", _("Channel")), *desk],
@@ -122,7 +123,7 @@ def tables(board: Dashboard) -> dict[str, Table]:
         ),
         "desk_houses": Table(
             "visio-desk-requests-per-house", [Column("name", _("House")), *desk],
-            [_desk_row(line, "") for line in board.desk_houses],
+            [_desk_row(line, line.name) for line in board.desk_houses],
         ),
     }  # fmt: skip
 
@@ -136,10 +137,12 @@ def _session_row(line: SessionLine) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _desk_row(line: DeskLine, fallback: str) -> dict[str, object]:
-    name = line.name if line.key not in (None, 0) and line.name else fallback
-    if isinstance(line.key, str):  # a channel: its label
-        name = fallback
+def _named(line: DeskLine, absent: str) -> str:
+    """A partner's or theme's name; `absent` for the requests of none."""
+    return line.name if line.key and line.name else absent
+
+
+def _desk_row(line: DeskLine, name: str) -> dict[str, object]:
     return {
         "name": name, "requests": line.requests, "people_accompanied": line.people_accompanied,
         "per_opening_day": line.per_opening_day,

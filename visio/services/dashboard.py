@@ -111,7 +111,7 @@ class Dashboard:
 
 @dataclass(frozen=True, slots=True)
 class Choices:
-    """What the filters offer: the actor's houses, the partners, the years with figures."""
+    """What the filters offer: the actor's houses and the partners."""
 
     sites: list[tuple[int, str]]
     partners: list[tuple[int, str]]

@@ -42,7 +42,6 @@ from visio.services.permissions import Action, Actor, require, require_site, sit
 # What rows can be grouped by.
 GROUP_KEYS = ("year", "month", "week", "day", "site", "partner", "motive", "agent")
 DESK_GROUP_KEYS = ("year", "month", "week", "day", "site", "partner", "theme", "channel")
-PERIOD_KEYS = ("year", "month", "week", "day")
 # The longest period a request may cover: a typing slip beyond (and a costly scan).
 LONGEST_PERIOD_DAYS = 20 * 366
 
