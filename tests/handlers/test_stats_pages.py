@@ -43,6 +43,7 @@ async def test_the_dashboard_shows_the_year_against_the_last(
     assert '<svg class="chart"' in html and 'role="img"' in html
     assert '<caption id="table-months-caption">' in html
     assert "mars 2026" in html and "France Services Murat" in html
+    assert '<th scope="row">mars 2026</th>' in html  # the months table names its months
     # the filters stay in the address, and the exports keep them
     assert (
         'href="/stats/export?year=2026&amp;table=houses&amp;format=csv&amp;sep=semicolon"' in html

@@ -88,7 +88,7 @@ def tables(board: Dashboard) -> dict[str, Table]:
     return {
         "months": Table(
             "visio-sessions-per-month",
-            [Column("month", _("Month")), Column("held", _("Visio sessions"), "count"),
+            [Column("month", _("Month"), "month"), Column("held", _("Visio sessions"), "count"),
              Column("previous_held", _("A year before"), "count")],
             [{"month": bar.month, "held": bar.held, "previous_held": bar.previous_held}
              for bar in board.months],
@@ -159,6 +159,8 @@ def _formatters(locale: str) -> dict[str, object]:
             return format_decimal(float(str(value)), "#,##0.0", locale=locale)
         if kind == "count":
             return format_decimal(int(str(value)), locale=locale)
+        if kind == "month":
+            return month_name(str(value))
         return str(value)
 
     def growth(figure: Figure) -> str:

@@ -21,11 +21,11 @@ SEPARATORS: Mapping[Separator, str] = {"comma": ",", "semicolon": ";"}
 @dataclass(frozen=True, slots=True)
 class Column:
     """A column; `kind` says how a page shows its values: text, count, ratio (a share, shown
-    as a percentage) or decimal."""
+    as a percentage), decimal or month ("2026-03", shown as its name)."""
 
     key: str
     header: str
-    kind: Literal["text", "count", "ratio", "decimal"] = "text"
+    kind: Literal["text", "count", "ratio", "decimal", "month"] = "text"
 
 
 @dataclass(frozen=True, slots=True)
