@@ -4,19 +4,20 @@ the stations' open minutes for station occupancy.
 Promised: a day opens when its weekday has opening hours and it is not a public holiday of
 the house's calendar nor closed all day; a closure takes its minutes off the house's
 stations (a station's closure off that station only); houses of one kind share one
-computation, and the union counts a day open anywhere once.
+computation, and the union counts a day open anywhere once; what is worked out is kept while
+no calendar changes, and any change (or its rollback) is seen at once.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Closure, Station
+from visio.db.models import Closure, OpeningHour, Site, Station
 from visio.services.opening import openings, union
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -88,3 +89,57 @@ async def test_a_house_without_hours_never_opens(session: AsyncSession, create_s
     site = await create_site(weekdays=())
     opened = (await openings(session, None, *MAY))[site.id]
     assert opened.days.count(*MAY) == 0 and opened.station_minutes(*MAY) == 0
+
+
+async def test_kept_while_the_calendars_stay_and_worked_out_again_when_they_change(
+    session: AsyncSession, create_site: Any
+) -> None:
+    """A dashboard of the whole network reads the houses' openings once; any change to a
+    house's calendar is seen by the next request, and a change rolled back is forgotten."""
+    site = await create_site(stations=2)
+    other = await create_site()
+    every = await openings(session, None, *MAY)
+    assert await openings(session, None, *MAY) is every  # nothing changed: kept
+    assert (await openings(session, [site.id], *MAY))[site.id] is every[site.id]
+    assert every.station_minutes(*MAY) == 17 * DAY_MINUTES * 3
+    assert every.union().count(*MAY) == 17
+
+    async def minutes() -> int:
+        return (await openings(session, [site.id], *MAY))[site.id].station_minutes(*MAY)
+
+    # a change rolled back takes its stamp back with it
+    savepoint = await session.begin_nested()
+    session.add(
+        Closure(site_id=site.id, start_at=datetime(2026, 5, 4, 0, 0, tzinfo=PARIS),
+                end_at=datetime(2026, 5, 5, 0, 0, tzinfo=PARIS))
+    )  # fmt: skip
+    await session.flush()
+    assert await minutes() == 16 * DAY_MINUTES * 2
+    await savepoint.rollback()
+    assert await openings(session, None, *MAY) is every
+
+    # each kind of change: a station taken out of service, a closure, an opening range gone
+    station = await session.scalar(select(Station).where(Station.site_id == site.id))
+    assert station is not None
+    station.active = False
+    await session.flush()
+    assert await minutes() == 17 * DAY_MINUTES
+    session.add(
+        Closure(site_id=site.id, start_at=datetime(2026, 5, 4, 0, 0, tzinfo=PARIS),
+                end_at=datetime(2026, 5, 5, 0, 0, tzinfo=PARIS))
+    )  # fmt: skip
+    await session.flush()
+    assert await minutes() == 16 * DAY_MINUTES
+    await session.execute(
+        delete(OpeningHour).where(
+            OpeningHour.site_id == site.id, OpeningHour.weekday == 1,
+            OpeningHour.start == time(13, 30),
+        )
+    )  # fmt: skip
+    # Mondays 11 and 18 May lose their afternoon (the 4th is closed, the 25th a holiday)
+    assert await minutes() == 16 * DAY_MINUTES - 2 * 210
+    # the house moves to Alsace-Moselle's calendar: Good Friday closes it
+    april = (date(2026, 4, 1), date(2026, 4, 30))
+    before = (await openings(session, None, *april))[other.id].days.count(*april)
+    await session.execute(update(Site).where(Site.id == other.id).values(holiday_calendar="6AE"))
+    assert (await openings(session, None, *april))[other.id].days.count(*april) == before - 1

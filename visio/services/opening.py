@@ -3,7 +3,10 @@ day") and their stations' open minutes (for station occupancy), from the opening
 the public holidays of each house's calendar and its closures.
 
 Houses with the same week and holiday calendar share one computation, so the whole network
-(thousands of houses) costs little more than a few profiles.
+(thousands of houses) costs little more than a few profiles. What is worked out is kept in
+the process while the calendars' stamp (`calendar_stamps`, renewed by the database on any
+change to sites, opening hours, stations or closures) stays the same: a dashboard of the
+whole network reads one row, not thousands, until a calendar changes.
 """
 
 from __future__ import annotations
@@ -11,15 +14,15 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections import OrderedDict, defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import Closure, OpeningHour, Site, Station
+from visio.db.models import CalendarStamp, Closure, OpeningHour, Site, Station
 from visio.scheduling.calendars import public_holidays, time_zone
 
 # One weekday's opening ranges, in minutes of the day.
@@ -64,6 +67,54 @@ class Opening:
         return max(0, self.days.minutes(first, last) * self.stations - lost)
 
 
+class Openings(Mapping[int, Opening]):
+    """Houses' openings over one span of days, by house id; read-only, as requests share it.
+    The network's days and station minutes are worked out once, on first demand."""
+
+    __slots__ = ("_houses", "_station_minutes", "_union")
+
+    def __init__(self, houses: dict[int, Opening]) -> None:
+        self._houses = houses
+        self._union: SortedDays | None = None
+        self._station_minutes: dict[tuple[date, date], int] = {}
+
+    def __getitem__(self, site_id: int) -> Opening:
+        return self._houses[site_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._houses)
+
+    def __len__(self) -> int:
+        return len(self._houses)
+
+    def union(self) -> SortedDays:
+        """The days on which at least one of the houses opens."""
+        if self._union is None:
+            self._union = union(self._houses.values())
+        return self._union
+
+    def station_minutes(self, first: date, last: date) -> int:
+        """Every house's open minutes × active stations, from `first` to `last`."""
+        found = self._station_minutes.get((first, last))
+        if found is None:
+            found = sum(house.station_minutes(first, last) for house in self._houses.values())
+            self._station_minutes[(first, last)] = found
+        return found
+
+
+@dataclass(slots=True)
+class _Span:
+    """What is known of one span of days under one stamp: some houses, or all."""
+
+    houses: dict[int, Opening]
+    every: Openings | None = None  # every house, once asked for
+
+
+# Spans kept, the most recently used last: a dashboard asks one or two at a time.
+KEPT_SPANS = 8
+_kept: OrderedDict[tuple[str, date, date], _Span] = OrderedDict()
+
+
 def union(openings: Iterable[Opening]) -> SortedDays:
     """The days on which at least one of the houses opens."""
     distinct = {id(opening.days): opening.days for opening in openings}
@@ -77,8 +128,37 @@ def union(openings: Iterable[Opening]) -> SortedDays:
 
 async def openings(
     session: AsyncSession, site_ids: Collection[int] | None, first: date, last: date
+) -> Openings:
+    """Each house's opening from `first` to `last` (every house when `site_ids` is None),
+    kept while the calendars' stamp stays: then one statement, reading the stamp."""
+    connection = await session.connection()
+    stamp = await connection.scalar(select(CalendarStamp.stamp))
+    if stamp is None:  # no stamp to trust: worked out afresh
+        return Openings(await _read(session, site_ids, first, last))
+    key = (stamp, first, last)
+    span = _kept.get(key)
+    if span is None:
+        span = _kept[key] = _Span({})
+        while len(_kept) > KEPT_SPANS:
+            _kept.popitem(last=False)
+    else:
+        _kept.move_to_end(key)
+    if site_ids is None:
+        if span.every is None:
+            span.houses = await _read(session, None, first, last)
+            span.every = Openings(span.houses)
+        return span.every
+    missing = [site_id for site_id in site_ids if site_id not in span.houses]
+    if missing and span.every is None:
+        span.houses.update(await _read(session, missing, first, last))
+    return Openings({site_id: span.houses[site_id] for site_id in site_ids
+                     if site_id in span.houses})  # fmt: skip
+
+
+async def _read(
+    session: AsyncSession, site_ids: Collection[int] | None, first: date, last: date
 ) -> dict[int, Opening]:
-    """Each house's opening from `first` to `last` (every house when `site_ids` is None).
+    """Each house's opening, worked out from the database.
 
     One row per house: its week of opening hours comes as one string (the database joins
     them), so houses with the same week share one parsing and one computation."""

@@ -7,7 +7,7 @@ from visio.db.models.citizens import Citizen
 from visio.db.models.desk_requests import DeskRequest, DeskRequestCount, RequestTheme
 from visio.db.models.outbox import OutboxMessage
 from visio.db.models.partners import Motive, Partner
-from visio.db.models.sites import Closure, OpeningHour, Site, Station
+from visio.db.models.sites import CalendarStamp, Closure, OpeningHour, Site, Station
 from visio.db.models.statistics import DeskRollup, SessionCount, SessionRollup
 from visio.db.models.users import ApiToken, User, user_sites
 
@@ -30,6 +30,7 @@ __all__ = [
     "AppointmentStatus",
     "AuditEntry",
     "AvailabilityRule",
+    "CalendarStamp",
     "Citizen",
     "Closure",
     "DeskRequest",

@@ -81,3 +81,17 @@ class Closure(Base):
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text, server_default="")
+
+
+class CalendarStamp(Base):
+    """One row: a random stamp that every change to the houses' calendars (sites, their
+    opening hours, stations and closures) replaces, by triggers (migration 0008). Equal
+    stamps mean equal calendars, so a process may keep what it worked out of them (the
+    houses' opening days, `visio.services.opening`) while the stamp stays; a transaction
+    rolled back takes its stamp back with its changes. Never written by the code."""
+
+    __tablename__ = "calendar_stamps"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stamp: Mapped[str] = mapped_column(String(36))
