@@ -126,6 +126,7 @@ from visio.db.models import (
 from visio.db.statements.statistics import DeskMeasures, periods
 from visio.domain import AppointmentStatus, RequestChannel, Role
 from visio.handlers.statistics import crosstab_table, session_table
+from visio.handlers.stats_pages import SHOWN_ROWS
 from visio.handlers.tables import csv_text
 from visio.scheduling import public_holidays
 from visio.services import accounts, counters, dashboard, desk_tally
@@ -836,11 +837,22 @@ def dashboard_calls(
             **common, **given,
         )  # fmt: skip
 
+    def largest(kind: str) -> Call:
+        given: dict[str, Any] = {} if kind == "sessions" else {"today": TODAY}
+        if opened is not None and kind == "desk":
+            given["opened"] = opened
+        function = stats.houses_by_sessions if kind == "sessions" else stats.houses_by_requests
+        return lambda session: function(
+            session, ADMIN, first_day=YEAR_FIRST, last_day=YEAR_LAST, limit=SHOWN_ROWS,
+            **common, **given,
+        )  # fmt: skip
+
     houses = [site_id] if site_id is not None else None
     calls: dict[str, Call] = {
         "sessions by month": sessions(["month"], YEAR_FIRST, YEAR_LAST),
         "sessions by month, year before": sessions(["month"], previous_first, previous_last),
-        "sessions by house": sessions(["site"], YEAR_FIRST, YEAR_LAST),
+        "sessions, total": sessions([], YEAR_FIRST, YEAR_LAST),
+        f"sessions by house, {SHOWN_ROWS} largest": largest("sessions"),
         "sessions by partner": sessions(["partner"], YEAR_FIRST, YEAR_LAST),
         "sessions by motive": sessions(["motive"], YEAR_FIRST, YEAR_LAST),
         "desk totals": desk([], YEAR_FIRST, YEAR_LAST),
@@ -848,7 +860,7 @@ def dashboard_calls(
         "desk by partner": desk(["partner"], YEAR_FIRST, YEAR_LAST),
         "desk by theme": desk(["theme"], YEAR_FIRST, YEAR_LAST),
         "desk by channel": desk(["channel"], YEAR_FIRST, YEAR_LAST),
-        "desk by house": desk(["site"], YEAR_FIRST, YEAR_LAST),
+        f"desk by house, {SHOWN_ROWS} largest": largest("desk"),
     }
     if opened is None:  # each desk call works out the openings: as the dashboard did
         calls["openings"] = lambda session: openings(session, houses, YEAR_FIRST, YEAR_LAST)
@@ -857,8 +869,12 @@ def dashboard_calls(
             session, houses, previous_first, YEAR_LAST
         )
     calls["dashboard() whole"] = lambda session: dashboard.dashboard(
-        session, ADMIN, first_day=YEAR_FIRST, last_day=YEAR_LAST, today=TODAY, **common
-    )
+        session, ADMIN, first_day=YEAR_FIRST, last_day=YEAR_LAST, today=TODAY,
+        longest=SHOWN_ROWS, **common,
+    )  # fmt: skip
+    # Not the page's: every house's row, as the API and the downloads answer.
+    calls["sessions by house, every house"] = sessions(["site"], YEAR_FIRST, YEAR_LAST)
+    calls["desk by house, every house"] = desk(["site"], YEAR_FIRST, YEAR_LAST)
     return calls
 
 
@@ -1031,7 +1047,7 @@ async def measure_page(
 def target_of(name: str) -> float:
     if name.endswith("cross-tab CSV export"):
         return CSV_MS
-    if name.endswith("cross-tab house x month"):
+    if name.endswith("cross-tab house x month") or name.endswith("every house"):
         return CROSS_TAB_MS
     if name.endswith("dashboard() whole") or name.startswith("page: GET /stats"):
         return PAGE_MS

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from tests.handlers.conftest import World, book
 from tests.handlers.test_pages import PASSWORD, form_token, sign_in
-from visio.db.models import Role
+from visio.db.models import RequestTheme, Role
+from visio.domain import RequestChannel
+from visio.services import accounts, desk_tally
 
 
 async def coordinator(client: Any, world: World, create_user: Any, **extra: Any) -> None:
@@ -96,6 +101,42 @@ async def test_exports_are_csv_for_excel_and_json(
         assert [row["name"] for row in (await named.json())["rows"]] == [name]
     unknown = await client.get("/stats/export", params={"table": "colour"})
     assert unknown.status == 400
+
+
+async def test_a_long_table_shows_its_largest_rows_and_the_download_all(
+    client: Any, world: World, clock: Any, create_user: Any, create_site: Any, session: Any
+) -> None:
+    """An administrator of 54 houses: the page's table of desk requests by house shows the
+    50 largest (the database cuts them) and says so; its download has the 54."""
+    admin = await create_user(Role.ADMIN, email="admin@visio.example", password=PASSWORD)
+    actor = accounts.actor_of(admin)
+    theme = await session.scalar(select(RequestTheme.id).order_by(RequestTheme.id))
+    houses = [world.site] + [await create_site(f"France Services {n:02d}") for n in range(53)]
+    for position, house in enumerate(houses):
+        for _ in range(3 if position == 0 else 1 + position % 2):
+            await desk_tally.record(
+                session, actor, site_id=house.id, partner_id=None, theme_id=theme,
+                channel=RequestChannel.PHONE, accompanied=False, new_person=False,
+                now=datetime(2026, 3, 16, 10, 0, tzinfo=UTC),
+            )  # fmt: skip
+    assert (await sign_in(client, "admin@visio.example", PASSWORD)).status == 303
+    html = await (await client.get("/stats", params={"year": "2026"})).text()
+    table = html.split('id="table-desk-houses"')[1].split("</table>")[0]
+    names = re.findall(r'<th scope="row">([^<]+)</th>', table)
+    # Murat first (3 requests), then the houses of 2 by name, then those of 1
+    twos = sorted(f"France Services {n:02d}" for n in range(53) if (n + 1) % 2)
+    assert len(names) == 50 and names[0] == "France Services Murat"
+    assert names[1 : len(twos) + 1] == twos
+    assert "Les 50 plus grandes des 54 lignes ; le téléchargement les contient toutes." in html
+    download = await client.get(
+        "/stats/export", params={"year": "2026", "table": "desk_houses", "format": "json"}
+    )
+    rows = (await download.json())["rows"]
+    assert len(rows) == 54 and sum(row["requests"] for row in rows) == 3 + 27 * 2 + 26 * 1
+    # the house filter lists every house, the one chosen selected
+    chosen = await (await client.get("/stats", params={"site_id": str(houses[5].id)})).text()
+    assert chosen.count("<option value=") == 54 + 1 + 2 + len(range(2026, 2018, -1))
+    assert f'<option value="{houses[5].id}" selected>France Services 04</option>' in chosen
 
 
 async def test_bad_filters_are_explained_and_foreign_houses_hidden(

@@ -262,11 +262,11 @@ DESK_GROUPINGS = (
 )  # fmt: skip
 
 
-async def test_the_roll_ups_answer_as_the_daily_counters(
+async def _two_houses_counted(
     session: AsyncSession, house: House, clock: Clock, create_user: Any
-) -> None:
-    """The whole network's views read the roll-ups; a coordinator of every house reads the
-    daily counters: the same answers, grouping by grouping, period by period."""
+) -> accounts.Actor:
+    """Sessions and desk requests in both houses; a coordinator of both (who reads the daily
+    counters where an admin reads the roll-ups)."""
     first = await book(session, house, clock)
     await book(session, house, clock, start=paris(11), citizen=CitizenDetails("Jean", "Rigal"))
     await transitions.cancel(session, house.desk, first.id, reason="", now=clock(), links=LINKS)
@@ -280,14 +280,24 @@ async def test_the_roll_ups_answer_as_the_daily_counters(
             session, house.admin, site_id=site, partner_id=partner, theme_id=theme,
             channel=channel, accompanied=True, new_person=site == house.site.id, now=paris(10),
         )  # fmt: skip
-    everyone = accounts.actor_of(
+    return accounts.actor_of(
         await create_user(Role.COORDINATOR, site_ids=[house.site.id, house.elsewhere.id])
     )
-    periods = (
-        (date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 3, 1), date(2026, 3, 31)),
-        (date(2025, 1, 1), date(2026, 12, 31)), (date(2026, 4, 1), date(2026, 5, 31)),
-    )  # fmt: skip
-    for first_day, last_day in periods:
+
+
+PERIODS = (
+    (date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 3, 1), date(2026, 3, 31)),
+    (date(2025, 1, 1), date(2026, 12, 31)), (date(2026, 4, 1), date(2026, 5, 31)),
+)  # fmt: skip
+
+
+async def test_the_roll_ups_answer_as_the_daily_counters(
+    session: AsyncSession, house: House, clock: Clock, create_user: Any
+) -> None:
+    """The whole network's views read the roll-ups; a coordinator of every house reads the
+    daily counters: the same answers, grouping by grouping, period by period."""
+    everyone = await _two_houses_counted(session, house, clock, create_user)
+    for first_day, last_day in PERIODS:
         for partner_id in (None, house.partner.id):
             span = {"first_day": first_day, "last_day": last_day, "partner_id": partner_id}
             for group_by in GROUPINGS:
@@ -312,3 +322,42 @@ async def test_the_roll_ups_answer_as_the_daily_counters(
         statistics.Grain("site_year", unique=False)
     )
     assert statistics._grain(everyone, filters, statistics.SESSION_GRAINS) is None
+
+
+async def test_the_largest_houses_are_the_first_of_every_house(
+    session: AsyncSession, house: House, clock: Clock, create_user: Any
+) -> None:
+    """A page's table of the houses with the most sessions (requests) is the start of the
+    whole table sorted the same way, with the count of all its rows: read from the
+    roll-ups (an admin, the database sorting and cutting) or from the daily counters."""
+    everyone = await _two_houses_counted(session, house, clock, create_user)
+    for first_day, last_day in PERIODS:
+        for partner_id in (None, house.partner.id):
+            span = {"first_day": first_day, "last_day": last_day, "partner_id": partner_id}
+            for actor in (house.admin, everyone):
+                every = await statistics.session_counts(session, actor, group_by=["site"], **span)
+                every.sort(key=lambda row: (-row.held, str(row.keys["site_name"])))
+                for limit in (None, 1):
+                    largest = await statistics.houses_by_sessions(
+                        session, actor, limit=limit, **span
+                    )
+                    assert largest.count == len(every)
+                    assert largest.rows == every[:limit], (span, limit)
+                requests = await statistics.desk_counts(
+                    session, actor, group_by=["site"], today=TUESDAY, **span
+                )
+                requests.sort(key=lambda row: (-row.requests, str(row.keys["site_name"])))
+                for limit in (None, 1):
+                    found = await statistics.houses_by_requests(
+                        session, actor, limit=limit, today=TUESDAY, **span
+                    )
+                    assert found.count == len(requests)
+                    assert found.rows == requests[:limit], (span, limit)
+    # the year's desk requests: one house ahead of the other, both counted
+    year = {"first_day": date(2026, 1, 1), "last_day": date(2026, 12, 31)}
+    found = await statistics.houses_by_requests(
+        session, house.admin, limit=1, today=TUESDAY, **year
+    )
+    assert found.count == 2
+    assert [row.keys["site_id"] for row in found.rows] == [house.site.id]
+    assert found.rows[0].requests == 2 and found.rows[0].opening_days > 200

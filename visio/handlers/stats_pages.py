@@ -3,11 +3,12 @@ yearly report for the steering committee (`/stats/report?year=`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from aiohttp import web
 from babel.numbers import format_decimal, format_percent
+from markupsafe import Markup, escape
 
 from visio.handlers.api import current_actor, now
 from visio.handlers.render import render
@@ -24,6 +25,9 @@ from visio.services.errors import InvalidInput, Malformed
 from visio.services.statistics import LONGEST_PERIOD_DAYS
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+# The rows a page shows of a long table, the largest first (its download has them all);
+# _stats.html shows as many.
+SHOWN_ROWS = 50
 CHANNEL_LABELS = {
     "in_person": _l("At the desk"),
     "phone": _l("By phone"),
@@ -60,13 +64,13 @@ def _period(query: Mapping[str, str], today: date) -> tuple[date, date, int | No
     return date(year, 1, 1), date(year, 12, 31), year
 
 
-async def _dashboard(request: web.Request) -> tuple[Dashboard, int | None]:
+async def _dashboard(request: web.Request, *, longest: int | None) -> tuple[Dashboard, int | None]:
     today = now(request).date()
     first, last, year = _period(request.query, today)
     board = await dashboards.dashboard(
         request[DB], current_actor(request), first_day=first, last_day=last,
         site_id=_id(request.query, "site_id"), partner_id=_id(request.query, "partner_id"),
-        today=today,
+        today=today, longest=longest,
     )  # fmt: skip
     return board, year
 
@@ -97,7 +101,7 @@ def tables(board: Dashboard) -> dict[str, Table]:
             "visio-sessions-per-house",
             [Column("name", _("House")), *sessions,
              Column("occupancy", _("Station occupancy"), "ratio")],
-            [_session_row(line) for line in board.houses],
+            [_session_row(line) for line in board.houses], board.houses_count,
         ),
         "partners": Table(
             "visio-sessions-per-partner", [Column("name", _("Partner")), *sessions],
@@ -124,6 +128,7 @@ def tables(board: Dashboard) -> dict[str, Table]:
         "desk_houses": Table(
             "visio-desk-requests-per-house", [Column("name", _("House")), *desk],
             [_desk_row(line, line.name) for line in board.desk_houses],
+            board.desk_houses_count,
         ),
     }  # fmt: skip
 
@@ -203,12 +208,14 @@ async def stats(request: web.Request) -> web.Response:
     choices = await dashboards.choices(request[DB], actor)
     today = now(request).date()
     context: dict[str, object] = {
-        "choices": choices, "query": dict(request.query), "errors": {}, "board": None,
+        "site_options": _options(choices.sites, request.query.get("site_id", "")),
+        "partner_options": _options(choices.partners, request.query.get("partner_id", "")),
+        "query": dict(request.query), "errors": {}, "board": None,
         "this_year": today.year, "years": list(range(today.year, 2018, -1)),
         **_formatters(request[LOCALE]),
     }  # fmt: skip
     try:
-        board, year = await _dashboard(request)
+        board, year = await _dashboard(request, longest=SHOWN_ROWS)
     except InvalidInput as error:
         context["errors"] = {key: str(message) for key, message in error.fields.items()}
         return render("stats.html", request, context, status=422)
@@ -218,6 +225,19 @@ async def stats(request: web.Request) -> web.Response:
         export_query=_export_query(request),
     )  # fmt: skip
     return render("stats.html", request, context)
+
+
+def _options(choices: Sequence[tuple[int, str]], selected: str) -> Markup:
+    """A select's options, the chosen one selected: written here, not by the template, as
+    an administrator's house filter lists thousands of houses."""
+    chosen = int(selected) if selected.isdigit() else None
+    return Markup(  # noqa: S704 - each name escaped, each id an integer
+        "".join(
+            f'<option value="{identifier:d}"{" selected" if identifier == chosen else ""}>'
+            f"{escape(name)}</option>"
+            for identifier, name in choices
+        )
+    )
 
 
 def _export_query(request: web.Request) -> str:
@@ -234,7 +254,7 @@ async def export(request: web.Request) -> web.Response:
     if request.query.get("table") == "crosstab":
         found = await _crosstab(request)
     else:
-        board, _year = await _dashboard(request)
+        board, _year = await _dashboard(request, longest=None)
         found = tables(board).get(request.query.get("table", ""))
     if found is None:
         raise Malformed(_l("This address is not valid."))
@@ -275,6 +295,7 @@ async def report(request: web.Request) -> web.Response:
     board = await dashboards.dashboard(
         request[DB], current_actor(request), first_day=first, last_day=last,
         site_id=_id(query, "site_id"), partner_id=_id(query, "partner_id"), today=today,
+        longest=SHOWN_ROWS,
     )  # fmt: skip
     days_in_year = (last - first).days + 1
     partners = [line for line in board.desk_partners if line.key]

@@ -30,11 +30,14 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """Rows of plain values under named columns; `name`, the file's name (no extension)."""
+    """Rows of plain values under named columns; `name`, the file's name (no extension).
+    `count`: how many rows there are in all, when `rows` holds only the first of them (a
+    page's table; its download has them all)."""
 
     name: str
     columns: Sequence[Column]
     rows: Sequence[Mapping[str, object]]
+    count: int | None = None
 
 
 def csv_text(table: Table, *, separator: Separator = "comma", locale: str = "en") -> str:

@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from visio.db.models import Partner, Site
 from visio.services.opening import openings
 from visio.services.permissions import Action, Actor, require, site_scope
-from visio.services.statistics import DeskRow, SessionRow, desk_counts, session_counts
+from visio.services.statistics import (
+    DeskRow,
+    SessionRow,
+    desk_counts,
+    houses_by_requests,
+    houses_by_sessions,
+    session_counts,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +107,15 @@ class Dashboard:
     opening_days: int
     months: list[MonthBar]
     total: SessionLine
-    houses: list[SessionLine]
+    houses: list[SessionLine]  # the largest first: all of them, or as many as asked
+    houses_count: int  # the houses with sessions counted
     partners: list[SessionLine]
     motives: list[SessionLine]
     desk_partners: list[DeskLine]
     desk_themes: list[DeskLine]
     desk_channels: list[DeskLine]
     desk_houses: list[DeskLine]
+    desk_houses_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +156,14 @@ async def dashboard(
     site_id: int | None = None,
     partner_id: int | None = None,
     today: date,
+    longest: int | None = None,
 ) -> Dashboard:
     """The figures of `first_day`…`last_day` (house-local days) against the same days a year
-    before, within the actor's houses, for one house and one partner when asked."""
+    before, within the actor's houses, for one house and one partner when asked.
+
+    The tables by house hold the `longest` largest houses (a page shows them, with the
+    count of all), every house for None (a download). The station occupancy of the whole
+    is over every house of the scope, those with no session too."""
     previous_first, previous_last = year_before(first_day), year_before(last_day)
     common = {"site_id": site_id, "partner_id": partner_id}
     scope = site_scope(actor)
@@ -170,7 +184,10 @@ async def dashboard(
 
     now_months = await sessions(["month"], first_day, last_day)
     then_months = await sessions(["month"], previous_first, previous_last)
-    by_site = await sessions(["site"], first_day, last_day)
+    total_now = (await sessions([], first_day, last_day))[0]
+    by_site = await houses_by_sessions(
+        session, actor, first_day=first_day, last_day=last_day, limit=longest, **common
+    )
     by_partner = await sessions(["partner"], first_day, last_day)
     by_motive = await sessions(["motive"], first_day, last_day)
     desk_now = (await desk([], first_day, last_day))[0]
@@ -178,15 +195,18 @@ async def dashboard(
     desk_partners = await desk(["partner"], first_day, last_day)
     desk_themes = await desk(["theme"], first_day, last_day)
     desk_channels = await desk(["channel"], first_day, last_day)
-    desk_sites = await desk(["site"], first_day, last_day)
+    desk_sites = await houses_by_requests(
+        session, actor, first_day=first_day, last_day=last_day, today=today, opened=opened,
+        limit=longest, **common,
+    )  # fmt: skip
     held_then = sum(row.held for row in then_months)
     houses_lines = [
         _line(row, "site",
               station_minutes=opened[site].station_minutes(first_day, last_day)
               if (site := int(str(row.keys["site_id"]))) in opened else None)
-        for row in by_site
+        for row in by_site.rows
     ]  # fmt: skip
-    total = _sum_line(houses_lines)
+    total = _line(total_now, "", station_minutes=opened.station_minutes(first_day, last_day))
     return Dashboard(
         first_day=first_day, last_day=last_day, previous_first=previous_first,
         previous_last=previous_last, site_id=site_id, partner_id=partner_id,
@@ -197,7 +217,7 @@ async def dashboard(
         opening_days=desk_now.opening_days,
         months=_months(first_day, last_day, now_months, then_months),
         total=total,
-        houses=sorted(houses_lines, key=lambda line: (-line.held, line.name)),
+        houses=houses_lines, houses_count=by_site.count,
         partners=sorted((_line(row, "partner") for row in by_partner),
                         key=lambda line: (-line.held, line.name)),
         motives=sorted((_line(row, "motive") for row in by_motive),
@@ -205,7 +225,8 @@ async def dashboard(
         desk_partners=_desk_lines(desk_partners, "partner"),
         desk_themes=_desk_lines(desk_themes, "theme"),
         desk_channels=_desk_lines(desk_channels, "channel"),
-        desk_houses=_desk_lines(desk_sites, "site"),
+        desk_houses=[_desk_line(row, "site") for row in desk_sites.rows],
+        desk_houses_count=desk_sites.count,
     )  # fmt: skip
 
 
@@ -219,30 +240,18 @@ def _line(row: SessionRow, key: str, *, station_minutes: int | None = None) -> S
     )  # fmt: skip
 
 
-def _sum_line(lines: Sequence[SessionLine]) -> SessionLine:
-    minutes = [line.station_minutes for line in lines if line.station_minutes is not None]
-    return SessionLine(
-        id=None, name="", held=sum(line.held for line in lines),
-        no_show=sum(line.no_show for line in lines),
-        agent_absent=sum(line.agent_absent for line in lines),
-        cancelled=sum(line.cancelled for line in lines),
-        booked=sum(line.booked for line in lines), minutes=sum(line.minutes for line in lines),
-        station_minutes=sum(minutes) if minutes else None,
-    )  # fmt: skip
+def _desk_line(row: DeskRow, key: str) -> DeskLine:
+    if key == "channel":
+        identifier: object = row.keys["channel"]
+        name = str(identifier)
+    else:
+        identifier = row.keys.get(f"{key}_id")
+        name = str(row.keys.get(f"{key}_name") or "")
+    return DeskLine(identifier, name, row.requests, row.people_accompanied, row.per_opening_day)
 
 
 def _desk_lines(rows: Sequence[DeskRow], key: str) -> list[DeskLine]:
-    lines = []
-    for row in rows:
-        if key == "channel":
-            identifier: object = row.keys["channel"]
-            name = str(identifier)
-        else:
-            identifier = row.keys.get(f"{key}_id")
-            name = str(row.keys.get(f"{key}_name") or "")
-        lines.append(
-            DeskLine(identifier, name, row.requests, row.people_accompanied, row.per_opening_day)
-        )
+    lines = [_desk_line(row, key) for row in rows]
     return sorted(lines, key=lambda line: (-line.requests, line.name))
 
 

@@ -9,10 +9,12 @@ or years reads the smallest roll-up that answers it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -33,7 +35,7 @@ from visio.domain import AppointmentStatus
 from visio.i18n import current_locale
 from visio.i18n import lazy_gettext as _l
 from visio.services.errors import InvalidInput
-from visio.services.opening import Opening, openings, union
+from visio.services.opening import Openings, openings
 from visio.services.permissions import Action, Actor, require, require_site, site_scope
 
 # ---------------------------------------------------------------- reading
@@ -44,6 +46,7 @@ GROUP_KEYS = ("year", "month", "week", "day", "site", "partner", "motive", "agen
 DESK_GROUP_KEYS = ("year", "month", "week", "day", "site", "partner", "theme", "channel")
 # The longest period a request may cover: a typing slip beyond (and a costly scan).
 LONGEST_PERIOD_DAYS = 20 * 366
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +374,7 @@ async def desk_counts(
     site_id: int | None = None,
     partner_id: int | None = None,
     today: date,
-    opened: Mapping[int, Opening] | None = None,
+    opened: Openings | None = None,
 ) -> list[DeskRow]:
     """The desk requests counted, grouped by any of `DESK_GROUP_KEYS`, within the actor's
     houses, with the requests per opening day of each group's houses and period (a period
@@ -435,7 +438,7 @@ async def desk_counts(
         houses = sorted(scope.site_ids)
     if opened is None:
         opened = await openings(session, houses, first, last)
-    everywhere = union(opened.values())
+    everywhere = opened.union()
     locale = current_locale.get()
     rows = []
     for values in sorted(found, key=lambda row: _sortable(row[:width])):
@@ -453,6 +456,104 @@ async def desk_counts(
             )
         )  # fmt: skip
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Largest(Generic[RowT]):
+    """The groups with the most of a measure, largest first (ties by name), and how many
+    groups there are in all."""
+
+    rows: list[RowT]
+    count: int
+
+
+async def houses_by_sessions(
+    session: AsyncSession, actor: Actor, *, first_day: date, last_day: date,
+    site_id: int | None = None, partner_id: int | None = None, limit: int | None,
+) -> Largest[SessionRow]:  # fmt: skip
+    """`session_counts` by house, the houses with the most visio sessions held first: the
+    first `limit` of them (all for None). Over the network's roll-ups the database sorts
+    and cuts, so a page of the largest costs the same for 30 houses or 3,000."""
+    filters = _check(actor, GROUP_KEYS, ["site"], first_day, last_day, site_id, partner_id)
+    grain = _grain(actor, filters, SESSION_GRAINS)
+    if grain is None:
+        rows = await session_counts(
+            session, actor, group_by=["site"], first_day=first_day, last_day=last_day,
+            site_id=site_id, partner_id=partner_id,
+        )  # fmt: skip
+        rows.sort(key=lambda row: (-row.held, str(row.keys["site_name"]), row.keys["site_id"]))
+        return Largest(rows[:limit] if limit is not None else rows, len(rows))
+    rollup = SessionRollup
+    measures = [rollup.held, rollup.no_show, rollup.agent_absent, rollup.cancelled,
+                rollup.booked, rollup.minutes]  # fmt: skip
+    found, count = await _largest_sites(session, rollup, measures, filters, grain, limit, counted=5)
+    return Largest(
+        [SessionRow({"site_id": site, "site_name": name}, booked=int(booked),
+                    held=int(held), no_show=int(no_show), agent_absent=int(agent_absent),
+                    cancelled=int(cancelled), minutes=int(minutes))
+         for site, name, held, no_show, agent_absent, cancelled, booked, minutes in found],
+        count,
+    )  # fmt: skip
+
+
+async def houses_by_requests(
+    session: AsyncSession, actor: Actor, *, first_day: date, last_day: date,
+    site_id: int | None = None, partner_id: int | None = None, today: date,
+    opened: Openings | None = None, limit: int | None,
+) -> Largest[DeskRow]:  # fmt: skip
+    """`desk_counts` by house, the houses with the most desk requests first: the first
+    `limit` of them (all for None), sorted and cut by the database over the roll-ups."""
+    filters = _check(actor, DESK_GROUP_KEYS, ["site"], first_day, last_day, site_id, partner_id)
+    grain = _grain(actor, filters, DESK_GRAINS)
+    if grain is None:
+        rows = await desk_counts(
+            session, actor, group_by=["site"], first_day=first_day, last_day=last_day,
+            site_id=site_id, partner_id=partner_id, today=today, opened=opened,
+        )  # fmt: skip
+        rows.sort(key=lambda row: (-row.requests, str(row.keys["site_name"]), row.keys["site_id"]))
+        return Largest(rows[:limit] if limit is not None else rows, len(rows))
+    rollup = DeskRollup
+    measures = [rollup.requests, rollup.accompanied, rollup.new_people,
+                rollup.people_accompanied]  # fmt: skip
+    found, count = await _largest_sites(session, rollup, measures, filters, grain, limit, counted=1)
+    if opened is None:
+        opened = await openings(session, None, first_day, last_day)
+    rows = []
+    for site, name, requests, accompanied, new_people, people_accompanied in found:
+        days = opened[site].days.count(first_day, last_day) if site in opened else 0
+        rows.append(
+            DeskRow({"site_id": site, "site_name": name}, requests=int(requests),
+                    accompanied=int(accompanied), new_people=int(new_people),
+                    people_accompanied=int(people_accompanied), opening_days=days,
+                    per_opening_day=round(requests / days, 1) if days else None)
+        )  # fmt: skip
+    return Largest(rows, count)
+
+
+async def _largest_sites(
+    session: AsyncSession, rollup: Any, measures: Sequence[Any], filters: Filters,
+    grain: Grain, limit: int | None, counted: int,
+) -> tuple[list[Any], int]:  # fmt: skip
+    """A roll-up's houses with their measures and names, the first measure's largest first
+    (ties by name), the first `limit`; and how many houses have anything counted in the
+    first `counted` measures (a house whose counts moves emptied is no group)."""
+    if grain.unique:
+        inner = select(rollup.site_id, *measures)
+    else:
+        inner = select(
+            rollup.site_id, *(func.sum(measure).label(measure.key) for measure in measures)
+        ).group_by(rollup.site_id)
+    grouped = _rollup_where(inner, rollup, grain.name, filters).subquery()
+    values = [grouped.c[measure.key] for measure in measures]
+    query = (
+        select(grouped.c.site_id, Site.name, *values, func.count().over())
+        .join(Site, Site.id == grouped.c.site_id)
+        .where(functools.reduce(operator.add, values[:counted]) > 0)
+        .order_by(values[0].desc(), Site.name, Site.id)
+        .limit(limit)
+    )
+    found = (await (await session.connection()).execute(query)).all()
+    return [row[:-1] for row in found], int(found[0][-1]) if found else 0
 
 
 def _period_of(keys: dict[str, object], first: date, last: date) -> tuple[date, date]:
