@@ -24,6 +24,7 @@ from visio.db.engine import make_engine
 from visio.db.migrate import (
     alembic_config,
     current_revision,
+    for_this_database,
     head_revision,
     render_item,
     upgrade_engine,
@@ -47,8 +48,12 @@ def _differences(connection: Connection) -> list[Any]:
     # reports noise, so defaults are compared on PostgreSQL, types and structure on both.
     postgres = connection.dialect.name == "postgresql"
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": postgres}
-    )
+        connection,
+        opts={
+            "compare_type": True, "compare_server_default": postgres,
+            "include_object": for_this_database(connection.dialect.name),
+        },
+    )  # fmt: skip
     return list(compare_metadata(context, metadata))
 
 

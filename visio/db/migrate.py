@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from alembic import command
@@ -22,6 +23,20 @@ def render_item(kind: str, item: object, autogen_context: AutogenContext) -> str
     if kind == "type" and isinstance(item, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def for_this_database(dialect: str) -> Callable[..., bool]:
+    """Autogenerate's `include_object`: leaves out what the models keep for another
+    database only (an index with `info={"only_on": "postgresql"}`), so a comparison on
+    SQLite does not ask for it."""
+
+    def include(
+        item: object, name: str | None, kind: str, reflected: bool, compared: object
+    ) -> bool:
+        only_on = getattr(item, "info", {}).get("only_on")
+        return only_on is None or only_on == dialect
+
+    return include
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 import visio.db.models  # noqa: F401  (registers every table on the metadata)
 from visio.db.base import metadata
 from visio.db.engine import make_engine
-from visio.db.migrate import render_item
+from visio.db.migrate import for_this_database, render_item
 
 config = context.config
 
@@ -23,6 +23,7 @@ def run_on(connection: Connection) -> None:
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_object=for_this_database(connection.dialect.name),
         transaction_per_migration=True,
     )
     with context.begin_transaction():

@@ -141,9 +141,10 @@ async def choices(session: AsyncSession, actor: Actor) -> Choices:
     if not scope.every:
         sites = sites.where(Site.id.in_(sorted(scope.site_ids)))
     partners = select(Partner.id, Partner.name).order_by(Partner.name, Partner.id)
+    connection = await session.connection()  # plain rows: thousands of houses for an admin
     return Choices(
-        sites=[(site_id, name) for site_id, name in await session.execute(sites)],
-        partners=[(partner_id, name) for partner_id, name in await session.execute(partners)],
+        sites=[(site_id, name) for site_id, name in await connection.execute(sites)],
+        partners=[(partner_id, name) for partner_id, name in await connection.execute(partners)],
     )
 
 
