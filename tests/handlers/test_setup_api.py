@@ -134,7 +134,7 @@ async def test_a_whole_set_up_by_script(client: Any, create_user: Any, bearer: A
         }
     ]
     detail = await (await client.get(f"/api/v1/sites/{site_id}", headers=headers)).json()
-    assert detail["stations"] == [{"id": station_id, "name": "Cabine visio"}]
+    assert detail["stations"] == [{"id": station_id, "name": "Cabine visio", "active": True}]
 
 
 @pytest.mark.parametrize(
@@ -389,7 +389,8 @@ async def test_set_up_is_for_admins_and_lists_follow_scope(
         assert response.status == 403, path
     listed = await (await client.get("/api/v1/sites", headers=headers)).json()
     assert [site["name"] for site in listed] == ["Massiac", "Murat"]
-    assert set(listed[0]) == {"id", "name", "commune", "timezone"}
+    # API.md's shape, and whether the house is open
+    assert set(listed[0]) == {"id", "name", "commune", "timezone", "active"}
     outside = await client.get(f"/api/v1/sites/{_other.id}", headers=headers)
     assert outside.status == 404
 

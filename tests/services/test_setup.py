@@ -90,7 +90,7 @@ async def test_a_site_is_created_with_its_hours_then_its_stations(
 
     assert created == SiteView(
         id=created.id, name="France Services Allanche", commune="Allanche",
-        timezone="Europe/Paris", holiday_calendar=None,
+        timezone="Europe/Paris", active=True, holiday_calendar=None,
         address="Place de la mairie, 15160 Allanche",
         opening_hours=[OpeningHoursView(1, "09:00", "12:00"), OpeningHoursView(2, "09:00", "12:00"),
                        OpeningHoursView(2, "13:30", "17:00")],
@@ -183,9 +183,15 @@ async def test_only_administrators_set_up(
 async def test_each_person_lists_the_sites_of_their_scope(
     session: AsyncSession, house: House, clock: Clock
 ) -> None:
-    murat = SiteSummary(house.site.id, "France Services Murat", house.site.commune, "Europe/Paris")
+    murat = SiteSummary(
+        house.site.id, "France Services Murat", house.site.commune, "Europe/Paris", True
+    )
     massiac = SiteSummary(
-        house.elsewhere.id, "France Services Massiac", house.elsewhere.commune, "Europe/Paris"
+        house.elsewhere.id,
+        "France Services Massiac",
+        house.elsewhere.commune,
+        "Europe/Paris",
+        True,
     )
 
     assert await setup.list_sites(session, house.desk) == [murat]

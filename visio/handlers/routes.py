@@ -53,8 +53,16 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/api/v1/sites", setup.list_sites, name="api_sites")
     add("POST", "/api/v1/sites", setup.create_site, name="api_sites_create")
     add("GET", f"/api/v1/sites/{ID}", setup.get_site, name="api_site")
+    add("PATCH", f"/api/v1/sites/{ID}", setup.change_site, name="api_site_change")
+    add("DELETE", f"/api/v1/sites/{ID}", setup.delete_site, name="api_site_delete")
     add("POST", f"/api/v1/sites/{ID}/stations", setup.create_station, name="api_stations_create")
+    station = f"/api/v1/sites/{ID}/stations/{{station_id:\\d+}}"
+    add("PATCH", station, setup.change_station, name="api_station_change")
+    add("DELETE", station, setup.delete_station, name="api_station_delete")
+    add("GET", f"/api/v1/sites/{ID}/closures", setup.list_closures, name="api_closures")
     add("POST", f"/api/v1/sites/{ID}/closures", setup.create_closure, name="api_closures_create")
+    closure = f"/api/v1/sites/{ID}/closures/{{closure_id:\\d+}}"
+    add("DELETE", closure, setup.delete_closure, name="api_closure_delete")
     add("GET", "/api/v1/partners", setup.list_partners, name="api_partners")
     add("POST", "/api/v1/partners", setup.create_partner, name="api_partners_create")
     add("POST", f"/api/v1/partners/{ID}/motives", setup.create_motive, name="api_motives_create")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -131,6 +132,14 @@ def _check_phone(value: str) -> str:
     return digits
 
 
+def _not_null(value: object) -> object:
+    if value is None:
+        raise PydanticCustomError("not_null", "not_null")
+    return value
+
+
+# A correction's field that may be left out but not emptied: null is refused.
+NOT_NULL = BeforeValidator(_not_null)
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 HolidayCalendar = Annotated[str | None, AfterValidator(_check_holiday_calendar)]
 Instant = Annotated[datetime, AfterValidator(_check_aware)]
@@ -178,6 +187,48 @@ class SiteCreate(Strict):
 
 class StationCreate(Strict):
     name: Name
+
+
+class SitePatch(Strict):
+    """A site's correction: only the fields given change, each checked as at creation;
+    `opening_hours` given replace the week's; `active` false closes the house for good."""
+
+    name: Annotated[Name | None, NOT_NULL] = None
+    commune: Annotated[Name | None, NOT_NULL] = None
+    timezone: Annotated[Timezone | None, NOT_NULL] = None
+    holiday_calendar: HolidayCalendar = None
+    opening_hours: Annotated[list[OpeningHoursIn] | None, NOT_NULL] = Field(
+        default=None, max_length=50
+    )
+    address: Annotated[ShortText | None, NOT_NULL] = None
+    email: Email | None = None
+    phone: Phone | None = None
+    active: Annotated[bool | None, NOT_NULL] = None
+
+
+class StationPatch(Strict):
+    name: Annotated[Name | None, NOT_NULL] = None
+    active: Annotated[bool | None, NOT_NULL] = Field(
+        default=None, description="false: out of service (refused while bookings are to come)"
+    )
+
+
+class SiteListQuery(Strict):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = Field(
+        default="", description="Part of the name or the commune, letters' case aside."
+    )
+    state: Literal["active", "inactive", "all"] = Field(
+        default="active", description="Open houses (the default), closed ones, or all."
+    )
+    page: int = Field(default=1, ge=1, le=1_000_000, description="The page wanted, from 1.")
+    limit: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Sites per page; none: all. X-Total-Count and Link say where a page stands.",
+    )  # fmt: skip
+
+
+class ClosureListQuery(Strict):
+    past: bool = Field(default=False, description="Also the closures already over.")
 
 
 class InstantRange(Strict):

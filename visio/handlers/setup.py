@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from visio.handlers.api import current_actor, json_model, match_int, now, operation
+from visio.handlers.api import (
+    PAGE_HEADERS,
+    current_actor,
+    json_model,
+    match_int,
+    now,
+    operation,
+    page_headers,
+)
 from visio.handlers.schemas import (
     AbsenceCreate,
     AgentCreate,
     ClosureCreate,
+    ClosureListQuery,
     MotiveCreate,
     PartnerCreate,
     RuleCreate,
     SiteCreate,
+    SiteListQuery,
+    SitePatch,
     StationCreate,
+    StationPatch,
 )
 from visio.keys import DB
 from visio.services import setup
@@ -55,10 +67,43 @@ async def create_site(request: web.Request, body: SiteCreate) -> web.Response:
     return json_model(site, status=201)
 
 
-@operation("Sites within the caller's scope", response=list[SiteSummary], tags=["set-up"])
-async def list_sites(request: web.Request) -> web.Response:
-    sites = await setup.list_sites(request[DB], current_actor(request))
-    return json_model(sites, adapter=list[SiteSummary])
+@operation("Sites within the caller's scope, by name: open ones unless asked, a search, pages",
+           query=SiteListQuery, response=list[SiteSummary], headers=PAGE_HEADERS,
+           tags=["set-up"])  # fmt: skip
+async def list_sites(request: web.Request, query: SiteListQuery) -> web.Response:
+    found = await setup.find_sites(
+        request[DB], current_actor(request), search=query.q, state=query.state,
+        page=query.page, per_page=query.limit,
+    )  # fmt: skip
+    response = json_model(found.items, adapter=list[SiteSummary])
+    response.headers.update(page_headers(request, found.page, found.pages, found.total))
+    return response
+
+
+@operation("Correct a site: the fields given, checked as at creation; active false closes it "
+           "for good (refused, with them, while appointments are to come)", action=SET_UP,
+           body=SitePatch, response=SiteView, tags=["set-up"])  # fmt: skip
+async def change_site(request: web.Request, body: SitePatch) -> web.Response:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    if "opening_hours" in given:
+        given["opening_hours"] = [
+            setup.OpeningRange(weekday=hours.weekday, start=hours.start, end=hours.end)
+            for hours in body.opening_hours or []
+        ]
+    site = await setup.change_site(
+        request[DB], current_actor(request), match_int(request, "id"),
+        setup.SiteChanges(**given), now=now(request),
+    )  # fmt: skip
+    return json_model(site)
+
+
+@operation("Remove a site set up by mistake (one with a history is closed instead: 409)",
+           action=SET_UP, status=204, tags=["set-up"])  # fmt: skip
+async def delete_site(request: web.Request) -> web.Response:
+    await setup.delete_site(
+        request[DB], current_actor(request), match_int(request, "id"), now=now(request)
+    )
+    return web.Response(status=204)
 
 
 @operation("One site with its opening hours and stations", response=SiteView, tags=["set-up"])
@@ -75,6 +120,47 @@ async def create_station(request: web.Request, body: StationCreate) -> web.Respo
         now=now(request),
     )  # fmt: skip
     return json_model(station, status=201)
+
+
+@operation("Rename a station, or take it out of service (refused, with them, while "
+           "appointments are booked on it) or back", action=SET_UP, body=StationPatch,
+           response=StationView, tags=["set-up"])  # fmt: skip
+async def change_station(request: web.Request, body: StationPatch) -> web.Response:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    station = await setup.change_station(
+        request[DB], current_actor(request), match_int(request, "id"),
+        match_int(request, "station_id"), **given, now=now(request),
+    )  # fmt: skip
+    return json_model(station)
+
+
+@operation("Remove a station added by mistake (one that hosted appointments: 409)",
+           action=SET_UP, status=204, tags=["set-up"])  # fmt: skip
+async def delete_station(request: web.Request) -> web.Response:
+    await setup.delete_station(
+        request[DB], current_actor(request), match_int(request, "id"),
+        match_int(request, "station_id"), now=now(request),
+    )  # fmt: skip
+    return web.Response(status=204)
+
+
+@operation("A site's closures to come (and past ones with past=true), by start",
+           query=ClosureListQuery, response=list[ClosureView], tags=["set-up"])  # fmt: skip
+async def list_closures(request: web.Request, query: ClosureListQuery) -> web.Response:
+    closures = await setup.list_closures(
+        request[DB], current_actor(request), match_int(request, "id"), include_past=query.past,
+        now=now(request),
+    )  # fmt: skip
+    return json_model(closures, adapter=list[ClosureView])
+
+
+@operation("Remove a closure", action=SET_UP, status=204, tags=["set-up"])
+async def delete_closure(request: web.Request) -> web.Response:
+    await setup.delete_closure(
+        request[DB], current_actor(request), match_int(request, "id"),
+        match_int(request, "closure_id"), now=now(request),
+    )  # fmt: skip
+    return web.Response(status=204)
 
 
 @operation("Close a site, or one of its stations, for a while", action=SET_UP,

@@ -71,6 +71,7 @@ CUSTOM_MESSAGES: dict[str, LazyProxy] = {
     "holiday_calendar": _l("Unknown holiday calendar."),
     "end_before_start": _l("The end must come after the start."),
     "blank": _l("Must not be empty."),
+    "not_null": _l("May be left out, not null."),
     "unique_items": _l("Each value may appear only once."),
     "valid_until_before_from": _l("valid_until must not come before valid_from."),
     "to_before_from": _l("Must not come before the start of the range."),

@@ -82,6 +82,14 @@ class AlreadyExists(Conflict):
     default_message = _l("This already exists.")
 
 
+class InUse(Conflict):
+    """Removing or retiring something that others still need: `extra` says what (counts,
+    or the future appointments it would leave without an agent or a station)."""
+
+    code = "in_use"
+    default_message = _l("This is still in use.")
+
+
 class SlotUnavailable(Conflict):
     code = "slot_unavailable"
     default_message = _l("This slot is no longer free.")

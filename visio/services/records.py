@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, TypeVar
 
 from visio.domain import AppointmentStatus, OutboxStatus, RequestChannel, Role
 
@@ -77,10 +78,31 @@ class AppointmentView:
         return self.citizen.full_name if self.citizen is not None else None
 
 
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[Item]):
+    """One page of a list: its items, how many the whole list holds, and where the page
+    stands (`per_page` None: the whole list on one page)."""
+
+    items: list[Item]
+    total: int
+    page: int = 1
+    per_page: int | None = None
+
+    @property
+    def pages(self) -> int:
+        if self.per_page is None:
+            return 1
+        return max(1, -(-self.total // self.per_page))
+
+
 @dataclass(frozen=True, slots=True)
 class StationView:
     id: int
     name: str
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +120,7 @@ class SiteSummary:
     name: str
     commune: str
     timezone: str
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ class Partner(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(160))
+    # A partner that left the network: out of new bookings, kept with its history.
+    active: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = created_at_column()
 
     motives: Mapped[list[Motive]] = relationship(

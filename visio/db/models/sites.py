@@ -26,13 +26,18 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # None: metropolitan France; else a subdivision code of the `holidays` package (57, 6AE, 974…).
     holiday_calendar: Mapped[str | None] = mapped_column(String(16))
+    # A house closed for good: out of new bookings and of the set-up lists' default view,
+    # kept with its history (appointments, statistics).
+    active: Mapped[bool] = mapped_column(server_default=true())
     created_at: Mapped[datetime] = created_at_column()
 
     stations: Mapped[list[Station]] = relationship(
         back_populates="site", lazy="raise", order_by="Station.id"
     )
     opening_hours: Mapped[list[OpeningHour]] = relationship(
-        lazy="raise", order_by="(OpeningHour.weekday, OpeningHour.start)", cascade="all"
+        lazy="raise",
+        order_by="(OpeningHour.weekday, OpeningHour.start)",
+        cascade="all, delete-orphan",
     )
 
 

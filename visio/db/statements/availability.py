@@ -114,7 +114,8 @@ def _agent_filter() -> tuple[ColumnExpressionArgument[bool], ...]:
 
 @functools.cache
 def head() -> Select[*HeadRow]:
-    """The site, once per opening-hours row, each with the (active) motive and its partner.
+    """The site, once per opening-hours row, each with the (active) motive and its partner;
+    nothing for a house closed for good or a partner gone.
 
     Parameters: `site_id`, `motive_id`. Columns are read by their labels.
     """
@@ -143,9 +144,9 @@ def head() -> Select[*HeadRow]:
         )
         .select_from(Site)
         .join(Motive, (Motive.id == bindparam("motive_id", type_=Integer)) & Motive.active)
-        .join(Partner, Partner.id == Motive.partner_id)
+        .join(Partner, (Partner.id == Motive.partner_id) & Partner.active)
         .outerjoin(OpeningHour, OpeningHour.site_id == Site.id)
-        .where(Site.id == _site_id),
+        .where(Site.id == _site_id, Site.active),
         HeadRow._fields,
     )
 

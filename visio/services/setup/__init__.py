@@ -14,7 +14,7 @@ from visio.services.setup.agents import (
     create_rule,
     rule_view,
 )
-from visio.services.setup.common import require_admin
+from visio.services.setup.common import KEEP, Keep, require_admin
 from visio.services.setup.partners import (
     MotiveSettings,
     create_motive,
@@ -25,21 +25,34 @@ from visio.services.setup.partners import (
 )
 from visio.services.setup.sites import (
     OpeningRange,
+    SiteChanges,
+    change_site,
+    change_station,
     closure_view,
     create_closure,
     create_site,
     create_station,
+    delete_closure,
+    delete_site,
+    delete_station,
+    find_sites,
     get_site,
+    list_closures,
     list_sites,
     site_view,
 )
 
 __all__ = [
+    "KEEP",
+    "Keep",
     "MotiveSettings",
     "OpeningRange",
     "RuleSettings",
+    "SiteChanges",
     "absence_view",
     "agent_view",
+    "change_site",
+    "change_station",
     "closure_view",
     "create_absence",
     "create_agent",
@@ -49,7 +62,12 @@ __all__ = [
     "create_rule",
     "create_site",
     "create_station",
+    "delete_closure",
+    "delete_site",
+    "delete_station",
+    "find_sites",
     "get_site",
+    "list_closures",
     "list_partners",
     "list_sites",
     "motive_view",

@@ -11,6 +11,18 @@ from visio.services.errors import AlreadyExists
 from visio.services.permissions import Action, Actor, require
 
 
+class Keep:
+    """A correction's "leave this field as it is" (None may be a value: no email)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = Keep()
+
+
 def require_admin(actor: Actor) -> None:
     """Set-up is for administrators: `NotAllowed` for anyone else."""
     require(actor, Action.SET_UP)

@@ -5,45 +5,59 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from visio.db.models import (
+    Appointment,
     AvailabilityRule,
     Closure,
+    DeskRequest,
     OpeningHour,
     Site,
     Station,
 )
 from visio.db.models.agents import rule_sites
+from visio.db.models.users import user_sites
+from visio.domain import AppointmentStatus
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services import audit
-from visio.services.errors import AlreadyExists, InvalidInput, NotFound
+from visio.services.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     ClosureView,
+    Listing,
     OpeningHoursView,
     SiteSummary,
     SiteView,
     StationView,
 )
-from visio.services.setup.common import flush_unique, hhmm, require_admin
+from visio.services.setup.common import KEEP, Keep, flush_unique, hhmm, require_admin
+
+# Which sites a list shows: open ones (the default), those closed for good, or all.
+ActiveState = Literal["active", "inactive", "all"]
 
 
 def site_view(site: Site) -> SiteView:
     """A site whose hours and stations are loaded."""
     return SiteView(
         id=site.id, name=site.name, commune=site.commune, timezone=site.timezone,
-        holiday_calendar=site.holiday_calendar, address=site.address,
+        active=site.active, holiday_calendar=site.holiday_calendar, address=site.address,
         opening_hours=[
             OpeningHoursView(weekday=hours.weekday, start=hhmm(hours.start), end=hhmm(hours.end))
             for hours in site.opening_hours
         ],
-        stations=[StationView(id=station.id, name=station.name) for station in site.stations],
+        stations=[station_view(station) for station in site.stations],
     )  # fmt: skip
+
+
+def station_view(station: Station) -> StationView:
+    return StationView(id=station.id, name=station.name, active=station.active)
 
 
 def closure_view(closure: Closure, timezone: str) -> ClosureView:
@@ -103,6 +117,7 @@ async def create_site(
         raise _site_exists()
     site = Site(
         name=name,
+        active=True,
         commune=commune,
         timezone=timezone,
         holiday_calendar=holiday_calendar,
@@ -169,18 +184,186 @@ async def _served_by(session: AsyncSession, agent_id: int) -> list[int]:
 
 
 async def list_sites(session: AsyncSession, actor: Actor) -> list[SiteSummary]:
-    """The sites the actor may see, by name."""
+    """The open sites the actor may see, by name (a house chosen for a new booking)."""
+    return (await find_sites(session, actor)).items
+
+
+async def find_sites(
+    session: AsyncSession, actor: Actor, *, search: str = "", state: ActiveState = "active",
+    page: int = 1, per_page: int | None = None,
+) -> Listing[SiteSummary]:  # fmt: skip
+    """The sites the actor may see, by name: open ones (`state`), or closed for good, or
+    all; whose name or commune holds `search` (letters' case aside); a page of `per_page`
+    (None: all)."""
     require(actor, Action.READ_SET_UP)
-    query = select(Site).order_by(Site.name)
+    criteria: list[ColumnElement[bool]] = []
     scope = site_scope(actor)
     if scope.served_by_agent is not None:
-        query = query.where(Site.id.in_(await _served_by(session, scope.served_by_agent)))
+        criteria.append(Site.id.in_(await _served_by(session, scope.served_by_agent)))
     elif not scope.every:
-        query = query.where(Site.id.in_(scope.site_ids))
-    return [
-        SiteSummary(id=site.id, name=site.name, commune=site.commune, timezone=site.timezone)
-        for site in await session.scalars(query)
-    ]
+        criteria.append(Site.id.in_(sorted(scope.site_ids)))
+    if state != "all":
+        criteria.append(Site.active.is_(state == "active"))
+    if search.strip():
+        pattern = f"%{_escape_like(search.strip().lower())}%"
+        criteria.append(
+            or_(func.lower(Site.name).like(pattern, escape="\\"),
+                func.lower(Site.commune).like(pattern, escape="\\"))
+        )  # fmt: skip
+    total = int(await session.scalar(select(func.count()).select_from(Site).where(*criteria)) or 0)
+    query = (
+        select(Site.id, Site.name, Site.commune, Site.timezone, Site.active)
+        .where(*criteria)
+        .order_by(Site.name, Site.id)
+    )
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    items = [
+        SiteSummary(id=row.id, name=row.name, commune=row.commune, timezone=row.timezone,
+                    active=row.active)
+        for row in await session.execute(query)
+    ]  # fmt: skip
+    return Listing(items, total, page, per_page)
+
+
+def _weekly_order(hours: OpeningRange) -> tuple[int, time]:
+    return hours.weekday, hours.start
+
+
+def _escape_like(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteChanges:
+    """What a correction of a site changes: each field given, the others `KEEP`."""
+
+    name: str | Keep = KEEP
+    commune: str | Keep = KEEP
+    timezone: str | Keep = KEEP
+    holiday_calendar: str | Keep | None = KEEP
+    opening_hours: Sequence[OpeningRange] | Keep = KEEP
+    address: str | Keep = KEEP
+    email: str | Keep | None = KEEP
+    phone: str | Keep | None = KEEP
+    active: bool | Keep = KEEP
+
+
+async def change_site(
+    session: AsyncSession, actor: Actor, site_id: int, changes: SiteChanges, *, now: datetime
+) -> SiteView:
+    """Correct a site, field by field, checked as at its creation (a name another site has,
+    overlapping opening hours: refused by field, nothing written). Closing it for good
+    (`active` false) is refused while it has appointments to come, listed (`InUse`): they
+    are moved or cancelled first. Opening hours given replace the week's."""
+    require_admin(actor)
+    site = await _loaded_site(session, site_id)
+    if isinstance(changes.name, str) and changes.name != site.name:
+        taken = select(Site.id).where(Site.name == changes.name, Site.id != site_id)
+        if await session.scalar(taken) is not None:
+            raise _site_exists()
+    if not isinstance(changes.opening_hours, Keep):
+        overlap = _overlapping_hours(changes.opening_hours)
+        if overlap is not None:
+            raise InvalidInput(
+                fields={f"opening_hours.{overlap}": _l("Overlaps another range of the same day.")}
+            )
+    if changes.active is False and site.active:
+        await _refuse_if_booked(session, Appointment.site_id == site_id, now)
+    changed = []
+    for name in ("name", "commune", "timezone", "holiday_calendar", "address", "email",
+                 "phone", "active"):  # fmt: skip
+        value = getattr(changes, name)
+        if not isinstance(value, Keep) and value != getattr(site, name):
+            setattr(site, name, value)
+            changed.append(name)
+    if not isinstance(changes.opening_hours, Keep):
+        site.opening_hours = [
+            OpeningHour(weekday=hours.weekday, start=hours.start, end=hours.end)
+            for hours in sorted(changes.opening_hours, key=_weekly_order)
+        ]
+        changed.append("opening_hours")
+    await flush_unique(session, _site_exists())
+    if changed:
+        audit.record(
+            session, actor_id=actor.user_id, action="site.change", entity="site",
+            entity_id=site_id, now=now, details={"fields": ", ".join(changed)},
+        )  # fmt: skip
+    return site_view(site)
+
+
+async def delete_site(session: AsyncSession, actor: Actor, site_id: int, *, now: datetime) -> None:
+    """Remove a site set up by mistake, with its hours, stations and closures. A site with
+    a history (appointments, desk requests counted), named by a permanence or serving a
+    user is refused (`InUse`, saying what uses it): it is closed for good instead."""
+    require_admin(actor)
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound()
+    uses = {
+        "appointments": select(func.count()).select_from(Appointment)
+        .where(Appointment.site_id == site_id),
+        "desk_requests": select(func.count()).select_from(DeskRequest)
+        .where(DeskRequest.site_id == site_id),
+        "permanences": select(func.count()).select_from(rule_sites)
+        .where(rule_sites.c.site_id == site_id),
+        "users": select(func.count()).select_from(user_sites)
+        .where(user_sites.c.site_id == site_id),
+    }  # fmt: skip
+    counted = {name: int(await session.scalar(query) or 0) for name, query in uses.items()}
+    if any(counted.values()):
+        raise InUse(
+            _l("This house has a history or is still named: close it instead "
+               "(active: false)."),
+            extra={"uses": {name: count for name, count in counted.items() if count}},
+        )  # fmt: skip
+    await session.execute(delete(Closure).where(Closure.site_id == site_id))
+    await session.execute(delete(Station).where(Station.site_id == site_id))
+    await session.execute(delete(OpeningHour).where(OpeningHour.site_id == site_id))
+    await session.execute(delete(Site).where(Site.id == site_id))
+    session.expunge(site)
+    audit.record(
+        session, actor_id=actor.user_id, action="site.delete", entity="site",
+        entity_id=site_id, now=now, details={"name": site.name},
+    )  # fmt: skip
+
+
+async def _loaded_site(session: AsyncSession, site_id: int) -> Site:
+    site = await session.scalar(
+        select(Site)
+        .where(Site.id == site_id)
+        .options(selectinload(Site.opening_hours), selectinload(Site.stations))
+    )
+    if site is None:
+        raise NotFound()
+    return site
+
+
+async def _refuse_if_booked(session: AsyncSession, where: Any, now: datetime) -> None:
+    """`InUse` listing the booked appointments to come that `where` picks (the first 100,
+    in their house's time, with how many in all), if any."""
+    criteria = (where, Appointment.status == AppointmentStatus.BOOKED, Appointment.start_at > now)
+    count = int(await session.scalar(select(func.count()).where(*criteria)) or 0)
+    if not count:
+        return
+    first = await session.execute(
+        select(Appointment.id, Appointment.start_at, Site.timezone)
+        .join(Site, Site.id == Appointment.site_id)
+        .where(*criteria)
+        .order_by(Appointment.start_at, Appointment.id)
+        .limit(100)
+    )
+    raise InUse(
+        _l("Appointments to come would be left without a place: move or cancel them first."),
+        extra={
+            "appointments_count": count,
+            "appointments": [
+                {"id": id_, "start": start.astimezone(time_zone(zone)).isoformat()}
+                for id_, start, zone in first
+            ],
+        },
+    )
 
 
 async def create_station(
@@ -190,14 +373,14 @@ async def create_station(
     require_admin(actor)
     if await session.get(Site, site_id) is None:
         raise NotFound()
-    station = Station(site_id=site_id, name=name, created_at=now)
+    station = Station(site_id=site_id, name=name, active=True, created_at=now)
     session.add(station)
     await session.flush()
     audit.record(
         session, actor_id=actor.user_id, action="station.create", entity="station",
         entity_id=station.id, now=now, details={"site_id": site_id, "name": name},
     )  # fmt: skip
-    return StationView(id=station.id, name=station.name)
+    return station_view(station)
 
 
 async def create_closure(
@@ -232,3 +415,93 @@ async def create_closure(
                  "start": start.isoformat(), "end": end.isoformat()},
     )  # fmt: skip
     return closure_view(closure, site.timezone)
+
+
+async def change_station(
+    session: AsyncSession, actor: Actor, site_id: int, station_id: int, *,
+    name: str | Keep = KEEP, active: bool | Keep = KEEP, now: datetime,
+) -> StationView:  # fmt: skip
+    """Rename a station, or take it out of service (refused while appointments to come are
+    booked on it, listed: `InUse`) or back."""
+    require_admin(actor)
+    station = await _station_of(session, site_id, station_id)
+    if active is False and station.active:
+        await _refuse_if_booked(session, Appointment.station_id == station_id, now)
+    changed: list[str] = []
+    if isinstance(name, str) and name != station.name:
+        station.name, changed = name, [*changed, "name"]
+    if isinstance(active, bool) and active != station.active:
+        station.active, changed = active, [*changed, "active"]
+    await session.flush()
+    if changed:
+        audit.record(
+            session, actor_id=actor.user_id, action="station.change", entity="station",
+            entity_id=station_id, now=now,
+            details={"site_id": site_id, "fields": ", ".join(changed)},
+        )  # fmt: skip
+    return station_view(station)
+
+
+async def delete_station(
+    session: AsyncSession, actor: Actor, site_id: int, station_id: int, *, now: datetime
+) -> None:
+    """Remove a station added by mistake (and its closures); one that hosted appointments
+    is refused (`InUse`): it is taken out of service instead."""
+    require_admin(actor)
+    station = await _station_of(session, site_id, station_id)
+    used = select(func.count()).where(Appointment.station_id == station_id)
+    count = int(await session.scalar(used) or 0)
+    if count:
+        raise InUse(
+            _l("This station has appointments: take it out of service instead "
+               "(active: false)."),
+            extra={"uses": {"appointments": count}},
+        )  # fmt: skip
+    await session.execute(delete(Closure).where(Closure.station_id == station_id))
+    await session.delete(station)
+    await session.flush()
+    audit.record(
+        session, actor_id=actor.user_id, action="station.delete", entity="station",
+        entity_id=station_id, now=now, details={"site_id": site_id, "name": station.name},
+    )  # fmt: skip
+
+
+async def _station_of(session: AsyncSession, site_id: int, station_id: int) -> Station:
+    station = await session.get(Station, station_id)
+    if station is None or station.site_id != site_id:
+        raise NotFound()
+    return station
+
+
+async def list_closures(
+    session: AsyncSession, actor: Actor, site_id: int, *, include_past: bool, now: datetime
+) -> list[ClosureView]:
+    """A site's closures by start, those not over yet (all with `include_past`)."""
+    if not await _may_see_site(session, actor, site_id):
+        raise NotFound()
+    site = await session.get(Site, site_id)
+    if site is None:
+        raise NotFound()
+    query = select(Closure).where(Closure.site_id == site_id)
+    if not include_past:
+        query = query.where(Closure.end_at > now)
+    closures = await session.scalars(query.order_by(Closure.start_at, Closure.id))
+    return [closure_view(closure, site.timezone) for closure in closures]
+
+
+async def delete_closure(
+    session: AsyncSession, actor: Actor, site_id: int, closure_id: int, *, now: datetime
+) -> None:
+    """Remove a closure (the house or station opens again in that range)."""
+    require_admin(actor)
+    closure = await session.get(Closure, closure_id)
+    if closure is None or closure.site_id != site_id:
+        raise NotFound()
+    await session.delete(closure)
+    await session.flush()
+    audit.record(
+        session, actor_id=actor.user_id, action="closure.delete", entity="site",
+        entity_id=site_id, now=now,
+        details={"closure_id": closure_id, "start": closure.start_at.isoformat(),
+                 "end": closure.end_at.isoformat()},
+    )  # fmt: skip
