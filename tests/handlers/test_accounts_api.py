@@ -286,3 +286,114 @@ async def test_a_disabled_account_loses_its_tokens(
     admin.active = False
     await session.commit()
     assert (await client.get("/api/v1/me", headers=headers)).status == 401
+
+
+async def test_tokens_are_listed_and_revoked(
+    client: Any, session: AsyncSession, create_user: Any, create_site: Any, bearer: Any
+) -> None:
+    admin = await bearer(await create_user(Role.ADMIN))
+    site = await create_site()
+    desk = await create_user(Role.DESK, site_ids=[site.id])
+    other = await create_user(Role.DESK, site_ids=[site.id])
+    made = []
+    for label in ("Script de la maison", "Tableur"):
+        response = await client.post(
+            f"/api/v1/users/{desk.id}/tokens", json={"label": label}, headers=admin
+        )
+        made.append(await response.json())
+    own = {"Authorization": f"Bearer {made[1]['token']}"}
+    listed = await (await client.get(f"/api/v1/users/{desk.id}/tokens", headers=own)).json()
+    assert [token["label"] for token in listed] == ["Tableur", "Script de la maison"]
+    assert all("token" not in token for token in listed)  # never the token itself
+    assert listed[0]["prefix"] == made[1]["prefix"] and listed[0]["revoked_at"] is None
+    # another user of the house sees nothing of them
+    nosy = await bearer(other)
+    assert (await client.get(f"/api/v1/users/{desk.id}/tokens", headers=nosy)).status == 404
+    revoke = f"/api/v1/users/{desk.id}/tokens/{made[0]['id']}"
+    assert (await client.delete(revoke, headers=nosy)).status == 404
+    # the admin revokes the first: it no longer opens anything, the other still does
+    assert (await client.delete(revoke, headers=admin)).status == 204
+    assert (await client.delete(revoke, headers=admin)).status == 204  # again: no change
+    first = {"Authorization": f"Bearer {made[0]['token']}"}
+    assert (await client.get("/api/v1/me", headers=first)).status == 401
+    assert (await client.get("/api/v1/me", headers=own)).status == 200
+    after = await (await client.get(f"/api/v1/users/{desk.id}/tokens", headers=admin)).json()
+    assert after[1]["revoked_at"] is not None and after[0]["revoked_at"] is None
+    # a user revokes their own; a token of someone else is not theirs to revoke
+    assert (await client.delete(
+        f"/api/v1/users/{other.id}/tokens/{made[1]['id']}", headers=admin
+    )).status == 404  # fmt: skip
+    assert (await client.delete(
+        f"/api/v1/users/{desk.id}/tokens/{made[1]['id']}", headers=own
+    )).status == 204  # fmt: skip
+    audited = await session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_id == desk.id)
+    )
+    assert list(audited).count("token.revoke") == 2
+
+
+async def test_accounts_are_listed_and_corrected(
+    client: Any, session: AsyncSession, create_user: Any, create_site: Any, create_agent: Any,
+    bearer: Any,
+) -> None:  # fmt: skip
+    admin_user = await create_user(Role.ADMIN, name="Zoé Admin", email="zoe@visio.example")
+    admin = await bearer(admin_user)
+    murat, massiac = await create_site("Murat"), await create_site("Massiac")
+    desk = await create_user(Role.DESK, site_ids=[murat.id], name="Agnès Chastel",
+                             email="agnes@murat.example")  # fmt: skip
+    await create_user(Role.COORDINATOR, site_ids=[murat.id, massiac.id], name="Lucie Roux")
+    agent = await create_agent(name="Isabelle Delmas")
+
+    async def names(**query: str) -> list[str]:
+        response = await client.get("/api/v1/users", params=query, headers=admin)
+        assert response.status == 200, await response.text()
+        return [user["name"] for user in await response.json()]
+
+    assert await names() == ["Agnès Chastel", "Lucie Roux", "Zoé Admin"]
+    assert await names(role="coordinator") == ["Lucie Roux"]
+    assert await names(site_id=str(massiac.id)) == ["Lucie Roux"]
+    assert await names(q="MURAT.example") == ["Agnès Chastel"]
+    assert (await client.get("/api/v1/users", params={"role": "chef"}, headers=admin)).status == 422
+    path = f"/api/v1/users/{desk.id}"
+    # the desk agent now also works at Massiac, under a corrected email
+    moved = await client.patch(
+        path, json={"site_ids": [massiac.id, murat.id], "email": "Agnes.Chastel@Murat.example"},
+        headers=admin,
+    )  # fmt: skip
+    assert moved.status == 200, await moved.text()
+    body = await moved.json()
+    assert body["site_ids"] == sorted([murat.id, massiac.id])
+    assert body["email"] == "agnes.chastel@murat.example"
+    # checked together, field by field, nothing written
+    for patch, field in (
+        ({"role": "agent"}, "agent_id"),  # an agent account needs its agent
+        ({"site_ids": []}, "site_ids"),
+        ({"site_ids": [999999]}, "site_ids"),
+        ({"agent_id": agent.id}, "agent_id"),  # a desk account has no agent
+        ({"email": "zoe@visio.example"}, "email"),
+        ({"name": None}, "name"),
+    ):
+        refused = await client.patch(path, json={**patch, "locale": "en"}, headers=admin)
+        assert refused.status in (409, 422), patch
+        assert field in (await refused.json())["error"]["fields"], patch
+    unchanged = await (await client.get(path, headers=admin)).json()
+    assert unchanged["locale"] == "fr" and unchanged["role"] == "desk"
+    # the desk agent becomes the agent's account: the houses go with the old role
+    became = await client.patch(path, json={"role": "agent", "agent_id": agent.id},
+                                headers=admin)  # fmt: skip
+    assert (await became.json())["site_ids"] == [] and (await became.json())["agent_id"] == agent.id
+    # disabled: their token is refused from then on
+    token = await bearer(desk)
+    assert (await client.get("/api/v1/me", headers=token)).status == 200
+    assert (await client.patch(path, json={"active": False}, headers=admin)).status == 200
+    assert (await client.get("/api/v1/me", headers=token)).status == 401
+    assert await names(state="inactive") == ["Agnès Chastel"]
+    # an administrator cannot lock themselves out
+    own = await client.patch(
+        f"/api/v1/users/{admin_user.id}", json={"active": False, "role": "coordinator"},
+        headers=admin,
+    )  # fmt: skip
+    assert set((await own.json())["error"]["fields"]) >= {"active", "role"}
+    # others may not
+    assert (await client.get("/api/v1/users", headers=await bearer(
+        await create_user(Role.COORDINATOR, site_ids=[murat.id])))).status == 403  # fmt: skip

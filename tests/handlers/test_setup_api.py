@@ -131,6 +131,7 @@ async def test_a_whole_set_up_by_script(client: Any, create_user: Any, bearer: A
             "motives": [
                 {"id": motive_body["id"], "name": "Prime d'activité", "duration_minutes": 30}
             ],
+            "active": True,
         }
     ]
     detail = await (await client.get(f"/api/v1/sites/{site_id}", headers=headers)).json()

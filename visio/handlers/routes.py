@@ -46,9 +46,18 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/api/v1/openapi.json", openapi.openapi_document, name="openapi")
     # Accounts
     add("GET", "/api/v1/me", accounts.me, name="api_me")
+    add("GET", "/api/v1/users", accounts.list_users, name="api_users")
     add("POST", "/api/v1/users", accounts.create_user, name="api_users_create")
     add("GET", f"/api/v1/users/{ID}", accounts.get_user, name="api_user")
+    add("PATCH", f"/api/v1/users/{ID}", accounts.change_user, name="api_user_change")
+    add("GET", f"/api/v1/users/{ID}/tokens", accounts.list_tokens, name="api_user_tokens")
     add("POST", f"/api/v1/users/{ID}/tokens", accounts.create_token, name="api_user_tokens_create")
+    add(
+        "DELETE",
+        f"/api/v1/users/{ID}/tokens/{{token_id:\\d+}}",
+        accounts.revoke_token,
+        name="api_user_token_revoke",
+    )
     # Set-up
     add("GET", "/api/v1/sites", setup.list_sites, name="api_sites")
     add("POST", "/api/v1/sites", setup.create_site, name="api_sites_create")
@@ -65,8 +74,18 @@ def setup_routes(app: web.Application) -> None:
     add("DELETE", closure, setup.delete_closure, name="api_closure_delete")
     add("GET", "/api/v1/partners", setup.list_partners, name="api_partners")
     add("POST", "/api/v1/partners", setup.create_partner, name="api_partners_create")
+    add("GET", f"/api/v1/partners/{ID}", setup.get_partner, name="api_partner")
+    add("PATCH", f"/api/v1/partners/{ID}", setup.change_partner, name="api_partner_change")
+    add("DELETE", f"/api/v1/partners/{ID}", setup.delete_partner, name="api_partner_delete")
     add("POST", f"/api/v1/partners/{ID}/motives", setup.create_motive, name="api_motives_create")
+    add("GET", f"/api/v1/motives/{ID}", setup.get_motive, name="api_motive")
+    add("PATCH", f"/api/v1/motives/{ID}", setup.change_motive, name="api_motive_change")
+    add("DELETE", f"/api/v1/motives/{ID}", setup.delete_motive, name="api_motive_delete")
+    add("GET", "/api/v1/agents", setup.list_agents, name="api_agents")
     add("POST", "/api/v1/agents", setup.create_agent, name="api_agents_create")
+    add("GET", f"/api/v1/agents/{ID}", setup.get_agent, name="api_agent")
+    add("PATCH", f"/api/v1/agents/{ID}", setup.change_agent, name="api_agent_change")
+    add("DELETE", f"/api/v1/agents/{ID}", setup.delete_agent, name="api_agent_delete")
     add("POST", f"/api/v1/agents/{ID}/rules", setup.create_rule, name="api_rules_create")
     add("POST", f"/api/v1/agents/{ID}/absences", setup.create_absence, name="api_absences_create")
     # Booking

@@ -60,6 +60,36 @@ class UserCreate(Strict):
     password: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
+class UserPatch(Strict):
+    """An account's correction: only the fields given change; the role, houses and agent
+    are checked together as at creation. `active` false disables the account."""
+
+    name: Annotated[Name | None, NOT_NULL] = None
+    email: Annotated[Email | None, NOT_NULL] = None
+    role: Annotated[Role | None, NOT_NULL] = None
+    site_ids: Annotated[list[Id] | None, NOT_NULL] = Field(default=None, max_length=500)
+    agent_id: Id | None = None
+    locale: Annotated[Locale | None, NOT_NULL] = None
+    active: Annotated[bool | None, NOT_NULL] = None
+
+
+class UserListQuery(Strict):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = Field(
+        default="", description="Part of the name or the email, letters' case aside."
+    )
+    role: Role | None = None
+    site_id: Id | None = None
+    state: Literal["active", "inactive", "all"] = Field(
+        default="active", description="Active accounts (the default), disabled ones, or all."
+    )
+    page: int = Field(default=1, ge=1, le=1_000_000, description="The page wanted, from 1.")
+    limit: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Accounts per page; none: all. X-Total-Count and Link say where a page "
+        "stands.",
+    )  # fmt: skip
+
+
 class TokenCreate(Strict):
     label: Label = ""
 
@@ -256,21 +286,69 @@ class PartnerCreate(Strict):
     name: Name
 
 
+class PartnerPatch(Strict):
+    code: Annotated[Code | None, NOT_NULL] = None
+    name: Annotated[Name | None, NOT_NULL] = None
+    active: Annotated[bool | None, NOT_NULL] = Field(
+        default=None, description="false: gone from the network (no new booking)"
+    )
+
+
+class PartnerListQuery(Strict):
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = Field(
+        default="", description="Part of the code or the name, letters' case aside."
+    )
+    state: Literal["active", "inactive", "all"] = Field(
+        default="active", description="Partners in the network (the default), gone, or all."
+    )
+    page: int = Field(default=1, ge=1, le=1_000_000, description="The page wanted, from 1.")
+    limit: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Partners per page; none: all. X-Total-Count and Link say where a page "
+        "stands.",
+    )  # fmt: skip
+
+
+Duration = Annotated[int, Field(ge=5, le=480)]
+Buffer = Annotated[int, Field(ge=0, le=240)]
+Notice = Annotated[int, Field(ge=0, le=60 * 24 * 30)]
+Horizon = Annotated[int, Field(ge=1, le=730)]
+Documents = Annotated[
+    list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]],
+    Field(max_length=30),
+]
+Instructions = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+ReminderOffsets = Annotated[list[Annotated[int, Field(ge=5, le=60 * 24 * 14)]], Field(max_length=5)]
+
+
 class MotiveCreate(Strict):
     name: Name
-    duration_minutes: int = Field(ge=5, le=480)
-    slot_step_minutes: int | None = Field(default=None, ge=5, le=480)
-    buffer_before_minutes: int = Field(default=0, ge=0, le=240)
-    buffer_after_minutes: int = Field(default=0, ge=0, le=240)
-    min_notice_minutes: int = Field(default=60, ge=0, le=60 * 24 * 30)
-    horizon_days: int = Field(default=60, ge=1, le=730)
-    documents: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    ] = Field(default_factory=list, max_length=30)
-    instructions: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
-    reminder_offsets_minutes: list[Annotated[int, Field(ge=5, le=60 * 24 * 14)]] = Field(
-        default_factory=lambda: [1440, 60], max_length=5
-    )
+    duration_minutes: Duration
+    slot_step_minutes: Duration | None = None
+    buffer_before_minutes: Buffer = 0
+    buffer_after_minutes: Buffer = 0
+    min_notice_minutes: Notice = 60
+    horizon_days: Horizon = 60
+    documents: Documents = Field(default_factory=list)
+    instructions: Instructions = ""
+    reminder_offsets_minutes: ReminderOffsets = Field(default_factory=lambda: [1440, 60])
+
+
+class MotivePatch(Strict):
+    """A motive's correction: only the fields given change, each checked as at creation;
+    bookings already made keep their times. `active` false retires it."""
+
+    name: Annotated[Name | None, NOT_NULL] = None
+    duration_minutes: Annotated[Duration | None, NOT_NULL] = None
+    slot_step_minutes: Duration | None = None
+    buffer_before_minutes: Annotated[Buffer | None, NOT_NULL] = None
+    buffer_after_minutes: Annotated[Buffer | None, NOT_NULL] = None
+    min_notice_minutes: Annotated[Notice | None, NOT_NULL] = None
+    horizon_days: Annotated[Horizon | None, NOT_NULL] = None
+    documents: Annotated[Documents | None, NOT_NULL] = None
+    instructions: Annotated[Instructions | None, NOT_NULL] = None
+    reminder_offsets_minutes: Annotated[ReminderOffsets | None, NOT_NULL] = None
+    active: Annotated[bool | None, NOT_NULL] = None
 
 
 class AgentCreate(Strict):
@@ -279,6 +357,32 @@ class AgentCreate(Strict):
     email: Email
     timezone: Timezone
     locale: Locale = "fr"
+
+
+class AgentPatch(Strict):
+    name: Annotated[Name | None, NOT_NULL] = None
+    email: Annotated[Email | None, NOT_NULL] = None
+    timezone: Annotated[Timezone | None, NOT_NULL] = None
+    locale: Annotated[Locale | None, NOT_NULL] = None
+    active: Annotated[bool | None, NOT_NULL] = Field(
+        default=None, description="false: left (refused while appointments with them are to come)"
+    )
+
+
+class AgentListQuery(Strict):
+    partner_id: Id | None = None
+    site_id: Id | None = Field(default=None, description="Agents whose permanences serve it.")
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = Field(
+        default="", description="Part of the name or the email, letters' case aside."
+    )
+    state: Literal["active", "inactive", "all"] = Field(
+        default="active", description="Agents still working (the default), gone, or all."
+    )
+    page: int = Field(default=1, ge=1, le=1_000_000, description="The page wanted, from 1.")
+    limit: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="Agents per page; none: all. X-Total-Count and Link say where a page stands.",
+    )  # fmt: skip
 
 
 class RuleCreate(TimeRange):

@@ -16,10 +16,15 @@ from visio.handlers.api import (
 from visio.handlers.schemas import (
     AbsenceCreate,
     AgentCreate,
+    AgentListQuery,
+    AgentPatch,
     ClosureCreate,
     ClosureListQuery,
     MotiveCreate,
+    MotivePatch,
     PartnerCreate,
+    PartnerListQuery,
+    PartnerPatch,
     RuleCreate,
     SiteCreate,
     SiteListQuery,
@@ -182,10 +187,70 @@ async def create_partner(request: web.Request, body: PartnerCreate) -> web.Respo
     return json_model(partner, status=201)
 
 
-@operation("Partners and their motives", response=list[PartnerView], tags=["set-up"])
-async def list_partners(request: web.Request) -> web.Response:
-    partners = await setup.list_partners(request[DB], current_actor(request))
-    return json_model(partners, adapter=list[PartnerView])
+@operation("Partners and their offered motives, by code: those in the network unless asked, "
+           "a search, pages", query=PartnerListQuery, response=list[PartnerView],
+           headers=PAGE_HEADERS, tags=["set-up"])  # fmt: skip
+async def list_partners(request: web.Request, query: PartnerListQuery) -> web.Response:
+    found = await setup.find_partners(
+        request[DB], current_actor(request), search=query.q, state=query.state,
+        page=query.page, per_page=query.limit,
+    )  # fmt: skip
+    response = json_model(found.items, adapter=list[PartnerView])
+    response.headers.update(page_headers(request, found.page, found.pages, found.total))
+    return response
+
+
+@operation("One partner with its offered motives", response=PartnerView, tags=["set-up"])
+async def get_partner(request: web.Request) -> web.Response:
+    partner = await setup.get_partner(request[DB], current_actor(request), match_int(request, "id"))
+    return json_model(partner)
+
+
+@operation("Correct a partner's code or name, or mark it gone from the network (refused, "
+           "with them, while appointments with it are to come)", action=SET_UP,
+           body=PartnerPatch, response=PartnerView, tags=["set-up"])  # fmt: skip
+async def change_partner(request: web.Request, body: PartnerPatch) -> web.Response:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    partner = await setup.change_partner(
+        request[DB], current_actor(request), match_int(request, "id"), **given, now=now(request)
+    )
+    return json_model(partner)
+
+
+@operation("Remove a partner created by mistake (one with agents or a history: 409)",
+           action=SET_UP, status=204, tags=["set-up"])  # fmt: skip
+async def delete_partner(request: web.Request) -> web.Response:
+    await setup.delete_partner(
+        request[DB], current_actor(request), match_int(request, "id"), now=now(request)
+    )
+    return web.Response(status=204)
+
+
+@operation("One motive with all its settings", response=MotiveView, tags=["set-up"])
+async def get_motive(request: web.Request) -> web.Response:
+    motive = await setup.get_motive(request[DB], current_actor(request), match_int(request, "id"))
+    return json_model(motive)
+
+
+@operation("Correct a motive's settings (bookings made keep their times), or retire it "
+           "(active: false) or offer it again", action=SET_UP, body=MotivePatch,
+           response=MotiveView, tags=["set-up"])  # fmt: skip
+async def change_motive(request: web.Request, body: MotivePatch) -> web.Response:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    motive = await setup.change_motive(
+        request[DB], current_actor(request), match_int(request, "id"),
+        setup.MotiveChanges(**given), now=now(request),
+    )  # fmt: skip
+    return json_model(motive)
+
+
+@operation("Remove a motive created by mistake (one with appointments or permanences: 409)",
+           action=SET_UP, status=204, tags=["set-up"])  # fmt: skip
+async def delete_motive(request: web.Request) -> web.Response:
+    await setup.delete_motive(
+        request[DB], current_actor(request), match_int(request, "id"), now=now(request)
+    )
+    return web.Response(status=204)
 
 
 @operation("Add a motive to a partner", action=SET_UP, body=MotiveCreate, response=MotiveView,
@@ -209,6 +274,46 @@ async def create_agent(request: web.Request, body: AgentCreate) -> web.Response:
         email=body.email, timezone=body.timezone, locale=body.locale, now=now(request),
     )  # fmt: skip
     return json_model(agent, status=201)
+
+
+@operation("Agents within the caller's scope, by name: of a partner, serving a house, a "
+           "search, pages", query=AgentListQuery, response=list[AgentView],
+           headers=PAGE_HEADERS, tags=["set-up"])  # fmt: skip
+async def list_agents(request: web.Request, query: AgentListQuery) -> web.Response:
+    found = await setup.find_agents(
+        request[DB], current_actor(request), partner_id=query.partner_id,
+        site_id=query.site_id, search=query.q, state=query.state, page=query.page,
+        per_page=query.limit,
+    )  # fmt: skip
+    response = json_model(found.items, adapter=list[AgentView])
+    response.headers.update(page_headers(request, found.page, found.pages, found.total))
+    return response
+
+
+@operation("One agent", response=AgentView, tags=["set-up"])
+async def get_agent(request: web.Request) -> web.Response:
+    agent = await setup.get_agent(request[DB], current_actor(request), match_int(request, "id"))
+    return json_model(agent)
+
+
+@operation("Correct an agent, or record that they left (refused, with them, while "
+           "appointments with them are to come) or came back", action=SET_UP,
+           body=AgentPatch, response=AgentView, tags=["set-up"])  # fmt: skip
+async def change_agent(request: web.Request, body: AgentPatch) -> web.Response:
+    given = {name: getattr(body, name) for name in body.model_fields_set}
+    agent = await setup.change_agent(
+        request[DB], current_actor(request), match_int(request, "id"), **given, now=now(request)
+    )
+    return json_model(agent)
+
+
+@operation("Remove an agent created by mistake (one with appointments or an account: 409)",
+           action=SET_UP, status=204, tags=["set-up"])  # fmt: skip
+async def delete_agent(request: web.Request) -> web.Response:
+    await setup.delete_agent(
+        request[DB], current_actor(request), match_int(request, "id"), now=now(request)
+    )
+    return web.Response(status=204)
 
 
 @operation("Add a remote permanence (availability rule) to an agent", action=SET_UP,

@@ -6,22 +6,24 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, inspect, select, update
+from sqlalchemy import ColumnElement, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from visio.db.base import Base
-from visio.db.models import Agent, ApiToken, Site, User
+from visio.db.models import Agent, ApiToken, Site, User, user_sites
 from visio.db.statements import accounts as statements
 from visio.domain import Role
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
+from visio.services.changes import KEEP, ActiveState, Keep, escape_like
 from visio.services.errors import AlreadyExists, Conflict, InvalidInput, Message, NotFound
 from visio.services.permissions import (
     LINKED_TO_AGENT,
@@ -31,7 +33,7 @@ from visio.services.permissions import (
     require,
     require_self_or_admin,
 )
-from visio.services.records import NewToken, UserView
+from visio.services.records import Listing, NewToken, TokenView, UserView
 
 __all__ = ["Actor"]  # the signed-in person, defined with the rules that apply to them
 
@@ -135,26 +137,8 @@ async def create_user(
     if actor is not None:
         require(actor, Action.MANAGE_USERS)
     email = normalise_email(email)
-    errors: dict[str, Message] = {}
     site_ids = sorted(set(site_ids))
-    sites: list[Site] = []
-    if role in SCOPED_TO_SITES and not site_ids:
-        errors["site_ids"] = _l("Desk and coordinator accounts need at least one site.")
-    if role not in SCOPED_TO_SITES and site_ids:
-        errors["site_ids"] = _l("Only desk and coordinator accounts are scoped to sites.")
-    if site_ids and "site_ids" not in errors:
-        sites, missing = await load_by_ids(session, Site, site_ids)
-        if missing:
-            errors["site_ids"] = _l("Unknown site: %(ids)s.", ids=missing)
-    if role in LINKED_TO_AGENT:
-        if agent_id is None:
-            errors["agent_id"] = _l("An agent account must be linked to an agent.")
-        elif await session.get(Agent, agent_id) is None:
-            errors["agent_id"] = _l("Unknown agent.")
-        elif await session.scalar(select(User.id).where(User.agent_id == agent_id)) is not None:
-            errors["agent_id"] = _l("This agent already has an account.")
-    elif agent_id is not None:
-        errors["agent_id"] = _l("Only agent accounts are linked to an agent.")
+    errors, sites = await _check_account(session, role, site_ids, agent_id, user_id=None)
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = _l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
     if errors:
@@ -188,6 +172,143 @@ async def create_user(
         now=now,
         details={"role": role.value, "site_ids": site_ids, "agent_id": user.agent_id},
     )
+    return user_view(user)
+
+
+async def _check_account(
+    session: AsyncSession, role: Role, site_ids: list[int], agent_id: int | None,
+    *, user_id: int | None,
+) -> tuple[dict[str, Message], list[Site]]:  # fmt: skip
+    """What is wrong with an account's role, houses and agent, field by field (desk and
+    coordinator accounts are scoped to houses, an agent account to its own agent), and the
+    houses named. `user_id`: the account itself, when it is corrected."""
+    errors: dict[str, Message] = {}
+    sites: list[Site] = []
+    if role in SCOPED_TO_SITES and not site_ids:
+        errors["site_ids"] = _l("Desk and coordinator accounts need at least one site.")
+    if role not in SCOPED_TO_SITES and site_ids:
+        errors["site_ids"] = _l("Only desk and coordinator accounts are scoped to sites.")
+    if site_ids and "site_ids" not in errors:
+        sites, missing = await load_by_ids(session, Site, site_ids)
+        if missing:
+            errors["site_ids"] = _l("Unknown site: %(ids)s.", ids=missing)
+    if role in LINKED_TO_AGENT:
+        linked = select(User.id).where(User.agent_id == agent_id)
+        if user_id is not None:
+            linked = linked.where(User.id != user_id)
+        if agent_id is None:
+            errors["agent_id"] = _l("An agent account must be linked to an agent.")
+        elif await session.get(Agent, agent_id) is None:
+            errors["agent_id"] = _l("Unknown agent.")
+        elif await session.scalar(linked) is not None:
+            errors["agent_id"] = _l("This agent already has an account.")
+    elif agent_id is not None:
+        errors["agent_id"] = _l("Only agent accounts are linked to an agent.")
+    return errors, sites
+
+
+async def find_users(
+    session: AsyncSession, actor: Actor, *, search: str = "", role: Role | None = None,
+    site_id: int | None = None, state: ActiveState = "active", page: int = 1,
+    per_page: int | None = None,
+) -> Listing[UserView]:  # fmt: skip
+    """The accounts, by name (administrators): of a role, of a house, whose name or email
+    holds `search`; active (`state`), disabled, or all; a page of `per_page` (None: all)."""
+    require(actor, Action.MANAGE_USERS)
+    criteria: list[ColumnElement[bool]] = []
+    if role is not None:
+        criteria.append(User.role == role)
+    if site_id is not None:
+        criteria.append(
+            User.id.in_(select(user_sites.c.user_id).where(user_sites.c.site_id == site_id))
+        )
+    if state != "all":
+        criteria.append(User.active.is_(state == "active"))
+    if search.strip():
+        pattern = f"%{escape_like(search.strip().lower())}%"
+        criteria.append(
+            or_(func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"))
+        )  # fmt: skip
+    total = int(await session.scalar(select(func.count()).select_from(User).where(*criteria)) or 0)
+    query = (
+        select(User).where(*criteria).order_by(User.name, User.id)
+        .options(selectinload(User.sites))
+    )  # fmt: skip
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    items = [user_view(user) for user in await session.scalars(query)]
+    return Listing(items, total, page, per_page)
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """What a correction of an account changes: each field given, the others `KEEP`."""
+
+    name: str | Keep = KEEP
+    email: str | Keep = KEEP
+    role: Role | Keep = KEEP
+    site_ids: list[int] | Keep = KEEP
+    agent_id: int | Keep | None = KEEP
+    locale: str | Keep = KEEP
+    active: bool | Keep = KEEP
+
+
+async def change_user(
+    session: AsyncSession, actor: Actor, user_id: int, changes: UserChanges, *, now: datetime
+) -> UserView:
+    """Correct an account (administrators), checked as at its creation, the role, houses
+    and agent together; or disable it (its tokens and sign-in refused from then on) or
+    enable it again. An administrator cannot disable or demote themselves."""
+    require(actor, Action.MANAGE_USERS)
+    user = await _load_user(session, id=user_id)
+    if user is None:
+        raise NotFound()
+    role = changes.role if isinstance(changes.role, Role) else user.role
+    site_ids = (sorted(set(changes.site_ids)) if isinstance(changes.site_ids, list)
+                else sorted(site.id for site in user.sites))  # fmt: skip
+    agent_id = user.agent_id if isinstance(changes.agent_id, Keep) else changes.agent_id
+    if role not in LINKED_TO_AGENT and isinstance(changes.agent_id, Keep):
+        agent_id = None  # an account no longer an agent's lets its agent go
+    if (
+        role not in SCOPED_TO_SITES
+        and not isinstance(changes.role, Keep)
+        and isinstance(changes.site_ids, Keep)
+    ):
+        site_ids = []  # nor its houses
+    errors, sites = await _check_account(session, role, site_ids, agent_id, user_id=user_id)
+    if user_id == actor.user_id:
+        if changes.active is False:
+            errors["active"] = _l("You cannot disable your own account.")
+        if role is not Role.ADMIN:
+            errors["role"] = _l("You cannot take away your own administration rights.")
+    if errors:
+        raise InvalidInput(fields=errors)
+    email = normalise_email(changes.email) if isinstance(changes.email, str) else user.email
+    if email != user.email:
+        taken = select(User.id).where(User.email == email, User.id != user_id)
+        if await session.scalar(taken) is not None:
+            raise _email_taken()
+    changed = []
+    for field, value in (("name", changes.name.strip() if isinstance(changes.name, str)
+                          else KEEP), ("email", email), ("role", role), ("agent_id", agent_id),
+                         ("locale", changes.locale), ("active", changes.active)):  # fmt: skip
+        if not isinstance(value, Keep) and value != getattr(user, field):
+            setattr(user, field, value)
+            changed.append(field)
+    if site_ids != sorted(site.id for site in user.sites):
+        user.sites = sites
+        changed.append("site_ids")
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise _email_taken() from None
+    if changed:
+        audit.record(
+            session, actor_id=actor.user_id, action="user.change", entity="user",
+            entity_id=user_id, now=now, details={"fields": ", ".join(changed)},
+        )  # fmt: skip
     return user_view(user)
 
 
@@ -229,6 +350,43 @@ async def create_token(
         details={"token_id": record.id, "label": record.label},
     )
     return NewToken(record.id, token, record.prefix, record.label, record.created_at)
+
+
+async def list_tokens(session: AsyncSession, actor: Actor, user_id: int) -> list[TokenView]:
+    """A user's API tokens, newest first, revoked ones too (an admin's or their own)."""
+    require_self_or_admin(actor, user_id)
+    if await session.get(User, user_id) is None:
+        raise NotFound()
+    tokens = await session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return [
+        TokenView(id=token.id, prefix=token.prefix, label=token.label,
+                  created_at=token.created_at, last_used_at=token.last_used_at,
+                  revoked_at=token.revoked_at)
+        for token in tokens
+    ]  # fmt: skip
+
+
+async def revoke_token(
+    session: AsyncSession, actor: Actor, user_id: int, token_id: int, *, now: datetime
+) -> None:
+    """Revoke one of a user's API tokens (an admin, or the user): refused from then on.
+    Revoking it again changes nothing."""
+    require_self_or_admin(actor, user_id)
+    token = await session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise NotFound()
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = now
+    await session.flush()
+    audit.record(
+        session, actor_id=actor.user_id, action="token.revoke", entity="user",
+        entity_id=user_id, now=now, details={"token_id": token_id, "label": token.label},
+    )  # fmt: skip
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:

@@ -165,6 +165,7 @@ class MotiveView(MotiveSummary):
     documents: list[str]
     instructions: str
     reminder_offsets_minutes: list[int]
+    active: bool = True  # retired: out of new bookings, kept with its history
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,8 @@ class PartnerView:
     id: int
     code: str
     name: str
-    motives: list[MotiveSummary]
+    motives: list[MotiveSummary]  # those still offered
+    active: bool = True  # gone from the network: out of new bookings, kept with its history
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,7 @@ class AgentView:
     email: str
     timezone: str
     locale: str
+    active: bool = True  # left: out of new bookings, kept with their history
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +238,18 @@ class NewToken:
     prefix: str
     label: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """An API token as its owner tells it apart: never the token itself."""
+
+    id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

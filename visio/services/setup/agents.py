@@ -6,35 +6,46 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from visio.db.models import (
     Absence,
     Agent,
+    Appointment,
     AvailabilityRule,
     Motive,
     Partner,
     Site,
+    User,
 )
+from visio.db.models.agents import rule_motives, rule_sites
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services import audit
 from visio.services.accounts import load_by_ids
-from visio.services.errors import AlreadyExists, InvalidInput, Message, NotFound
-from visio.services.permissions import Actor
+from visio.services.changes import KEEP, ActiveState, Keep, escape_like
+from visio.services.errors import AlreadyExists, InUse, InvalidInput, Message, NotFound
+from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     AbsenceView,
     AgentView,
+    Listing,
     RuleView,
 )
-from visio.services.setup.common import flush_unique, hhmm, require_admin
+from visio.services.setup.common import (
+    flush_unique,
+    hhmm,
+    refuse_if_booked,
+    require_admin,
+)
 
 
 def agent_view(agent: Agent) -> AgentView:
     return AgentView(
         id=agent.id, partner_id=agent.partner_id, name=agent.name, email=agent.email,
-        timezone=agent.timezone, locale=agent.locale,
+        timezone=agent.timezone, locale=agent.locale, active=agent.active,
     )  # fmt: skip
 
 
@@ -74,14 +85,12 @@ async def create_agent(
     require_admin(actor)
     if await session.get(Partner, partner_id) is None:
         raise InvalidInput(fields={"partner_id": _l("Unknown partner.")})
-    conflict = AlreadyExists(
-        _l("An agent with this email already exists."), fields={"email": _l("Already used.")}
-    )
+    conflict = _email_taken()
     if await session.scalar(select(Agent.id).where(Agent.email == email)) is not None:
         raise conflict
     agent = Agent(
         partner_id=partner_id, name=name, email=email, timezone=timezone, locale=locale,
-        created_at=now,
+        active=True, created_at=now,
     )  # fmt: skip
     session.add(agent)
     await flush_unique(session, conflict)
@@ -90,6 +99,142 @@ async def create_agent(
         entity_id=agent.id, now=now, details={"partner_id": partner_id},
     )  # fmt: skip
     return agent_view(agent)
+
+
+def _email_taken() -> AlreadyExists:
+    return AlreadyExists(
+        _l("An agent with this email already exists."), fields={"email": _l("Already used.")}
+    )
+
+
+async def find_agents(
+    session: AsyncSession, actor: Actor, *, partner_id: int | None = None,
+    site_id: int | None = None, search: str = "", state: ActiveState = "active",
+    page: int = 1, per_page: int | None = None,
+) -> Listing[AgentView]:  # fmt: skip
+    """The agents the actor may see, by name: an administrator every one, a desk or a
+    coordinator those whose permanences serve their houses, an agent themselves; of one
+    partner, serving one house (a permanence naming no house serves them all), whose name
+    or email holds `search`; still working (`state`), gone, or all; a page of `per_page`."""
+    criteria = _visible(actor)
+    if site_id is not None:
+        criteria.append(Agent.id.in_(_serving([site_id])))
+    if partner_id is not None:
+        criteria.append(Agent.partner_id == partner_id)
+    if state != "all":
+        criteria.append(Agent.active.is_(state == "active"))
+    if search.strip():
+        pattern = f"%{escape_like(search.strip().lower())}%"
+        criteria.append(
+            or_(func.lower(Agent.name).like(pattern, escape="\\"),
+                func.lower(Agent.email).like(pattern, escape="\\"))
+        )  # fmt: skip
+    total = int(await session.scalar(select(func.count()).select_from(Agent).where(*criteria)) or 0)
+    query = select(Agent).where(*criteria).order_by(Agent.name, Agent.id)
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    items = [agent_view(agent) for agent in await session.scalars(query)]
+    return Listing(items, total, page, per_page)
+
+
+def _visible(actor: Actor) -> list[ColumnElement[bool]]:
+    """Which agents the actor may see, as conditions."""
+    require(actor, Action.READ_SET_UP)
+    scope = site_scope(actor)
+    if scope.served_by_agent is not None:
+        return [Agent.id == scope.served_by_agent]
+    if not scope.every:
+        return [Agent.id.in_(_serving(sorted(scope.site_ids)))]
+    return []
+
+
+def _serving(site_ids: list[int]) -> Select[int]:
+    """The agents with a permanence serving one of these houses: naming one of them, or
+    naming none (then it serves every house)."""
+    named = select(rule_sites.c.rule_id)
+    return (
+        select(AvailabilityRule.agent_id)
+        .outerjoin(rule_sites, rule_sites.c.rule_id == AvailabilityRule.id)
+        .where(or_(rule_sites.c.site_id.in_(site_ids),
+                   AvailabilityRule.id.not_in(named)))
+    )  # fmt: skip
+
+
+async def get_agent(session: AsyncSession, actor: Actor, agent_id: int) -> AgentView:
+    """An agent, if the actor may see them (else `NotFound`)."""
+    agent = await session.scalar(select(Agent).where(Agent.id == agent_id, *_visible(actor)))
+    if agent is None:
+        raise NotFound()
+    return agent_view(agent)
+
+
+async def change_agent(
+    session: AsyncSession, actor: Actor, agent_id: int, *, name: str | Keep = KEEP,
+    email: str | Keep = KEEP, timezone: str | Keep = KEEP, locale: str | Keep = KEEP,
+    active: bool | Keep = KEEP, now: datetime,
+) -> AgentView:  # fmt: skip
+    """Correct an agent (an email another agent has: refused by field), or record that they
+    left (`active` false: refused while appointments with them are to come, listed; their
+    calendar feed stops) or came back."""
+    require_admin(actor)
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound()
+    conflict = _email_taken()
+    if isinstance(email, str) and email != agent.email:
+        taken = select(Agent.id).where(Agent.email == email, Agent.id != agent_id)
+        if await session.scalar(taken) is not None:
+            raise conflict
+    if active is False and agent.active:
+        await refuse_if_booked(session, Appointment.agent_id == agent_id, now)
+    changed = []
+    for field, value in (("name", name), ("email", email), ("timezone", timezone),
+                         ("locale", locale), ("active", active)):  # fmt: skip
+        if not isinstance(value, Keep) and value != getattr(agent, field):
+            setattr(agent, field, value)
+            changed.append(field)
+    await flush_unique(session, conflict)
+    if changed:
+        audit.record(
+            session, actor_id=actor.user_id, action="agent.change", entity="agent",
+            entity_id=agent_id, now=now, details={"fields": ", ".join(changed)},
+        )  # fmt: skip
+    return agent_view(agent)
+
+
+async def delete_agent(
+    session: AsyncSession, actor: Actor, agent_id: int, *, now: datetime
+) -> None:
+    """Remove an agent created by mistake, with their permanences and absences. One with
+    appointments or a user account is refused (`InUse`, saying what): they are marked as
+    left instead."""
+    require_admin(actor)
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound()
+    uses = {
+        "appointments": select(func.count()).select_from(Appointment)
+        .where(Appointment.agent_id == agent_id),
+        "users": select(func.count()).select_from(User).where(User.agent_id == agent_id),
+    }  # fmt: skip
+    counted = {field: int(await session.scalar(query) or 0) for field, query in uses.items()}
+    if any(counted.values()):
+        raise InUse(
+            _l("This agent has appointments or an account: mark them as left instead "
+               "(active: false)."),
+            extra={"uses": {field: count for field, count in counted.items() if count}},
+        )  # fmt: skip
+    rules = select(AvailabilityRule.id).where(AvailabilityRule.agent_id == agent_id)
+    await session.execute(delete(rule_sites).where(rule_sites.c.rule_id.in_(rules)))
+    await session.execute(delete(rule_motives).where(rule_motives.c.rule_id.in_(rules)))
+    await session.execute(delete(AvailabilityRule).where(AvailabilityRule.agent_id == agent_id))
+    await session.execute(delete(Absence).where(Absence.agent_id == agent_id))
+    await session.execute(delete(Agent).where(Agent.id == agent_id))
+    session.expunge(agent)
+    audit.record(
+        session, actor_id=actor.user_id, action="agent.delete", entity="agent",
+        entity_id=agent_id, now=now, details={"partner_id": agent.partner_id},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

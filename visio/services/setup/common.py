@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.services.errors import AlreadyExists
+from visio.db.models import Appointment, Site
+from visio.domain import AppointmentStatus
+from visio.i18n import lazy_gettext as _l
+from visio.scheduling.calendars import time_zone
+from visio.services.errors import AlreadyExists, InUse
 from visio.services.permissions import Action, Actor, require
-
-
-class Keep:
-    """A correction's "leave this field as it is" (None may be a value: no email)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP = Keep()
 
 
 def require_admin(actor: Actor) -> None:
@@ -39,3 +33,29 @@ async def flush_unique(session: AsyncSession, conflict: AlreadyExists) -> None:
             await session.flush()
     except IntegrityError:
         raise conflict from None
+
+
+async def refuse_if_booked(session: AsyncSession, where: Any, now: datetime) -> None:
+    """`InUse` listing the booked appointments to come that `where` picks (the first 100,
+    in their house's time, with how many in all), if any."""
+    criteria = (where, Appointment.status == AppointmentStatus.BOOKED, Appointment.start_at > now)
+    count = int(await session.scalar(select(func.count()).where(*criteria)) or 0)
+    if not count:
+        return
+    first = await session.execute(
+        select(Appointment.id, Appointment.start_at, Site.timezone)
+        .join(Site, Site.id == Appointment.site_id)
+        .where(*criteria)
+        .order_by(Appointment.start_at, Appointment.id)
+        .limit(100)
+    )
+    raise InUse(
+        _l("Appointments to come still depend on this: move or cancel them first."),
+        extra={
+            "appointments_count": count,
+            "appointments": [
+                {"id": id_, "start": start.astimezone(time_zone(zone)).isoformat()}
+                for id_, start, zone in first
+            ],
+        },
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any, Literal
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +22,10 @@ from visio.db.models import (
 )
 from visio.db.models.agents import rule_sites
 from visio.db.models.users import user_sites
-from visio.domain import AppointmentStatus
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services import audit
+from visio.services.changes import KEEP, ActiveState, Keep, escape_like
 from visio.services.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
@@ -37,10 +36,12 @@ from visio.services.records import (
     SiteView,
     StationView,
 )
-from visio.services.setup.common import KEEP, Keep, flush_unique, hhmm, require_admin
-
-# Which sites a list shows: open ones (the default), those closed for good, or all.
-ActiveState = Literal["active", "inactive", "all"]
+from visio.services.setup.common import (
+    flush_unique,
+    hhmm,
+    refuse_if_booked,
+    require_admin,
+)
 
 
 def site_view(site: Site) -> SiteView:
@@ -205,7 +206,7 @@ async def find_sites(
     if state != "all":
         criteria.append(Site.active.is_(state == "active"))
     if search.strip():
-        pattern = f"%{_escape_like(search.strip().lower())}%"
+        pattern = f"%{escape_like(search.strip().lower())}%"
         criteria.append(
             or_(func.lower(Site.name).like(pattern, escape="\\"),
                 func.lower(Site.commune).like(pattern, escape="\\"))
@@ -228,11 +229,6 @@ async def find_sites(
 
 def _weekly_order(hours: OpeningRange) -> tuple[int, time]:
     return hours.weekday, hours.start
-
-
-def _escape_like(text: str) -> str:
-    """`text` matched literally by LIKE: its wildcards escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +266,7 @@ async def change_site(
                 fields={f"opening_hours.{overlap}": _l("Overlaps another range of the same day.")}
             )
     if changes.active is False and site.active:
-        await _refuse_if_booked(session, Appointment.site_id == site_id, now)
+        await refuse_if_booked(session, Appointment.site_id == site_id, now)
     changed = []
     for name in ("name", "commune", "timezone", "holiday_calendar", "address", "email",
                  "phone", "active"):  # fmt: skip
@@ -340,32 +336,6 @@ async def _loaded_site(session: AsyncSession, site_id: int) -> Site:
     return site
 
 
-async def _refuse_if_booked(session: AsyncSession, where: Any, now: datetime) -> None:
-    """`InUse` listing the booked appointments to come that `where` picks (the first 100,
-    in their house's time, with how many in all), if any."""
-    criteria = (where, Appointment.status == AppointmentStatus.BOOKED, Appointment.start_at > now)
-    count = int(await session.scalar(select(func.count()).where(*criteria)) or 0)
-    if not count:
-        return
-    first = await session.execute(
-        select(Appointment.id, Appointment.start_at, Site.timezone)
-        .join(Site, Site.id == Appointment.site_id)
-        .where(*criteria)
-        .order_by(Appointment.start_at, Appointment.id)
-        .limit(100)
-    )
-    raise InUse(
-        _l("Appointments to come would be left without a place: move or cancel them first."),
-        extra={
-            "appointments_count": count,
-            "appointments": [
-                {"id": id_, "start": start.astimezone(time_zone(zone)).isoformat()}
-                for id_, start, zone in first
-            ],
-        },
-    )
-
-
 async def create_station(
     session: AsyncSession, actor: Actor, *, site_id: int, name: str, now: datetime
 ) -> StationView:
@@ -426,7 +396,7 @@ async def change_station(
     require_admin(actor)
     station = await _station_of(session, site_id, station_id)
     if active is False and station.active:
-        await _refuse_if_booked(session, Appointment.station_id == station_id, now)
+        await refuse_if_booked(session, Appointment.station_id == station_id, now)
     changed: list[str] = []
     if isinstance(name, str) and name != station.name:
         station.name, changed = name, [*changed, "name"]
