@@ -101,10 +101,14 @@ async def _add(
             )
         elif any(deltas):
             raise ValueError(f"a change adds to some measures and takes from others: {deltas}")
+    # One change (a booking's) as one plain statement: a list of one would take the
+    # driver's executemany path, slower on PostgreSQL.
     if ups:
-        await connection.execute(_increment(connection.dialect.name, model), ups)
+        await connection.execute(
+            _increment(connection.dialect.name, model), ups[0] if len(ups) == 1 else ups
+        )
     if downs:
-        await connection.execute(_decrement(model), downs)
+        await connection.execute(_decrement(model), downs[0] if len(downs) == 1 else downs)
 
 
 @functools.cache
