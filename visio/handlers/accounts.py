@@ -8,10 +8,10 @@ from visio.handlers.api import (
     PAGE_HEADERS,
     current_actor,
     json_model,
+    listing_response,
     match_int,
     now,
     operation,
-    page_headers,
 )
 from visio.handlers.schemas import TokenCreate, UserCreate, UserListQuery, UserPatch
 from visio.keys import DB
@@ -91,9 +91,7 @@ async def list_users(request: web.Request, query: UserListQuery) -> web.Response
         request[DB], current_actor(request), search=query.q, role=query.role,
         site_id=query.site_id, state=query.state, page=query.page, per_page=query.limit,
     )  # fmt: skip
-    response = json_model(found.items, adapter=list[UserView])
-    response.headers.update(page_headers(request, found.page, found.pages, found.total))
-    return response
+    return listing_response(request, found, list[UserView])
 
 
 @operation("Correct an account, or disable it (its sign-in and tokens refused) or enable it",

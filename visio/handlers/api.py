@@ -22,6 +22,7 @@ from visio.handlers.validation import parse_json, parse_query
 from visio.keys import ACTOR, CLOCK
 from visio.services.errors import NotAllowed, NotAuthenticated, NotFound
 from visio.services.permissions import Action, Actor, roles
+from visio.services.records import Listing
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -166,3 +167,11 @@ def page_headers(request: web.Request, page: int, pages: int, total: int) -> dic
     if links:
         headers["Link"] = ", ".join(links)
     return headers
+
+
+def listing_response(request: web.Request, found: Listing[Any], adapter: Any) -> web.Response:
+    """A page of a list as JSON (`adapter`, the list's type form), with the headers that
+    say where it stands."""
+    response = json_model(found.items, adapter=adapter)
+    response.headers.update(page_headers(request, found.page, found.pages, found.total))
+    return response

@@ -8,10 +8,10 @@ from visio.handlers.api import (
     PAGE_HEADERS,
     current_actor,
     json_model,
+    listing_response,
     match_int,
     now,
     operation,
-    page_headers,
 )
 from visio.handlers.schemas import (
     AbsenceCreate,
@@ -80,9 +80,7 @@ async def list_sites(request: web.Request, query: SiteListQuery) -> web.Response
         request[DB], current_actor(request), search=query.q, state=query.state,
         page=query.page, per_page=query.limit,
     )  # fmt: skip
-    response = json_model(found.items, adapter=list[SiteSummary])
-    response.headers.update(page_headers(request, found.page, found.pages, found.total))
-    return response
+    return listing_response(request, found, list[SiteSummary])
 
 
 @operation("Correct a site: the fields given, checked as at creation; active false closes it "
@@ -195,9 +193,7 @@ async def list_partners(request: web.Request, query: PartnerListQuery) -> web.Re
         request[DB], current_actor(request), search=query.q, state=query.state,
         page=query.page, per_page=query.limit,
     )  # fmt: skip
-    response = json_model(found.items, adapter=list[PartnerView])
-    response.headers.update(page_headers(request, found.page, found.pages, found.total))
-    return response
+    return listing_response(request, found, list[PartnerView])
 
 
 @operation("One partner with its offered motives", response=PartnerView, tags=["set-up"])
@@ -285,9 +281,7 @@ async def list_agents(request: web.Request, query: AgentListQuery) -> web.Respon
         site_id=query.site_id, search=query.q, state=query.state, page=query.page,
         per_page=query.limit,
     )  # fmt: skip
-    response = json_model(found.items, adapter=list[AgentView])
-    response.headers.update(page_headers(request, found.page, found.pages, found.total))
-    return response
+    return listing_response(request, found, list[AgentView])
 
 
 @operation("One agent", response=AgentView, tags=["set-up"])

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -23,7 +23,7 @@ from visio.db.statements import accounts as statements
 from visio.domain import Role
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
-from visio.services.changes import KEEP, ActiveState, Keep, escape_like
+from visio.services.changes import KEEP, ActiveState, Keep, matching
 from visio.services.errors import AlreadyExists, Conflict, InvalidInput, Message, NotFound
 from visio.services.permissions import (
     LINKED_TO_AGENT,
@@ -224,12 +224,7 @@ async def find_users(
         )
     if state != "all":
         criteria.append(User.active.is_(state == "active"))
-    if search.strip():
-        pattern = f"%{escape_like(search.strip().lower())}%"
-        criteria.append(
-            or_(func.lower(User.name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"))
-        )  # fmt: skip
+    criteria += matching(search, User.name, User.email)
     total = int(await session.scalar(select(func.count()).select_from(User).where(*criteria)) or 0)
     query = (
         select(User).where(*criteria).order_by(User.name, User.id)

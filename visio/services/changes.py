@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy.orm import QueryableAttribute
+
 
 class Keep:
     """A correction's "leave this field as it is" (None may be a value: no email)."""
@@ -22,6 +25,10 @@ KEEP = Keep()
 ActiveState = Literal["active", "inactive", "all"]
 
 
-def escape_like(text: str) -> str:
-    """`text` matched literally by LIKE: its wildcards escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def matching(search: str, *columns: QueryableAttribute[str]) -> list[ColumnElement[bool]]:
+    """The condition that one of `columns` holds `search` as typed (letters' case aside,
+    wildcards taken literally); none for an empty search."""
+    text = search.strip().lower()
+    if not text:
+        return []
+    return [or_(*(func.lower(column).contains(text, autoescape=True) for column in columns))]

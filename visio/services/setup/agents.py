@@ -25,8 +25,8 @@ from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services import audit
 from visio.services.accounts import load_by_ids
-from visio.services.changes import KEEP, ActiveState, Keep, escape_like
-from visio.services.errors import AlreadyExists, InUse, InvalidInput, Message, NotFound
+from visio.services.changes import KEEP, ActiveState, Keep, matching
+from visio.services.errors import AlreadyExists, InvalidInput, Message, NotFound
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     AbsenceView,
@@ -38,6 +38,7 @@ from visio.services.setup.common import (
     flush_unique,
     hhmm,
     refuse_if_booked,
+    refuse_if_used,
     require_admin,
 )
 
@@ -123,12 +124,7 @@ async def find_agents(
         criteria.append(Agent.partner_id == partner_id)
     if state != "all":
         criteria.append(Agent.active.is_(state == "active"))
-    if search.strip():
-        pattern = f"%{escape_like(search.strip().lower())}%"
-        criteria.append(
-            or_(func.lower(Agent.name).like(pattern, escape="\\"),
-                func.lower(Agent.email).like(pattern, escape="\\"))
-        )  # fmt: skip
+    criteria += matching(search, Agent.name, Agent.email)
     total = int(await session.scalar(select(func.count()).select_from(Agent).where(*criteria)) or 0)
     query = select(Agent).where(*criteria).order_by(Agent.name, Agent.id)
     if per_page is not None:
@@ -217,13 +213,11 @@ async def delete_agent(
         .where(Appointment.agent_id == agent_id),
         "users": select(func.count()).select_from(User).where(User.agent_id == agent_id),
     }  # fmt: skip
-    counted = {field: int(await session.scalar(query) or 0) for field, query in uses.items()}
-    if any(counted.values()):
-        raise InUse(
-            _l("This agent has appointments or an account: mark them as left instead "
-               "(active: false)."),
-            extra={"uses": {field: count for field, count in counted.items() if count}},
-        )  # fmt: skip
+    await refuse_if_used(
+        session,
+        uses,
+        _l("This agent has appointments or an account: mark them as left instead (active: false)."),
+    )
     rules = select(AvailabilityRule.id).where(AvailabilityRule.agent_id == agent_id)
     await session.execute(delete(rule_sites).where(rule_sites.c.rule_id.in_(rules)))
     await session.execute(delete(rule_motives).where(rule_motives.c.rule_id.in_(rules)))

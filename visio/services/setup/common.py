@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,7 @@ from visio.db.models import Appointment, Site
 from visio.domain import AppointmentStatus
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
-from visio.services.errors import AlreadyExists, InUse
+from visio.services.errors import AlreadyExists, InUse, Message
 from visio.services.permissions import Action, Actor, require
 
 
@@ -59,3 +60,15 @@ async def refuse_if_booked(session: AsyncSession, where: Any, now: datetime) -> 
             ],
         },
     )
+
+
+async def refuse_if_used(
+    session: AsyncSession, uses: Mapping[str, Select[int]], message: Message
+) -> None:
+    """`InUse` with `message` when any count of `uses` (what could still need a record,
+    each a SELECT count) is not zero, saying which and how many."""
+    counted = {name: int(await session.scalar(query) or 0) for name, query in uses.items()}
+    if any(counted.values()):
+        raise InUse(
+            message, extra={"uses": {name: count for name, count in counted.items() if count}}
+        )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -21,8 +21,8 @@ from visio.db.models import (
 from visio.db.models.agents import rule_motives
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
-from visio.services.changes import KEEP, ActiveState, Keep, escape_like
-from visio.services.errors import AlreadyExists, InUse, NotFound
+from visio.services.changes import KEEP, ActiveState, Keep, matching
+from visio.services.errors import AlreadyExists, NotFound
 from visio.services.permissions import Action, Actor, require
 from visio.services.records import (
     Listing,
@@ -33,6 +33,7 @@ from visio.services.records import (
 from visio.services.setup.common import (
     flush_unique,
     refuse_if_booked,
+    refuse_if_used,
     require_admin,
 )
 
@@ -97,12 +98,7 @@ async def find_partners(
     criteria: list[ColumnElement[bool]] = []
     if state != "all":
         criteria.append(Partner.active.is_(state == "active"))
-    if search.strip():
-        pattern = f"%{escape_like(search.strip().lower())}%"
-        criteria.append(
-            or_(func.lower(Partner.code).like(pattern, escape="\\"),
-                func.lower(Partner.name).like(pattern, escape="\\"))
-        )  # fmt: skip
+    criteria += matching(search, Partner.code, Partner.name)
     counted = select(func.count()).select_from(Partner).where(*criteria)
     total = int(await session.scalar(counted) or 0)
     query = (
@@ -180,12 +176,11 @@ async def delete_partner(
         "desk_requests": select(func.count()).select_from(DeskRequest)
         .where(DeskRequest.partner_id == partner_id),
     }  # fmt: skip
-    counted = {name: int(await session.scalar(query) or 0) for name, query in uses.items()}
-    if any(counted.values()):
-        raise InUse(
-            _l("This partner has agents or a history: mark it gone instead (active: false)."),
-            extra={"uses": {name: count for name, count in counted.items() if count}},
-        )
+    await refuse_if_used(
+        session,
+        uses,
+        _l("This partner has agents or a history: mark it gone instead (active: false)."),
+    )
     await session.execute(delete(Motive).where(Motive.partner_id == partner_id))
     await session.execute(delete(Partner).where(Partner.id == partner_id))
     session.expunge(partner)
@@ -332,13 +327,11 @@ async def delete_motive(
         "permanences": select(func.count()).select_from(rule_motives)
         .where(rule_motives.c.motive_id == motive_id),
     }  # fmt: skip
-    counted = {name: int(await session.scalar(query) or 0) for name, query in uses.items()}
-    if any(counted.values()):
-        raise InUse(
-            _l("This motive has appointments or permanences: retire it instead "
-               "(active: false)."),
-            extra={"uses": {name: count for name, count in counted.items() if count}},
-        )  # fmt: skip
+    await refuse_if_used(
+        session,
+        uses,
+        _l("This motive has appointments or permanences: retire it instead (active: false)."),
+    )
     await session.delete(motive)
     await session.flush()
     audit.record(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
@@ -25,8 +25,8 @@ from visio.db.models.users import user_sites
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
 from visio.services import audit
-from visio.services.changes import KEEP, ActiveState, Keep, escape_like
-from visio.services.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from visio.services.changes import KEEP, ActiveState, Keep, matching
+from visio.services.errors import AlreadyExists, InvalidInput, NotFound
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     ClosureView,
@@ -40,6 +40,7 @@ from visio.services.setup.common import (
     flush_unique,
     hhmm,
     refuse_if_booked,
+    refuse_if_used,
     require_admin,
 )
 
@@ -205,12 +206,7 @@ async def find_sites(
         criteria.append(Site.id.in_(sorted(scope.site_ids)))
     if state != "all":
         criteria.append(Site.active.is_(state == "active"))
-    if search.strip():
-        pattern = f"%{escape_like(search.strip().lower())}%"
-        criteria.append(
-            or_(func.lower(Site.name).like(pattern, escape="\\"),
-                func.lower(Site.commune).like(pattern, escape="\\"))
-        )  # fmt: skip
+    criteria += matching(search, Site.name, Site.commune)
     total = int(await session.scalar(select(func.count()).select_from(Site).where(*criteria)) or 0)
     query = (
         select(Site.id, Site.name, Site.commune, Site.timezone, Site.active)
@@ -307,13 +303,11 @@ async def delete_site(session: AsyncSession, actor: Actor, site_id: int, *, now:
         "users": select(func.count()).select_from(user_sites)
         .where(user_sites.c.site_id == site_id),
     }  # fmt: skip
-    counted = {name: int(await session.scalar(query) or 0) for name, query in uses.items()}
-    if any(counted.values()):
-        raise InUse(
-            _l("This house has a history or is still named: close it instead "
-               "(active: false)."),
-            extra={"uses": {name: count for name, count in counted.items() if count}},
-        )  # fmt: skip
+    await refuse_if_used(
+        session,
+        uses,
+        _l("This house has a history or is still named: close it instead (active: false)."),
+    )
     await session.execute(delete(Closure).where(Closure.site_id == site_id))
     await session.execute(delete(Station).where(Station.site_id == site_id))
     await session.execute(delete(OpeningHour).where(OpeningHour.site_id == site_id))
@@ -419,14 +413,11 @@ async def delete_station(
     is refused (`InUse`): it is taken out of service instead."""
     require_admin(actor)
     station = await _station_of(session, site_id, station_id)
-    used = select(func.count()).where(Appointment.station_id == station_id)
-    count = int(await session.scalar(used) or 0)
-    if count:
-        raise InUse(
-            _l("This station has appointments: take it out of service instead "
-               "(active: false)."),
-            extra={"uses": {"appointments": count}},
-        )  # fmt: skip
+    await refuse_if_used(
+        session,
+        {"appointments": select(func.count()).where(Appointment.station_id == station_id)},
+        _l("This station has appointments: take it out of service instead (active: false)."),
+    )
     await session.execute(delete(Closure).where(Closure.station_id == station_id))
     await session.delete(station)
     await session.flush()
