@@ -33,8 +33,9 @@ turn, call by call, so that both meet the same noise of a shared machine:
   same figures as one row per house and month (session_counts); the page's filters
   (choices);
 - once visio has a GET /stats route (or with `--page`), `visio serve` in a process of its
-  own per set: GET /stats for the house, signed in through /login, beside GET /healthz in
-  the same rounds (round trips on loopback; their difference is the page's own work).
+  own per set: GET /stats for the house and for the partner, signed in through /login,
+  beside GET /healthz in the same rounds (round trips on loopback; their difference is the
+  page's own work).
 
 Prints each figure on both sets with the ratio large/small, the counter rows each scope
 holds in 2026 (a scope whose rows grew a hundredfold grows with its data, not its history),
@@ -153,6 +154,11 @@ ADMIN = Actor(user_id=1, email=ADMIN_EMAIL, name="Admin", role=Role.ADMIN, local
 
 # Targets (2026-12), on p95.
 QUERY_MS, PAGE_MS, CROSS_TAB_MS, CSV_MS, GROWTH = 10.0, 60.0, 100.0, 300.0, 2.0
+# The pages measured: one house's dashboard, one partner's (every house).
+PAGE_PATHS = (
+    "/stats?site_id={site_id}&from={first}&to={last}",
+    "/stats?partner_id={partner_id}&from={first}&to={last}",
+)
 NOISE_MS = 1.0
 
 # Past appointments' outcomes; the future ones are booked, or cancelled already.
@@ -1022,10 +1028,10 @@ async def serving(url: str) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def measure_page(
-    urls: Sequence[str], path: str, repeat: int, warmup: int
+    urls: Sequence[str], paths: Sequence[str], repeat: int, warmup: int
 ) -> list[dict[str, Timing]]:
-    """GET /healthz then the page, from one server per data set, the sets in turn."""
-    names = {"page: GET /healthz": "/healthz", f"page: GET {path}": path}
+    """GET /healthz then each page, from one server per data set, the sets in turn."""
+    names = {"page: GET /healthz": "/healthz", **{f"page: GET {path}": path for path in paths}}
     timings = [{name: Timing() for name in names} for _ in urls]
     async with AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(serving(url)) for url in urls]
@@ -1132,12 +1138,15 @@ def report(
             misses.append(f"{name} large/small {ratio:.1f}x > {GROWTH:.0f}x")
     if "page: GET /healthz" in large.timings:
         for label, measured in (("small", small), ("large", large)):
-            page = next(t for n, t in measured.timings.items() if n.startswith("page: GET /stats"))
             health = measured.timings["page: GET /healthz"]
-            print(
-                f"  {label}: page p50 - /healthz p50 = {page.p50 - health.p50:.1f} ms, "
-                f"p95 - p95 = {page.p95 - health.p95:.1f} ms (the page's own work in the server)"
-            )
+            for name, page in measured.timings.items():
+                if not name.startswith("page: GET /stats"):
+                    continue
+                print(
+                    f"  {label}: {name[len('page: GET ') :]}: page p50 - /healthz p50 = "
+                    f"{page.p50 - health.p50:.1f} ms, p95 - p95 = {page.p95 - health.p95:.1f} "
+                    "ms (the page's own work in the server)"
+                )
     else:
         print("  page: not measured (no GET /stats route, or it failed: see above)")
     print(
@@ -1202,13 +1211,15 @@ async def run(arguments: argparse.Namespace, url: str) -> None:
             await small_engine.dispose()
             await engine.dispose()
         if arguments.page or has_stats_page(url):
-            path = arguments.page_path.format(
-                site_id=network.site_ids[0], first=YEAR_FIRST, last=YEAR_LAST
-            )
-            progress(f"{backend}: GET {path} from visio serve")
+            paths = [
+                path.format(site_id=network.site_ids[0], partner_id=network.partner_ids[0],
+                            first=YEAR_FIRST, last=YEAR_LAST)
+                for path in arguments.page_path or PAGE_PATHS
+            ]  # fmt: skip
+            progress(f"{backend}: GET {', '.join(paths)} from visio serve")
             try:
                 pages = await measure_page(
-                    [small_url, url], path, arguments.repeat, arguments.warmup
+                    [small_url, url], paths, arguments.repeat, arguments.warmup
                 )
             except SystemExit as failed:  # the figures above still stand
                 print(f"page: not measured, {failed}")
@@ -1240,8 +1251,9 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="calls first, not measured")
     parser.add_argument("--page", action="store_true", help="GET /stats even if not found")
     parser.add_argument(
-        "--page-path", default="/stats?site_id={site_id}&from={first}&to={last}",
-        help="the page's path; {site_id}, {first}, {last} are filled in",
+        "--page-path", action="append",
+        help="a page's path, once per page ({site_id}, {partner_id}, {first}, {last} filled "
+        "in); by default one house's page and one partner's",
     )  # fmt: skip
     parser.add_argument(
         "--explain", action="store_true",
