@@ -6,12 +6,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 
 from tests.handlers.conftest import World, book
 from tests.handlers.test_pages import PASSWORD, form_token, sign_in
 from visio.db.models import RequestTheme, Role
 from visio.domain import RequestChannel
+from visio.handlers import stats_pages
 from visio.services import accounts, desk_tally
 
 
@@ -174,3 +176,37 @@ async def test_the_yearly_report_reads_in_sentences(
     )
     english = await (await client.get("/stats/report", params={"year": "2026"})).text()
     assert "In 2026, 1 people were received in visio, against 0 in 2025." in english
+
+
+def test_the_pages_numbers_are_written_as_babel_writes_them() -> None:
+    """The page's fast number writing gives what Babel's own functions give."""
+    for locale in ("fr", "en"):
+        number = stats_pages._formatters(locale)["number"]
+        assert callable(number)
+        for count in (0, 7, 999, 1000, 8620, 1_234_567, -42):
+            assert number(count) == format_decimal(count, locale=locale)
+        for share in (0.0, 0.05, 0.0125, 0.125, 0.3333, 1.0, 1.2345):
+            assert number(share, "ratio") == format_percent(share, "#,##0.0 %", locale=locale)
+        for decimal in (0.0, 0.25, 2.675, 24.0, 1234.56):
+            assert number(decimal, "decimal") == format_decimal(decimal, "#,##0.0", locale=locale)
+    assert stats_pages._formatters("fr")["number"](8620) == "8\u202f620"
+
+
+async def test_the_house_filter_follows_a_renamed_house(
+    client: Any, world: World, create_user: Any, bearer: Any
+) -> None:
+    await create_user(Role.ADMIN, email="admin@visio.example", password=PASSWORD)
+    assert (await sign_in(client, "admin@visio.example", PASSWORD)).status == 303
+    before = await (await client.get("/stats")).text()
+    assert f'<option value="{world.site.id}">France Services Murat</option>' in before
+    admin = await bearer(await create_user(Role.ADMIN))
+    renamed = await client.patch(
+        f"/api/v1/sites/{world.site.id}", json={"name": "France Services Murat & Cantal"},
+        headers=admin,
+    )  # fmt: skip
+    assert renamed.status == 200
+    after = await (await client.get("/stats", params={"site_id": str(world.site.id)})).text()
+    assert (
+        f'<option value="{world.site.id}" selected>France Services Murat &amp; Cantal</option>'
+        in after
+    )

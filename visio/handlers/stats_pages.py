@@ -3,11 +3,13 @@ yearly report for the steering committee (`/stats/report?year=`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Mapping
 from datetime import date
 
 from aiohttp import web
-from babel.numbers import format_decimal, format_percent
+from babel import Locale
+from babel.numbers import format_percent, get_group_symbol, parse_pattern
 from markupsafe import Markup, escape
 
 from visio.handlers.api import current_actor, now
@@ -154,16 +156,24 @@ def _desk_row(line: DeskLine, name: str) -> dict[str, object]:
     }  # fmt: skip
 
 
+# A page writes hundreds of numbers: the patterns are read once, not once per number.
+RATIO, DECIMAL = parse_pattern("#,##0.0 %"), parse_pattern("#,##0.0")
+
+
 def _formatters(locale: str) -> dict[str, object]:
+    parsed = Locale.parse(locale)
+    group = get_group_symbol(parsed)
+
     def number(value: object, kind: str = "count") -> str:
         if value is None:
             return "—"
         if kind == "ratio":
-            return format_percent(float(str(value)), "#,##0.0 %", locale=locale)
+            return str(RATIO.apply(float(str(value)), parsed))
         if kind == "decimal":
-            return format_decimal(float(str(value)), "#,##0.0", locale=locale)
+            return str(DECIMAL.apply(float(str(value)), parsed))
         if kind == "count":
-            return format_decimal(int(str(value)), locale=locale)
+            # A whole number: the locale's grouping, as format_decimal writes it.
+            return f"{int(str(value)):,}".replace(",", group)
         if kind == "month":
             return month_name(str(value))
         return str(value)
@@ -227,16 +237,21 @@ async def stats(request: web.Request) -> web.Response:
     return render("stats.html", request, context)
 
 
-def _options(choices: Sequence[tuple[int, str]], selected: str) -> Markup:
-    """A select's options, the chosen one selected: written here, not by the template, as
-    an administrator's house filter lists thousands of houses."""
-    chosen = int(selected) if selected.isdigit() else None
-    return Markup(  # noqa: S704 - each name escaped, each id an integer
-        "".join(
-            f'<option value="{identifier:d}"{" selected" if identifier == chosen else ""}>'
-            f"{escape(name)}</option>"
-            for identifier, name in choices
-        )
+def _options(choices: tuple[tuple[int, str], ...], selected: str) -> Markup:
+    """A select's options, the chosen one selected: written here, not by the template, and
+    kept while the choices stay the same, as an administrator's house filter lists
+    thousands of houses."""
+    written = _written_options(choices)
+    if selected.isdigit():
+        option = f'<option value="{int(selected):d}">'
+        written = written.replace(option, option[:-1] + " selected>", 1)
+    return Markup(written)  # noqa: S704 - each name escaped, each id an integer
+
+
+@functools.lru_cache(maxsize=32)
+def _written_options(choices: tuple[tuple[int, str], ...]) -> str:
+    return "".join(
+        f'<option value="{identifier:d}">{escape(name)}</option>' for identifier, name in choices
     )
 
 

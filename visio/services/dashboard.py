@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Partner, Site
-from visio.services.opening import openings
+from visio.services.opening import calendar_stamp, openings
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.statistics import (
     DeskRow,
@@ -122,8 +122,8 @@ class Dashboard:
 class Choices:
     """What the filters offer: the actor's houses and the partners."""
 
-    sites: list[tuple[int, str]]
-    partners: list[tuple[int, str]]
+    sites: tuple[tuple[int, str], ...]
+    partners: tuple[tuple[int, str], ...]
 
 
 def year_before(day: date) -> date:
@@ -135,17 +135,36 @@ def year_before(day: date) -> date:
 
 
 async def choices(session: AsyncSession, actor: Actor) -> Choices:
+    """The actor's houses and the partners, by name. The houses (thousands for an
+    administrator) are kept while the calendars' stamp stays: a house added, renamed or
+    removed renews it."""
     require(actor, Action.READ_STATISTICS)
     scope = site_scope(actor)
-    sites = select(Site.id, Site.name).order_by(Site.name, Site.id)
-    if not scope.every:
-        sites = sites.where(Site.id.in_(sorted(scope.site_ids)))
+    connection = await session.connection()  # plain rows
+    houses = None if scope.every else tuple(sorted(scope.site_ids))
+    stamp = await calendar_stamp(session)
+    sites = _kept_sites.get((stamp, houses)) if stamp is not None else None
+    if sites is None:
+        query = select(Site.id, Site.name).order_by(Site.name, Site.id)
+        if houses is not None:
+            query = query.where(Site.id.in_(houses))
+        sites = tuple((site_id, name) for site_id, name in await connection.execute(query))
+        if stamp is not None:
+            if len(_kept_sites) >= KEPT_SITE_LISTS:
+                _kept_sites.clear()
+            _kept_sites[(stamp, houses)] = sites
     partners = select(Partner.id, Partner.name).order_by(Partner.name, Partner.id)
-    connection = await session.connection()  # plain rows: thousands of houses for an admin
     return Choices(
-        sites=[(site_id, name) for site_id, name in await connection.execute(sites)],
-        partners=[(partner_id, name) for partner_id, name in await connection.execute(partners)],
+        sites=sites,
+        partners=tuple(
+            (partner_id, name) for partner_id, name in await connection.execute(partners)
+        ),
     )
+
+
+# The house lists kept, by stamp and scope (None: every house).
+KEPT_SITE_LISTS = 64
+_kept_sites: dict[tuple[str, tuple[int, ...] | None], tuple[tuple[int, str], ...]] = {}
 
 
 async def dashboard(

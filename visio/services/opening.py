@@ -131,8 +131,7 @@ async def openings(
 ) -> Openings:
     """Each house's opening from `first` to `last` (every house when `site_ids` is None),
     kept while the calendars' stamp stays: then one statement, reading the stamp."""
-    connection = await session.connection()
-    stamp = await connection.scalar(select(CalendarStamp.stamp))
+    stamp = await calendar_stamp(session)
     if stamp is None:  # no stamp to trust: worked out afresh
         return Openings(await _read(session, site_ids, first, last))
     key = (stamp, first, last)
@@ -153,6 +152,14 @@ async def openings(
         span.houses.update(await _read(session, missing, first, last))
     return Openings({site_id: span.houses[site_id] for site_id in site_ids
                      if site_id in span.houses})  # fmt: skip
+
+
+async def calendar_stamp(session: AsyncSession) -> str | None:
+    """The houses' calendars' stamp (migration 0008): equal stamps, equal sites, hours,
+    stations and closures. None when there is none to trust."""
+    connection = await session.connection()
+    stamp: str | None = await connection.scalar(select(CalendarStamp.stamp))
+    return stamp
 
 
 async def _read(
