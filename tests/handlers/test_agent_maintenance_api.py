@@ -135,3 +135,47 @@ async def test_agents_are_listed_for_set_up_roles_only(
     listed = await client.get("/api/v1/agents", headers=coordinator)
     assert [agent["name"] for agent in await listed.json()] == ["Isabelle Delmas"]
     assert (await client.get("/api/v1/agents")).status == 401
+
+
+async def test_an_agents_permanences_and_absences_are_listed_and_absences_removed(
+    client: Any, world: World, create_user: Any, create_site: Any, bearer: Any
+) -> None:
+    headers = await admin_headers(create_user, bearer)
+    base = f"/api/v1/agents/{world.agent.id}"
+    rules = await (await client.get(f"{base}/rules", headers=headers)).json()
+    assert [(rule["weekdays"], rule["start"], rule["end"], rule["site_ids"]) for rule in rules] == [
+        ([1], "09:00", "12:00", [world.site.id])
+    ]
+    made = []
+    for start, end in (("2026-02-02T00:00:00+01:00", "2026-02-03T00:00:00+01:00"),
+                       ("2026-03-23T00:00:00+01:00", "2026-03-24T00:00:00+01:00")):  # fmt: skip
+        response = await client.post(
+            f"{base}/absences", json={"start": start, "end": end, "reason": "Formation"},
+            headers=headers,
+        )  # fmt: skip
+        made.append((await response.json())["id"])
+    coming = await (await client.get(f"{base}/absences", headers=headers)).json()
+    assert [absence["id"] for absence in coming] == [made[1]]  # February's is over
+    assert coming[0]["start"] == "2026-03-23T00:00:00+01:00"
+    every = await client.get(f"{base}/absences", params={"past": "true"}, headers=headers)
+    assert [absence["id"] for absence in await every.json()] == made
+
+    # Monday 23 March offers no slot while she is away, and again once the absence is gone
+    async def free_on_the_23rd() -> int:
+        slots = await client.get(
+            "/api/v1/slots", headers=world.headers,
+            params={"site_id": str(world.site.id), "motive_id": str(world.motive.id),
+                    "from": "2026-03-23", "to": "2026-03-23"},
+        )  # fmt: skip
+        return len((await slots.json())["slots"])
+
+    assert await free_on_the_23rd() == 0
+    assert (await client.delete(f"{base}/absences/{made[1]}", headers=world.headers)).status == 403
+    assert (await client.delete(f"{base}/absences/{made[1]}", headers=headers)).status == 204
+    assert await free_on_the_23rd() > 0
+    assert (await client.delete(f"{base}/absences/{made[1]}", headers=headers)).status == 404
+    # the desk of the house reads them; a desk elsewhere does not see the agent
+    assert (await client.get(f"{base}/rules", headers=world.headers)).status == 200
+    other = await create_site("France Services Massiac")
+    elsewhere = await bearer(await create_user(Role.DESK, site_ids=[other.id]))
+    assert (await client.get(f"{base}/absences", headers=elsewhere)).status == 404

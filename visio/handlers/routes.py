@@ -86,8 +86,12 @@ def setup_routes(app: web.Application) -> None:
     add("GET", f"/api/v1/agents/{ID}", setup.get_agent, name="api_agent")
     add("PATCH", f"/api/v1/agents/{ID}", setup.change_agent, name="api_agent_change")
     add("DELETE", f"/api/v1/agents/{ID}", setup.delete_agent, name="api_agent_delete")
+    add("GET", f"/api/v1/agents/{ID}/rules", setup.list_rules, name="api_rules")
     add("POST", f"/api/v1/agents/{ID}/rules", setup.create_rule, name="api_rules_create")
+    add("GET", f"/api/v1/agents/{ID}/absences", setup.list_absences, name="api_absences")
     add("POST", f"/api/v1/agents/{ID}/absences", setup.create_absence, name="api_absences_create")
+    absence = f"/api/v1/agents/{ID}/absences/{{absence_id:\\d+}}"
+    add("DELETE", absence, setup.delete_absence, name="api_absence_delete")
     # Booking
     add("GET", "/api/v1/slots", slots.list_slots, name="api_slots")
     add("GET", "/api/v1/slots/first", slots.first_slots, name="api_slots_first")

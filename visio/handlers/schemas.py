@@ -257,8 +257,8 @@ class SiteListQuery(Strict):
     )  # fmt: skip
 
 
-class ClosureListQuery(Strict):
-    past: bool = Field(default=False, description="Also the closures already over.")
+class PastQuery(Strict):
+    past: bool = Field(default=False, description="Also those already over.")
 
 
 class InstantRange(Strict):

@@ -19,12 +19,12 @@ from visio.handlers.schemas import (
     AgentListQuery,
     AgentPatch,
     ClosureCreate,
-    ClosureListQuery,
     MotiveCreate,
     MotivePatch,
     PartnerCreate,
     PartnerListQuery,
     PartnerPatch,
+    PastQuery,
     RuleCreate,
     SiteCreate,
     SiteListQuery,
@@ -148,8 +148,8 @@ async def delete_station(request: web.Request) -> web.Response:
 
 
 @operation("A site's closures to come (and past ones with past=true), by start",
-           query=ClosureListQuery, response=list[ClosureView], tags=["set-up"])  # fmt: skip
-async def list_closures(request: web.Request, query: ClosureListQuery) -> web.Response:
+           query=PastQuery, response=list[ClosureView], tags=["set-up"])  # fmt: skip
+async def list_closures(request: web.Request, query: PastQuery) -> web.Response:
     closures = await setup.list_closures(
         request[DB], current_actor(request), match_int(request, "id"), include_past=query.past,
         now=now(request),
@@ -331,3 +331,28 @@ async def create_absence(request: web.Request, body: AbsenceCreate) -> web.Respo
         end=body.end, reason=body.reason, now=now(request),
     )  # fmt: skip
     return json_model(absence, status=201)
+
+
+@operation("An agent's permanences", response=list[RuleView], tags=["set-up"])
+async def list_rules(request: web.Request) -> web.Response:
+    rules = await setup.list_rules(request[DB], current_actor(request), match_int(request, "id"))
+    return json_model(rules, adapter=list[RuleView])
+
+
+@operation("An agent's absences to come (and past ones with past=true), by start",
+           query=PastQuery, response=list[AbsenceView], tags=["set-up"])  # fmt: skip
+async def list_absences(request: web.Request, query: PastQuery) -> web.Response:
+    absences = await setup.list_absences(
+        request[DB], current_actor(request), match_int(request, "id"), include_past=query.past,
+        now=now(request),
+    )  # fmt: skip
+    return json_model(absences, adapter=list[AbsenceView])
+
+
+@operation("Remove an agent's absence", action=SET_UP, status=204, tags=["set-up"])
+async def delete_absence(request: web.Request) -> web.Response:
+    await setup.delete_absence(
+        request[DB], current_actor(request), match_int(request, "id"),
+        match_int(request, "absence_id"), now=now(request),
+    )  # fmt: skip
+    return web.Response(status=204)

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from visio.db.models import (
@@ -317,3 +318,51 @@ async def create_absence(
         details={"absence_id": absence.id, "start": start.isoformat(), "end": end.isoformat()},
     )  # fmt: skip
     return absence_view(absence, agent.timezone)
+
+
+async def list_rules(session: AsyncSession, actor: Actor, agent_id: int) -> list[RuleView]:
+    """An agent's permanences, oldest first, if the actor may see the agent."""
+    agent = await session.scalar(select(Agent).where(Agent.id == agent_id, *_visible(actor)))
+    if agent is None:
+        raise NotFound()
+    rules = await session.scalars(
+        select(AvailabilityRule)
+        .where(AvailabilityRule.agent_id == agent_id)
+        .order_by(AvailabilityRule.id)
+        .options(selectinload(AvailabilityRule.sites), selectinload(AvailabilityRule.motives))
+    )
+    return [rule_view(rule, rule.sites, rule.motives) for rule in rules]
+
+
+async def list_absences(
+    session: AsyncSession, actor: Actor, agent_id: int, *, include_past: bool, now: datetime
+) -> list[AbsenceView]:
+    """An agent's absences by start, those not over yet (all with `include_past`), in the
+    agent's time, if the actor may see the agent."""
+    agent = await session.scalar(select(Agent).where(Agent.id == agent_id, *_visible(actor)))
+    if agent is None:
+        raise NotFound()
+    query = select(Absence).where(Absence.agent_id == agent_id)
+    if not include_past:
+        query = query.where(Absence.end_at > now)
+    absences = await session.scalars(query.order_by(Absence.start_at, Absence.id))
+    return [absence_view(absence, agent.timezone) for absence in absences]
+
+
+async def delete_absence(
+    session: AsyncSession, actor: Actor, agent_id: int, absence_id: int, *, now: datetime
+) -> None:
+    """Remove an agent's absence (recorded by mistake, or the agent back early): their
+    permanences offer slots again in that range."""
+    require_admin(actor)
+    absence = await session.get(Absence, absence_id)
+    if absence is None or absence.agent_id != agent_id:
+        raise NotFound()
+    await session.delete(absence)
+    await session.flush()
+    audit.record(
+        session, actor_id=actor.user_id, action="absence.delete", entity="agent",
+        entity_id=agent_id, now=now,
+        details={"absence_id": absence_id, "start": absence.start_at.isoformat(),
+                 "end": absence.end_at.isoformat()},
+    )  # fmt: skip
