@@ -35,6 +35,19 @@ OUTCOMES = frozenset(
 )
 
 
+class RebookReason(enum.StrEnum):
+    """Why a booked appointment can no longer take place as booked and waits for its desk
+    to move it: a set-up change, confirmed by an administrator or the agent, took its
+    agent or its station away."""
+
+    AGENT_ABSENT = "agent_absent"  # an absence of the agent falls on it
+    AGENT_LEFT = "agent_left"  # the agent was marked as gone
+    PERMANENCE_CHANGED = "permanence_changed"  # no permanence of the agent covers it now
+    HOUSE_CLOSED = "house_closed"  # a closure of the whole house falls on it
+    STATION_CLOSED = "station_closed"  # a closure of its station falls on it
+    STATION_OUT_OF_SERVICE = "station_out_of_service"  # its station was taken out of service
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from visio.db.base import Base
 from visio.db.models._columns import created_at_column, enum_column
-from visio.domain import AppointmentStatus
+from visio.domain import AppointmentStatus, RebookReason
 
 
 class Appointment(Base):
@@ -60,6 +60,12 @@ class Appointment(Base):
     # The partner agent opened their meeting link: a desk can tell a late agent.
     agent_joined_at: Mapped[datetime | None]
     cancel_reason: Mapped[str] = mapped_column(Text, server_default="")
+    # A set-up change took the agent or the station away (confirmed by whoever made it):
+    # when, and why. The appointment stays booked until its desk moves or cancels it.
+    to_rebook_since: Mapped[datetime | None]
+    to_rebook_reason: Mapped[RebookReason | None] = mapped_column(
+        enum_column(RebookReason, "rebook_reason")
+    )
     outcome_note: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
