@@ -15,6 +15,7 @@ from visio.handlers import (
     booking_pages,
     calendar_feed,
     health,
+    import_pages,
     meeting_pages,
     openapi,
     pages,
@@ -187,6 +188,8 @@ def setup_routes(app: web.Application) -> None:
     # Administration
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
+    add("GET", "/admin/import", import_pages.import_page, name="admin_import")
+    add("POST", "/admin/import", import_pages.import_submit, name="admin_import_submit")
     # Statistics
     add("GET", "/stats", stats_pages.stats, name="stats")
     add("GET", "/stats/export", stats_pages.export, name="stats_export")

@@ -150,8 +150,9 @@ class ImportReport:
     agents_updated: int
     permanences_added: int
 
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for row in self.rows if row.outcome is outcome)
+    def count(self, outcome: Outcome | str) -> int:
+        """How many rows had this outcome."""
+        return sum(1 for row in self.rows if row.outcome == outcome)
 
     @property
     def refused(self) -> tuple[RowReport, ...]:
@@ -197,7 +198,7 @@ def read_table(content: bytes) -> Table:
     too large, not UTF-8, no header, columns missing, unknown or twice, too many rows.
     Blank rows are left out; a row's line is where it begins in the file."""
     if len(content) > MAX_FILE_BYTES:
-        raise _file_error(_l("The file is larger than %(size)s.", size="1 MB"))
+        raise _file_error(_l("The file is larger than 1 MB."))
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
