@@ -83,14 +83,18 @@ async def test_an_agent_is_corrected_or_marked_as_left(
     booked = await book(client, world)
     left = await client.patch(path, json={"active": False}, headers=headers)
     assert left.status == 409
-    assert (await left.json())["error"]["appointments"] == [
-        {"id": booked["id"], "start": MONDAY_10}
-    ]
-    await client.post(
-        f"/api/v1/appointments/{booked['id']}/cancel", json={"reason": "Départ"},
-        headers=world.headers,
-    )  # fmt: skip
-    assert (await client.patch(path, json={"active": False}, headers=headers)).status == 200
+    error = (await left.json())["error"]
+    assert error["code"] == "would_strand_appointments"
+    assert [(a["id"], a["start"]) for a in error["appointments"]] == [(booked["id"], MONDAY_10)]
+    assert (await client.get(path, headers=headers)).status == 200
+    assert (await (await client.get(path, headers=headers)).json())["active"] is True
+    confirmed = await client.patch(
+        path, params={"confirm": "true"}, json={"active": False}, headers=headers
+    )
+    assert confirmed.status == 200, await confirmed.text()
+    kept = await client.get(f"/api/v1/appointments/{booked['id']}", headers=world.headers)
+    assert (await kept.json())["status"] == "booked"
+    assert (await kept.json())["to_rebook_reason"] == "agent_left"
     assert await (await client.get("/api/v1/agents", headers=headers)).json() != []
     gone = await client.get("/api/v1/agents", params={"state": "inactive"}, headers=headers)
     assert [agent["name"] for agent in await gone.json()] == ["Isabelle Delmas"]
@@ -179,3 +183,44 @@ async def test_an_agents_permanences_and_absences_are_listed_and_absences_remove
     other = await create_site("France Services Massiac")
     elsewhere = await bearer(await create_user(Role.DESK, site_ids=[other.id]))
     assert (await client.get(f"{base}/absences", headers=elsewhere)).status == 404
+
+
+async def test_a_permanence_is_corrected_or_removed_once_its_bookings_are_confirmed(
+    client: Any, world: World, create_user: Any, bearer: Any
+) -> None:
+    headers = await admin_headers(create_user, bearer)
+    rules_path = f"/api/v1/agents/{world.agent.id}/rules"
+    (rule,) = await (await client.get(rules_path, headers=headers)).json()
+    path = f"{rules_path}/{rule['id']}"
+    booked = await book(client, world)  # Monday 10:00
+
+    # Another permanence at the same time: refused by field, whatever the house.
+    clash = {"weekdays": [rule["weekdays"][0]], "start": "11:00", "end": "13:00"}
+    refused = await client.post(rules_path, json=clash, headers=headers)
+    assert refused.status == 422, await refused.text()
+    assert "start" in (await refused.json())["error"]["fields"]
+    wrongs = (({"start": "13:00"}, "end"), ({"weekdays": []}, "weekdays"),
+              ({"every_weeks": 9}, "every_weeks"), ({"start": None}, "start"))  # fmt: skip
+    for patch, field in wrongs:
+        wrong = await client.patch(path, json=patch, headers=headers)
+        assert wrong.status == 422, (patch, await wrong.text())
+        assert field in (await wrong.json())["error"]["fields"]
+
+    shorter = {"end": "10:00"}
+    asked = await client.patch(path, json=shorter, headers=headers)
+    assert asked.status == 409
+    error = (await asked.json())["error"]
+    assert error["code"] == "would_strand_appointments"
+    assert [a["id"] for a in error["appointments"]] == [booked["id"]]
+    assert (await (await client.get(rules_path, headers=headers)).json())[0]["end"] == rule["end"]
+    done = await client.patch(path, params={"confirm": "true"}, json=shorter, headers=headers)
+    assert done.status == 200, await done.text()
+    assert (await done.json())["end"] == "10:00"
+    appointment = await client.get(f"/api/v1/appointments/{booked['id']}", headers=world.headers)
+    assert (await appointment.json())["to_rebook_reason"] == "permanence_changed"
+
+    assert (await client.patch(path, json=shorter, headers=world.headers)).status == 403
+    assert (await client.delete(path, headers=headers)).status == 204
+    assert await (await client.get(rules_path, headers=headers)).json() == []
+    assert (await client.delete(path, headers=headers)).status == 404
+    assert (await client.patch(f"{rules_path}/424242", json={}, headers=headers)).status == 404

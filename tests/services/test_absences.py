@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
-from tests.services.conftest import JEAN, TUESDAY, House, book, paris, use_case
+from tests.services.conftest import JEAN, LINKS, TUESDAY, House, book, paris, use_case
 from visio.db.models import Absence, AuditEntry
 from visio.domain import AppointmentStatus
 from visio.scheduling.calendars import time_zone
@@ -34,7 +34,7 @@ async def test_an_agent_adds_lists_and_takes_back_an_absence(
 ) -> None:
     saved = await absences.add_own_absence(
         session, house.agent_actor, start=paris(9), end=paris(12), reason=" Formation ",
-        confirm=False, now=clock(),
+        confirm=False, links=LINKS, now=clock(),
     )  # fmt: skip
 
     found = await absences.own_absences(session, house.agent_actor, now=clock())
@@ -58,7 +58,7 @@ async def test_while_away_nobody_can_book_the_agent(
 ) -> None:
     await absences.add_own_absence(
         session, house.agent_actor, start=paris(9), end=paris(12), reason="", confirm=False,
-        now=clock(),
+        links=LINKS, now=clock(),
     )  # fmt: skip
     found = await slots.search_slots(
         session, house.desk, site_id=house.site.id, motive_id=house.motive.id,
@@ -85,7 +85,7 @@ async def test_an_absence_over_booked_appointments_needs_a_second_yes(
         async with use_case(session):
             await absences.add_own_absence(
                 session, house.agent_actor, start=paris(0), end=paris(23), reason="Malade",
-                confirm=False, now=clock(),
+                confirm=False, links=LINKS, now=clock(),
             )  # fmt: skip
     assert [view.id for view in refused.value.hit] == [first.id, second.id]
     assert refused.value.extra == {"appointments": [first.id, second.id]}
@@ -93,7 +93,7 @@ async def test_an_absence_over_booked_appointments_needs_a_second_yes(
 
     await absences.add_own_absence(
         session, house.agent_actor, start=paris(0), end=paris(23), reason="Malade",
-        confirm=True, now=clock(),
+        confirm=True, links=LINKS, now=clock(),
     )  # fmt: skip
     found = await absences.own_absences(session, house.agent_actor, now=clock())
     assert [view.id for view in found.hit] == [first.id, second.id]
@@ -128,7 +128,7 @@ async def test_a_wrong_range_is_refused_field_by_field_and_writes_nothing(
     with pytest.raises(InvalidInput) as refused:
         await absences.add_own_absence(
             session, house.agent_actor, start=start, end=end, reason="", confirm=True,
-            now=clock(),
+            links=LINKS, now=clock(),
         )  # fmt: skip
     assert list(refused.value.fields) == [field]
     assert await absence_count(session) == before
@@ -140,7 +140,7 @@ async def test_a_reason_too_long_is_refused(
     with pytest.raises(InvalidInput) as refused:
         await absences.add_own_absence(
             session, house.agent_actor, start=paris(9), end=paris(12), reason="x" * 201,
-            confirm=True, now=clock(),
+            confirm=True, links=LINKS, now=clock(),
         )  # fmt: skip
     assert list(refused.value.fields) == ["reason"]
 
@@ -150,7 +150,7 @@ async def test_an_absence_under_way_cannot_be_taken_back(
 ) -> None:
     saved = await absences.add_own_absence(
         session, house.agent_actor, start=paris(9), end=paris(12), reason="", confirm=True,
-        now=clock(),
+        links=LINKS, now=clock(),
     )  # fmt: skip
     clock.now = paris(10).astimezone(time_zone("UTC"))
     with pytest.raises(Conflict):
@@ -167,7 +167,7 @@ async def test_absences_are_each_agent_own(
 ) -> None:
     saved = await absences.add_own_absence(
         session, house.agent_actor, start=paris(9), end=paris(12), reason="", confirm=True,
-        now=clock(),
+        links=LINKS, now=clock(),
     )  # fmt: skip
     with pytest.raises(NotFound):
         await absences.remove_own_absence(session, house.colleague_actor, saved.id, now=clock())
@@ -179,6 +179,6 @@ async def test_absences_are_each_agent_own(
         with pytest.raises(NotAllowed):
             await absences.add_own_absence(
                 session, actor, start=paris(13), end=paris(14), reason="", confirm=True,
-                now=clock(),
+                links=LINKS, now=clock(),
             )  # fmt: skip
     assert await absence_count(session) == 1

@@ -10,6 +10,7 @@ agent, those they serve).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
-from tests.services.conftest import House, add_permanence, use_case
+from tests.services.conftest import LINKS, House, add_permanence, use_case
 from visio.db.base import Base
 from visio.db.models import AuditEntry, AvailabilityRule, Motive, Partner, Site
 from visio.services import setup
@@ -61,7 +62,7 @@ async def new_site(
 
 def rule(*, site_ids: list[int] | None = None, motive_ids: list[int] | None = None) -> RuleSettings:
     return RuleSettings(
-        weekdays=[4, 2, 2], start=time(9), end=time(12, 30), every_weeks=2,
+        weekdays=[4, 2, 2], start=time(13), end=time(16, 30), every_weeks=2,
         anchor_date=date(2026, 3, 17), valid_from=date(2026, 3, 1), valid_until=None,
         site_ids=site_ids, motive_ids=motive_ids,
     )  # fmt: skip
@@ -227,7 +228,7 @@ async def test_closures_are_for_the_site_own_stations(
 
     closure = await setup.create_closure(
         session, house.admin, site_id=house.site.id, start=start, end=end, reason="Travaux",
-        station_id=station.id, now=clock(),
+        station_id=station.id, links=LINKS, now=clock(),
     )  # fmt: skip
 
     assert (closure.station_id, closure.reason) == (station.id, "Travaux")
@@ -236,13 +237,13 @@ async def test_closures_are_for_the_site_own_stations(
         async with use_case(session):
             await setup.create_closure(
                 session, house.admin, site_id=house.elsewhere.id, start=start, end=end,
-                reason="", station_id=station.id, now=clock(),
+                reason="", station_id=station.id, links=LINKS, now=clock(),
             )  # fmt: skip
     assert set(refused.value.fields) == {"station_id"}
     with pytest.raises(NotFound):
         await setup.create_closure(
             session, house.admin, site_id=999_999, start=start, end=end, reason="",
-            station_id=None, now=clock(),
+            station_id=None, links=LINKS, now=clock(),
         )  # fmt: skip
 
 
@@ -307,14 +308,16 @@ async def test_a_permanence_is_recorded_as_asked(
     )  # fmt: skip
 
     assert created == RuleView(
-        id=created.id, agent_id=house.agent.id, weekdays=[2, 4], start="09:00", end="12:30",
+        id=created.id, agent_id=house.agent.id, weekdays=[2, 4], start="13:00", end="16:30",
         every_weeks=2, anchor_date=date(2026, 3, 17), valid_from=date(2026, 3, 1),
         valid_until=None, site_ids=sorted([house.site.id, house.elsewhere.id]),
         motive_ids=[house.motive.id],
     )  # fmt: skip
+    # The other weeks of the cycle: no overlap with the first.
     everywhere = await setup.create_rule(
-        session, house.admin, agent_id=house.agent.id, rule=rule(), now=clock()
-    )
+        session, house.admin, agent_id=house.agent.id,
+        rule=replace(rule(), anchor_date=date(2026, 3, 24)), now=clock(),
+    )  # fmt: skip
     assert (everywhere.site_ids, everywhere.motive_ids) == (None, None)
 
 
@@ -378,7 +381,7 @@ async def test_an_absence_reads_in_the_agent_zone(
     absence = await setup.create_absence(
         session, house.admin, agent_id=house.agent.id,
         start=datetime(2026, 3, 23, 23, 0, tzinfo=UTC),
-        end=datetime(2026, 3, 27, 23, 0, tzinfo=UTC), reason="Congés", now=clock(),
+        end=datetime(2026, 3, 27, 23, 0, tzinfo=UTC), reason="Congés", links=LINKS, now=clock(),
     )  # fmt: skip
 
     assert (absence.agent_id, absence.reason) == (house.agent.id, "Congés")
@@ -386,5 +389,5 @@ async def test_an_absence_reads_in_the_agent_zone(
     with pytest.raises(NotFound):
         await setup.create_absence(
             session, house.admin, agent_id=999_999, start=absence.start, end=absence.end,
-            reason="", now=clock(),
+            reason="", links=LINKS, now=clock(),
         )  # fmt: skip

@@ -18,7 +18,7 @@ from visio.handlers.validation import EARLIEST, LATEST
 from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
-from visio.keys import DB
+from visio.keys import DB, LINKS
 from visio.scheduling.calendars import time_zone
 from visio.services import absences, calendar_feed
 from visio.services.absences import AgentAbsences, WouldHit
@@ -152,7 +152,7 @@ async def add_absence(request: web.Request) -> web.StreamResponse:
         start, end = typed.range(found.timezone)
         await absences.add_own_absence(
             request[DB], actor, start=start, end=end, reason=typed.reason,
-            confirm=form.get("confirm") == "1", now=moment,
+            confirm=form.get("confirm") == "1", links=request.app[LINKS], now=moment,
         )  # fmt: skip
     except InvalidInput as refused:
         errors = {_FIELD_OF.get(name, name): str(text) for name, text in refused.fields.items()}

@@ -89,6 +89,9 @@ def setup_routes(app: web.Application) -> None:
     add("DELETE", f"/api/v1/agents/{ID}", setup.delete_agent, name="api_agent_delete")
     add("GET", f"/api/v1/agents/{ID}/rules", setup.list_rules, name="api_rules")
     add("POST", f"/api/v1/agents/{ID}/rules", setup.create_rule, name="api_rules_create")
+    rule = f"/api/v1/agents/{ID}/rules/{{rule_id:\\d+}}"
+    add("PATCH", rule, setup.change_rule, name="api_rule_change")
+    add("DELETE", rule, setup.delete_rule, name="api_rule_delete")
     add("GET", f"/api/v1/agents/{ID}/absences", setup.list_absences, name="api_absences")
     add("POST", f"/api/v1/agents/{ID}/absences", setup.create_absence, name="api_absences_create")
     absence = f"/api/v1/agents/{ID}/absences/{{absence_id:\\d+}}"

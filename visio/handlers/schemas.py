@@ -239,7 +239,18 @@ class SitePatch(Strict):
 class StationPatch(Strict):
     name: Annotated[Name | None, NOT_NULL] = None
     active: Annotated[bool | None, NOT_NULL] = Field(
-        default=None, description="false: out of service (refused while bookings are to come)"
+        default=None,
+        description="false: out of service (bookings to come on it: 409 listing them, unless "
+        "confirm=true sets them aside to rebook)",
+    )
+
+
+class ConfirmQuery(Strict):
+    confirm: bool = Field(
+        default=False,
+        description="true: go on even though booked appointments lose their agent or station "
+        "(they are then set aside to rebook, their citizens and agents told by email); "
+        "without it such a change answers 409 would_strand_appointments, listing them.",
     )
 
 
@@ -365,7 +376,9 @@ class AgentPatch(Strict):
     timezone: Annotated[Timezone | None, NOT_NULL] = None
     locale: Annotated[Locale | None, NOT_NULL] = None
     active: Annotated[bool | None, NOT_NULL] = Field(
-        default=None, description="false: left (refused while appointments with them are to come)"
+        default=None,
+        description="false: left (appointments with them to come: 409 listing them, unless "
+        "confirm=true sets them aside to rebook)",
     )
 
 
@@ -408,6 +421,32 @@ class RuleCreate(TimeRange):
         if until is not None and valid_from is not None and until < valid_from:
             raise PydanticCustomError("valid_until_before_from", "valid_until_before_from")
         return until
+
+
+class RulePatch(Strict):
+    """A permanence's correction: only the fields given change; the result is checked as
+    at creation (hours and validity in order, no overlap with the agent's others)."""
+
+    weekdays: Annotated[list[Weekday] | None, NOT_NULL] = Field(
+        default=None, min_length=1, max_length=7
+    )
+    start: Annotated[time | None, NOT_NULL] = None
+    end: Annotated[time | None, NOT_NULL] = None
+    every_weeks: Annotated[int | None, NOT_NULL] = Field(default=None, ge=1, le=8)
+    anchor_date: Day | None = None
+    valid_from: Day | None = None
+    valid_until: Day | None = None
+    site_ids: list[Id] | None = Field(default=None, max_length=500, description="null: every house")
+    motive_ids: list[Id] | None = Field(
+        default=None, max_length=500, description="null: every motive of the partner"
+    )
+
+    @field_validator("weekdays")
+    @classmethod
+    def _distinct(cls, weekdays: list[int] | None) -> list[int] | None:
+        if weekdays is not None and len(set(weekdays)) != len(weekdays):
+            raise field_error("unique_items")
+        return sorted(weekdays) if weekdays is not None else None
 
 
 class AbsenceCreate(InstantRange):
@@ -717,3 +756,35 @@ class ThemeChange(Strict):
     name_en: Label | None = None
     position: int | None = Field(default=None, ge=1, le=1000)
     active: bool | None = None
+
+
+class AuditQuery(Strict):
+    who: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = Field(
+        default="", description="Part of the name or the email of who made the change."
+    )
+    user_id: Id | None = Field(default=None, description="The changes of this account.")
+    action: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = Field(
+        default="", description="An action (agent.change), or its first part (agent: all of them)."
+    )
+    entity: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = Field(
+        default="", description="The kind of record changed: site, agent, user, appointment…"
+    )
+    entity_id: Id | None = None
+    from_: Day | None = Field(
+        default=None, alias="from", description="From this day (VISIO_DEFAULT_TIMEZONE's clock)."
+    )
+    to: Day | None = Field(default=None, description="To this day, included.")
+    page: int = Field(default=1, ge=1, le=1_000_000, description="The page wanted, from 1.")
+    limit: int = Field(
+        default=50, ge=1, le=1000,
+        description="Entries per page, the newest first. X-Total-Count and Link say where a "
+        "page stands.",
+    )  # fmt: skip
+
+    @field_validator("to")
+    @classmethod
+    def _ordered(cls, to: date | None, info: ValidationInfo) -> date | None:
+        first = info.data.get("from_")
+        if to is not None and first is not None and to < first:
+            raise PydanticCustomError("to_before_from", "to_before_from")
+        return to

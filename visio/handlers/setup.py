@@ -19,6 +19,7 @@ from visio.handlers.schemas import (
     AgentListQuery,
     AgentPatch,
     ClosureCreate,
+    ConfirmQuery,
     MotiveCreate,
     MotivePatch,
     PartnerCreate,
@@ -26,13 +27,14 @@ from visio.handlers.schemas import (
     PartnerPatch,
     PastQuery,
     RuleCreate,
+    RulePatch,
     SiteCreate,
     SiteListQuery,
     SitePatch,
     StationCreate,
     StationPatch,
 )
-from visio.keys import DB
+from visio.keys import DB, LINKS
 from visio.services import setup
 from visio.services.permissions import Action
 from visio.services.records import (
@@ -125,14 +127,17 @@ async def create_station(request: web.Request, body: StationCreate) -> web.Respo
     return json_model(station, status=201)
 
 
-@operation("Rename a station, or take it out of service (refused, with them, while "
-           "appointments are booked on it) or back", action=SET_UP, body=StationPatch,
-           response=StationView, tags=["set-up"])  # fmt: skip
-async def change_station(request: web.Request, body: StationPatch) -> web.Response:
+@operation("Rename a station, or take it out of service (appointments booked on it: 409 "
+           "listing them, unless confirmed) or back", action=SET_UP, body=StationPatch,
+           query=ConfirmQuery, response=StationView, tags=["set-up"])  # fmt: skip
+async def change_station(
+    request: web.Request, body: StationPatch, query: ConfirmQuery
+) -> web.Response:
     given = {name: getattr(body, name) for name in body.model_fields_set}
     station = await setup.change_station(
         request[DB], current_actor(request), match_int(request, "id"),
-        match_int(request, "station_id"), **given, now=now(request),
+        match_int(request, "station_id"), **given, confirm=query.confirm,
+        links=request.app[LINKS], now=now(request),
     )  # fmt: skip
     return json_model(station)
 
@@ -166,12 +171,16 @@ async def delete_closure(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@operation("Close a site, or one of its stations, for a while", action=SET_UP,
-           body=ClosureCreate, response=ClosureView, status=201, tags=["set-up"])  # fmt: skip
-async def create_closure(request: web.Request, body: ClosureCreate) -> web.Response:
+@operation("Close a site, or one of its stations, for a while (booked appointments it falls "
+           "on: 409 listing them, unless confirmed)", action=SET_UP, body=ClosureCreate,
+           query=ConfirmQuery, response=ClosureView, status=201, tags=["set-up"])  # fmt: skip
+async def create_closure(
+    request: web.Request, body: ClosureCreate, query: ConfirmQuery
+) -> web.Response:
     closure = await setup.create_closure(
         request[DB], current_actor(request), site_id=match_int(request, "id"), start=body.start,
-        end=body.end, reason=body.reason, station_id=body.station_id, now=now(request),
+        end=body.end, reason=body.reason, station_id=body.station_id, confirm=query.confirm,
+        links=request.app[LINKS], now=now(request),
     )  # fmt: skip
     return json_model(closure, status=201)
 
@@ -290,14 +299,15 @@ async def get_agent(request: web.Request) -> web.Response:
     return json_model(agent)
 
 
-@operation("Correct an agent, or record that they left (refused, with them, while "
-           "appointments with them are to come) or came back", action=SET_UP,
-           body=AgentPatch, response=AgentView, tags=["set-up"])  # fmt: skip
-async def change_agent(request: web.Request, body: AgentPatch) -> web.Response:
+@operation("Correct an agent, or record that they left (appointments with them to come: "
+           "409 listing them, unless confirmed) or came back", action=SET_UP,
+           body=AgentPatch, query=ConfirmQuery, response=AgentView, tags=["set-up"])  # fmt: skip
+async def change_agent(request: web.Request, body: AgentPatch, query: ConfirmQuery) -> web.Response:
     given = {name: getattr(body, name) for name in body.model_fields_set}
     agent = await setup.change_agent(
-        request[DB], current_actor(request), match_int(request, "id"), **given, now=now(request)
-    )
+        request[DB], current_actor(request), match_int(request, "id"), **given,
+        confirm=query.confirm, links=request.app[LINKS], now=now(request),
+    )  # fmt: skip
     return json_model(agent)
 
 
@@ -323,12 +333,42 @@ async def create_rule(request: web.Request, body: RuleCreate) -> web.Response:
     return json_model(rule, status=201)
 
 
-@operation("Record an agent's absence", action=SET_UP, body=AbsenceCreate,
+@operation("Correct a permanence: the fields given, checked as at creation (booked "
+           "appointments it would no longer hold: 409 listing them, unless confirmed)",
+           action=SET_UP, body=RulePatch, query=ConfirmQuery, response=RuleView,
+           tags=["set-up"])  # fmt: skip
+async def change_rule(request: web.Request, body: RulePatch, query: ConfirmQuery) -> web.Response:
+    rule = await setup.change_rule(
+        request[DB], current_actor(request), match_int(request, "id"),
+        match_int(request, "rule_id"),
+        changes={name: getattr(body, name) for name in body.model_fields_set},
+        confirm=query.confirm, links=request.app[LINKS], now=now(request),
+    )  # fmt: skip
+    return json_model(rule)
+
+
+@operation("Remove a permanence (booked appointments only it held: 409 listing them, unless "
+           "confirmed)", action=SET_UP, query=ConfirmQuery, status=204,
+           tags=["set-up"])  # fmt: skip
+async def delete_rule(request: web.Request, query: ConfirmQuery) -> web.Response:
+    await setup.delete_rule(
+        request[DB], current_actor(request), match_int(request, "id"),
+        match_int(request, "rule_id"), confirm=query.confirm, links=request.app[LINKS],
+        now=now(request),
+    )  # fmt: skip
+    return web.Response(status=204)
+
+
+@operation("Record an agent's absence (booked appointments it falls on: 409 listing them, "
+           "unless confirmed)", action=SET_UP, body=AbsenceCreate, query=ConfirmQuery,
            response=AbsenceView, status=201, tags=["set-up"])  # fmt: skip
-async def create_absence(request: web.Request, body: AbsenceCreate) -> web.Response:
+async def create_absence(
+    request: web.Request, body: AbsenceCreate, query: ConfirmQuery
+) -> web.Response:
     absence = await setup.create_absence(
         request[DB], current_actor(request), agent_id=match_int(request, "id"), start=body.start,
-        end=body.end, reason=body.reason, now=now(request),
+        end=body.end, reason=body.reason, confirm=query.confirm, links=request.app[LINKS],
+        now=now(request),
     )  # fmt: skip
     return json_model(absence, status=201)
 

@@ -9,11 +9,11 @@ was queued, whatever happens to the appointment afterwards.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-Template = Literal["booked", "cancelled", "rescheduled", "reminder"]
+Template = Literal["booked", "cancelled", "rescheduled", "reminder", "to_rebook"]
 CalendarMethod = Literal["REQUEST", "CANCEL"]
 
 
@@ -116,3 +116,36 @@ class MessageFacts(Facts):
     def from_json(cls, document: object) -> MessageFacts:
         """A stored document, checked: `pydantic.ValidationError` if it is not one."""
         return cls.model_validate(document)
+
+
+class PasswordResetContext(Facts):
+    """What the password reset email's templates are given."""
+
+    recipient_name: str
+    locale: str
+    # The one-time link itself: the email must carry it, and the outbox words messages only
+    # when it sends them, so it waits here in clear until then (the account's reset keeps
+    # only its hash). It works once, for `valid_hours`, and a newer link spends it.
+    link: str
+    valid_hours: int
+
+
+class PasswordResetFacts(Facts):
+    """A password reset link sent to an account's owner (`visio.services.password_resets`)."""
+
+    template: Literal["password_reset"]
+    context: PasswordResetContext
+
+    def to_json(self) -> dict[str, object]:
+        """The document as stored in the outbox row."""
+        return self.model_dump(mode="json")
+
+
+# Every kind of facts a message may report, told apart by its template.
+AnyFacts = Annotated[MessageFacts | PasswordResetFacts, Field(discriminator="template")]
+_ANY_FACTS: TypeAdapter[MessageFacts | PasswordResetFacts] = TypeAdapter(AnyFacts)
+
+
+def read_facts(document: object) -> MessageFacts | PasswordResetFacts:
+    """A stored document of any kind, checked: `pydantic.ValidationError` if it is none."""
+    return _ANY_FACTS.validate_python(document)

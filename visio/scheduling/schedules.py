@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from math import lcm
+from typing import Final, NamedTuple
 
 from visio.scheduling.calendars import time_zone
 
@@ -101,6 +102,10 @@ class MotiveTiming:
             raise ValueError("a motive's notice and horizon cannot be negative")
 
 
+# A Monday, so that rules without an anchor and without a start date share one cycle.
+DEFAULT_CYCLE_ANCHOR: Final = date(2001, 1, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class AvailabilityRule:
     """A recurring remote duty ("permanence") of an agent, agent-local wall clock: on the
@@ -136,6 +141,74 @@ class AvailabilityRule:
         return (self.site_ids is None or site_id in self.site_ids) and (
             self.motive_ids is None or motive_id in self.motive_ids
         )
+
+    def runs_on(self, day: date) -> bool:
+        """Tell whether the permanence starts on the agent-local `day`: one of its
+        weekdays, within its validity, in a week of its cycle (weeks counted from the
+        Monday of its anchor, else of its first day, else of a fixed Monday)."""
+        if day.isoweekday() not in self.weekdays:
+            return False
+        if (self.valid_from is not None and day < self.valid_from) or (
+            self.valid_until is not None and day > self.valid_until
+        ):
+            return False
+        anchor = self.anchor_date or self.valid_from or DEFAULT_CYCLE_ANCHOR
+        cycle_monday = anchor.toordinal() - anchor.weekday()
+        return ((day.toordinal() - cycle_monday) // 7) % self.every_weeks == 0
+
+    def _seconds(self) -> tuple[int, int]:
+        # The day's range in seconds from its midnight; an end not after the start runs
+        # into the next day.
+        start = self.start.hour * 3600 + self.start.minute * 60 + self.start.second
+        end = self.end.hour * 3600 + self.end.minute * 60 + self.end.second
+        return start, end if end > start else end + 86_400
+
+
+def rules_overlap(first: AvailabilityRule, second: AvailabilityRule) -> bool:
+    """Tell whether two permanences of one agent ever run at the same time: some day on
+    which each starts (the same day, or one the day before the other: a permanence may
+    run past midnight) puts their hours over each other. Touching ends do not overlap.
+
+    Wall-clock hours on the agent's own clock, as both rules are written: a day on which
+    the clock changes shifts them alike. Which houses or motives each serves does not
+    matter: an agent holds one permanence at a time.
+
+    The days where both are valid repeat their pattern every `7 × lcm(cycles)` days, so
+    one such period (from the first day both are valid, widened by a day each side)
+    answers for all time.
+    """
+    bounds = [rule.valid_from for rule in (first, second) if rule.valid_from is not None]
+    ends = [rule.valid_until for rule in (first, second) if rule.valid_until is not None]
+    period = 7 * lcm(first.every_weeks, second.every_weeks)
+    last_day = min(ends) if ends else None
+    if bounds:
+        first_day = max(bounds)
+    elif last_day is not None:
+        first_day = last_day - timedelta(days=period)
+    else:
+        first_day = DEFAULT_CYCLE_ANCHOR
+    stop = first_day + timedelta(days=period)
+    if last_day is not None:
+        if last_day < first_day:
+            return False
+        stop = min(stop, last_day)
+    first_start, first_end = first._seconds()
+    second_start, second_end = second._seconds()
+    one_day = timedelta(days=1)
+    day = first_day - one_day
+    while day <= stop + one_day:
+        if first.runs_on(day):
+            for shift in (-1, 0, 1):
+                other = day + timedelta(days=shift)
+                offset = shift * 86_400
+                if (
+                    second.runs_on(other)
+                    and first_start < second_end + offset
+                    and second_start + offset < first_end
+                ):
+                    return True
+        day += one_day
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ from typing import Final, TypeVar
 from visio.scheduling.calendars import time_zone, to_utc
 from visio.scheduling.intervals import intersect, normalise, subtract
 from visio.scheduling.schedules import (
+    DEFAULT_CYCLE_ANCHOR,
     AgentSchedule,
     AvailabilityRule,
     FreeTime,
@@ -100,6 +101,7 @@ __all__ = [
     "find_free_times",
     "find_slots",
     "is_bookable",
+    "within_permanences",
 ]
 
 # A half-open range of instants, in microseconds since the epoch.
@@ -110,8 +112,6 @@ _StationSpan = tuple[int, int, int]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 _MIDNIGHT: Final = time(0)
-# A Monday, so that rules without an anchor and without a start date share one cycle.
-_DEFAULT_CYCLE_ANCHOR: Final = date(2001, 1, 1)
 
 
 @dataclass(slots=True)
@@ -448,6 +448,30 @@ def is_bookable(
     return None
 
 
+def within_permanences(
+    timezone: str,
+    rules: Sequence[AvailabilityRule],
+    start: datetime,
+    end: datetime,
+    site_id: int,
+    motive_id: int,
+) -> bool:
+    """Tell whether ``[start, end)`` lies inside one window of an agent's permanences
+    (``rules``, on the agent's clock in ``timezone``) that offer ``site_id`` and
+    ``motive_id``: whether those permanences still hold an appointment booked then.
+    Windows are those the slot search offers from, so the answer is the search's."""
+    check_aware(start, "start")
+    check_aware(end, "end")
+    offering = [rule for rule in rules if rule.applies_to(site_id, motive_id)]
+    if not offering:
+        return False
+    low, high = _micros(start), _micros(end)
+    first = _local_ordinal(low, timezone) - 1
+    last = _local_ordinal(high, timezone)
+    windows = _availability_windows(timezone, offering, first, last)
+    return any(window_start <= low and high <= window_end for window_start, window_end in windows)
+
+
 _Identified = TypeVar("_Identified", StationSchedule, AgentSchedule)
 
 
@@ -555,7 +579,7 @@ def _availability_windows(
     """The windows of ``rules`` on agent-local days ``first``..``last`` (ordinals)."""
     cycles = []
     for rule in rules:
-        anchor = rule.anchor_date or rule.valid_from or _DEFAULT_CYCLE_ANCHOR
+        anchor = rule.anchor_date or rule.valid_from or DEFAULT_CYCLE_ANCHOR
         cycles.append(
             (
                 rule.weekdays,

@@ -3,8 +3,9 @@
 An absence removes the agent's free slots over its range; it does not cancel what is
 already booked there. So before an absence is saved, the agent is shown the booked
 appointments it falls on (`hit`), and saving it with some asks for a second, explicit
-yes (`confirm`): those appointments then stay booked for their desks to move, and each is
-listed on the agent's page until moved, cancelled or over.
+yes (`confirm`): those appointments then stay booked for their desks to move (set aside to
+rebook, their citizens told), and each is listed on the agent's page until moved,
+cancelled or over.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Absence, Agent, Appointment
-from visio.domain import AppointmentStatus
+from visio.domain import AppointmentStatus, RebookReason
 from visio.i18n import lazy_gettext as _l
-from visio.services import appointments, audit
+from visio.services import appointments, audit, rebooking
 from visio.services.errors import Conflict, InvalidInput, Message, NotFound
+from visio.services.notifications import Links
 from visio.services.permissions import Action, Actor, require_agent_self
 from visio.services.records import AbsenceView, AppointmentView
 from visio.services.setup.agents import absence_view
@@ -130,10 +132,12 @@ async def add_own_absence(
     end: datetime,
     reason: str,
     confirm: bool,
+    links: Links,
     now: datetime,
 ) -> AbsenceView:
     """Save an absence of the signed-in agent. `WouldHit` (nothing written) when it falls
-    on booked appointments and `confirm` is not given."""
+    on booked appointments and `confirm` is not given; confirmed, those are set aside for
+    their houses to rebook, their citizens told (`visio.services.rebooking`)."""
     agent_id = require_agent_self(actor, Action.OWN_ABSENCES)
     reason = reason.strip()
     _check(start, end, reason, now)
@@ -141,6 +145,9 @@ async def add_own_absence(
     hit = await _booked_between(session, agent_id, start, end, now)
     if hit and not confirm:
         raise WouldHit(hit)
+    await rebooking.set_aside(
+        session, actor, hit, RebookReason.AGENT_ABSENT, confirm=True, links=links, now=now
+    )
     absence = Absence(agent_id=agent_id, start_at=start, end_at=end, reason=reason)
     session.add(absence)
     await session.flush()

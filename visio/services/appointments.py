@@ -87,6 +87,8 @@ def view_of(row: ViewRow, now: datetime) -> AppointmentView:
             appointment.status, appointment.start_at, appointment.end_at,
             appointment.agent_joined_at, now,
         ),
+        to_rebook_since=local(appointment.to_rebook_since),
+        to_rebook_reason=appointment.to_rebook_reason,
     )  # fmt: skip
 
 

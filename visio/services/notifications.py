@@ -155,10 +155,12 @@ def message_row(change: Change, *, for_agent: bool) -> OutboxRow:
         documents=motive.documents, instructions=motive.instructions,
         reference=reference_of(moment.id), join_url=join_url,
         citizen_name=citizen.full_name if for_agent and citizen else "",
-        reason=moment.cancel_reason, previous_start=change.previous_start,
+        reason=change.reason if change.reason is not None else moment.cancel_reason,
+        previous_start=change.previous_start,
     )  # fmt: skip
     invitation = None
-    if change.template != "reminder":
+    # Reminders and appointments to rebook change nothing in the calendar (yet).
+    if change.template not in ("reminder", "to_rebook"):
         invitation = InvitationFacts(
             uid=change.uid, sequence=moment.sequence,
             method="CANCEL" if change.template == "cancelled" else "REQUEST",
@@ -299,6 +301,30 @@ async def queue_rescheduled(
     await _insert(session, rows)
 
 
+async def queue_to_rebook(
+    session: AsyncSession,
+    appointment: Appointment,
+    citizen: CitizenView | None,
+    reason: str,
+    *,
+    links: Links,
+    now: datetime,
+) -> None:
+    """Tell the agent, and the citizen if they gave an email, that a set-up change took
+    the appointment's agent or station away (`reason`, a `RebookReason` value) and that
+    the house will set a new time; its reminders, which would now mislead, are withdrawn.
+    The calendar event stays until the move or the cancellation updates it."""
+    await withdraw_pending(session, appointment.id)
+    parties = await _parties(
+        session, site_id=appointment.site_id, motive_id=appointment.motive_id,
+        agent_id=appointment.agent_id,
+    )  # fmt: skip
+    uid = await calendar_uid(session, appointment.id, appointment.rescheduled_from_id, links)
+    change = Change("to_rebook", moment_of(appointment), parties, citizen, links, now, uid,
+                    reason=reason)  # fmt: skip
+    await _insert(session, _messages(change))
+
+
 async def withdraw_pending(session: AsyncSession, appointment_id: int) -> None:
     """Messages about an appointment that changed, still waiting: they would now mislead."""
     pending = await session.scalars(
@@ -350,4 +376,133 @@ def _entry(message: OutboxMessage, subject: str | None = None) -> OutboxEntry:
         recipient_email=message.recipient_email, recipient_name=message.recipient_name,
         locale=message.locale, subject=subject, attempts=message.attempts,
         next_attempt_at=message.next_attempt_at, last_error=message.last_error,
+        appointment_id=message.appointment_id,
     )  # fmt: skip
+
+
+_APPOINTMENT_REFERENCE = re.compile(r"(?:v-?)?0*(\d{1,10})", re.IGNORECASE)
+
+
+async def find_messages(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    status: OutboxStatus | None = None,
+    kind: str = "",
+    search: str = "",
+    page: int = 1,
+    per_page: int | None = 50,
+) -> Listing[OutboxEntry]:
+    """A page of the outbox, newest first, for administrators: of one status; of one kind
+    (`booked.agent`), or of what it reports (`booked`: to agents and citizens); about one
+    appointment (`search` is its reference, V-000123, or its number) or to a recipient
+    whose address or name holds `search`."""
+    require(actor, Action.READ_OUTBOX)
+    criteria: list[ColumnElement[bool]] = []
+    if status is not None:
+        criteria.append(OutboxMessage.status == status)
+    if kind:
+        same = OutboxMessage.kind == kind
+        criteria.append(or_(same, OutboxMessage.kind.startswith(f"{kind}.", autoescape=True)))
+    reference = _APPOINTMENT_REFERENCE.fullmatch(search.strip())
+    if reference is not None:
+        criteria.append(OutboxMessage.appointment_id == int(reference.group(1)))
+    else:
+        criteria += matching(search, OutboxMessage.recipient_email, OutboxMessage.recipient_name)
+    count = select(func.count()).select_from(OutboxMessage).where(*criteria)
+    total = int(await session.scalar(count) or 0)
+    query = select(OutboxMessage).where(*criteria).order_by(OutboxMessage.id.desc())
+    if per_page is not None:
+        query = query.limit(per_page).offset((page - 1) * per_page)
+    items = [_entry(message) for message in await session.scalars(query)]
+    return Listing(items, total, page, per_page)
+
+
+# Messages the server refused for good, or given up on after the last retry.
+RESENDABLE = frozenset({OutboxStatus.FAILED, OutboxStatus.DEAD})
+# Kinds of messages about an appointment still to come, true only while it is.
+ANNOUNCING = ("booked.", "reminder.", "to_rebook.")
+_NOT_RESENDABLE = {
+    OutboxStatus.SENT: _l("This message was delivered already: it cannot be sent again."),
+    OutboxStatus.PENDING: _l("This message is still waiting to be sent: there is nothing to do."),
+    OutboxStatus.CANCELLED: _l(
+        "This message was withdrawn when its appointment changed: it cannot be sent again."
+    ),
+}
+
+
+async def resend_message(
+    session: AsyncSession, actor: Actor, message_id: int, *, now: datetime
+) -> OutboxEntry:
+    """Put a failed or dead message back in the queue, for administrators (audited): it is
+    pending again, due `now`, its attempts back to none, so the sender takes it on its next
+    pass with every retry it had the first time. Its last error stays until that attempt.
+
+    Anything else is a `Conflict`, and so is a message announcing an appointment (its
+    confirmation, a reminder, a call to move it) that is no longer booked or has begun:
+    sent now, it would mislead."""
+    require(actor, Action.RESEND_MESSAGE)
+    # Locked (PostgreSQL): two administrators resending at once put it back only once.
+    message = await session.get(
+        OutboxMessage, message_id, with_for_update=True, populate_existing=True
+    )
+    if message is None:
+        raise NotFound()
+    if message.status not in RESENDABLE:
+        raise Conflict(_NOT_RESENDABLE[message.status])
+    if message.kind.startswith(ANNOUNCING) and not await _still_booked(
+        session, message.appointment_id, now
+    ):
+        raise Conflict(
+            _l("Its appointment has changed or begun since: sent now, this message would mislead.")
+        )
+    previous, attempts = message.status, message.attempts
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    audit.record(
+        session, actor_id=actor.user_id, action="message.resend", entity="outbox_message",
+        entity_id=message.id, now=now,
+        details={"kind": message.kind, "status": previous.value, "attempts": attempts},
+    )  # fmt: skip
+    await session.flush()
+    return _entry(message)
+
+
+async def _still_booked(session: AsyncSession, appointment_id: int | None, now: datetime) -> bool:
+    if appointment_id is None:
+        return False
+    found = (
+        await session.execute(
+            select(Appointment.status, Appointment.start_at).where(Appointment.id == appointment_id)
+        )
+    ).one_or_none()
+    return found is not None and found.status is AppointmentStatus.BOOKED and found.start_at > now
+
+
+
+async def queue_password_reset(
+    session: AsyncSession, *, to_email: str, to_name: str, locale: str, link: str,
+    valid_hours: int, now: datetime,
+) -> None:  # fmt: skip
+    """The link to set a new password, to the account's owner, in their language. A link
+    sent earlier to them and still waiting is withdrawn: the new one spends it."""
+    waiting = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "password_reset",
+            OutboxMessage.recipient_email == to_email,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    )
+    for message in waiting:
+        message.status = OutboxStatus.CANCELLED
+    context = PasswordResetContext(
+        recipient_name=to_name, locale=locale, link=link, valid_hours=valid_hours
+    )
+    facts = PasswordResetFacts(template="password_reset", context=context)
+    message = OutboxMessage(
+        kind="password_reset", appointment_id=None, recipient_email=to_email,
+        recipient_name=to_name, locale=locale, payload=facts.to_json(),
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now,
+    )  # fmt: skip
+    session.add(message)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from visio.domain import AppointmentStatus, OutboxStatus, RequestChannel, Role
+from visio.domain import AppointmentStatus, OutboxStatus, RebookReason, RequestChannel, Role
 
 
 def reference_of(appointment_id: int) -> str:
@@ -71,6 +71,10 @@ class AppointmentView:
     cancel_reason: str
     outcome_note: str
     agent_presence: str
+    # A set-up change left it without its agent or station: since when, and why (its
+    # house is to move it).
+    to_rebook_since: datetime | None = None
+    to_rebook_reason: RebookReason | None = None
 
     @property
     def citizen_name(self) -> str | None:
@@ -253,6 +257,26 @@ class TokenView:
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedReset:
+    """A password reset link just made for an account: sent by email to its owner
+    (`emailed_to`), or `link` itself, to be handed over, shown this once."""
+
+    user_id: int
+    expires_at: datetime
+    emailed_to: str | None
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResetLinkView:
+    """A password reset link still good, as its page shows it: whose account."""
+
+    email: str
+    name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxEntry:
     """One message of the outbox as administrators list it (times in UTC)."""
 
@@ -297,3 +321,25 @@ class DeskRequestView:
     new_person: bool
     at: datetime  # in the house's zone
     day: date
+
+
+# Who made a change the audit log records: a person signed in, the command line (accounts
+# and tokens made with `visio users`/`visio tokens`), or visio itself.
+AuditAuthor = Literal["person", "command_line", "system"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntryView:
+    """One entry of the audit log: when (in the reader's zone), who, what, on which record,
+    and what changed (never citizen data)."""
+
+    id: int
+    at: datetime
+    by: AuditAuthor
+    user_id: int | None
+    user_name: str | None
+    user_email: str | None
+    action: str
+    entity: str
+    entity_id: int | None
+    details: dict[str, object]

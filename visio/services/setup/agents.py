@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 
 from sqlalchemy import Select, delete, func, or_, select
@@ -22,12 +22,17 @@ from visio.db.models import (
     User,
 )
 from visio.db.models.agents import rule_motives, rule_sites
+from visio.domain import RebookReason
 from visio.i18n import lazy_gettext as _l
+from visio.scheduling import schedules
 from visio.scheduling.calendars import time_zone
-from visio.services import audit
+from visio.scheduling.schedules import rules_overlap
+from visio.scheduling.slots import within_permanences
+from visio.services import audit, rebooking
 from visio.services.accounts import load_by_ids
 from visio.services.changes import KEEP, ActiveState, Keep, matching
 from visio.services.errors import AlreadyExists, InvalidInput, Message, NotFound
+from visio.services.notifications import Links
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     AbsenceView,
@@ -38,7 +43,6 @@ from visio.services.records import (
 from visio.services.setup.common import (
     flush_unique,
     hhmm,
-    refuse_if_booked,
     refuse_if_used,
     require_admin,
 )
@@ -168,11 +172,12 @@ async def get_agent(session: AsyncSession, actor: Actor, agent_id: int) -> Agent
 async def change_agent(
     session: AsyncSession, actor: Actor, agent_id: int, *, name: str | Keep = KEEP,
     email: str | Keep = KEEP, timezone: str | Keep = KEEP, locale: str | Keep = KEEP,
-    active: bool | Keep = KEEP, now: datetime,
+    active: bool | Keep = KEEP, confirm: bool = False, links: Links, now: datetime,
 ) -> AgentView:  # fmt: skip
     """Correct an agent (an email another agent has: refused by field), or record that they
-    left (`active` false: refused while appointments with them are to come, listed; their
-    calendar feed stops) or came back."""
+    left (`active` false; their calendar feed stops) or came back. Their booked appointments
+    to come are shown before they leave (`WouldStrand`, nothing written); once `confirm`ed,
+    set aside to rebook, their citizens and the agent told."""
     require_admin(actor)
     agent = await session.get(Agent, agent_id)
     if agent is None:
@@ -183,7 +188,11 @@ async def change_agent(
         if await session.scalar(taken) is not None:
             raise conflict
     if active is False and agent.active:
-        await refuse_if_booked(session, Appointment.agent_id == agent_id, now)
+        booked = await rebooking.booked_to_come(session, Appointment.agent_id == agent_id, now=now)
+        await rebooking.set_aside(
+            session, actor, booked, RebookReason.AGENT_LEFT, confirm=confirm, links=links,
+            now=now,
+        )  # fmt: skip
     changed = []
     for field, value in (("name", name), ("email", email), ("timezone", timezone),
                          ("locale", locale), ("active", active)):  # fmt: skip
@@ -251,15 +260,148 @@ async def create_rule(
     """A remote permanence of an agent, in the agent's wall-clock time.
 
     No `site_ids` means every site; no `motive_ids` every motive of the agent's partner.
-    Named sites must exist, named motives must belong to the agent's partner.
+    Named sites must exist, named motives must belong to the agent's partner, and it may
+    not run at the same time as another permanence of the agent (`InvalidInput` by field).
     """
     require_admin(actor)
     agent = await session.get(Agent, agent_id)
     if agent is None:
         raise NotFound()
+    sites, motives = await _checked(session, agent, rule, await _rules_of(session, agent_id))
+    record = AvailabilityRule(agent_id=agent_id, created_at=now)
+    _write(record, rule, sites, motives)
+    session.add(record)
+    await session.flush()
+    audit.record(
+        session, actor_id=actor.user_id, action="rule.create", entity="agent",
+        entity_id=agent_id, now=now, details={"rule_id": record.id},
+    )  # fmt: skip
+    return rule_view(record, sites, motives)
+
+
+async def change_rule(
+    session: AsyncSession, actor: Actor, agent_id: int, rule_id: int, *,
+    changes: Mapping[str, object], confirm: bool = False, links: Links, now: datetime,
+) -> RuleView:  # fmt: skip
+    """Correct a permanence: the fields in `changes` (those of `RuleSettings`), checked as
+    at creation. Booked appointments to come that it held and would no longer hold are
+    shown first (`WouldStrand`, nothing written); once `confirm`ed, set aside to rebook,
+    their citizens and agent told."""
+    require_admin(actor)
+    agent, record, others = await _rule_of(session, agent_id, rule_id)
+    unknown = set(changes) - {field.name for field in fields(RuleSettings)}
+    if unknown:
+        raise ValueError(f"not fields of a permanence: {sorted(unknown)}")
+    before = _settings_of(record)
+    after = replace(before, **changes)  # type: ignore[arg-type]
+    sites, motives = await _checked(session, agent, after, others)
+    if after == before:
+        return rule_view(record, record.sites, record.motives)
+    kept = [_schedule_rule(settings) for settings in others]
+    await _set_aside_uncovered(
+        session, actor, agent, [*kept, _schedule_rule(before)], [*kept, _schedule_rule(after)],
+        confirm=confirm, links=links, now=now,
+    )  # fmt: skip
+    _write(record, after, sites, motives)
+    await session.flush()
+    changed = [field.name for field in fields(RuleSettings)
+               if getattr(before, field.name) != getattr(after, field.name)]  # fmt: skip
+    audit.record(
+        session, actor_id=actor.user_id, action="rule.change", entity="agent",
+        entity_id=agent_id, now=now, details={"rule_id": rule_id, "fields": ", ".join(changed)},
+    )  # fmt: skip
+    return rule_view(record, sites, motives)
+
+
+async def delete_rule(
+    session: AsyncSession, actor: Actor, agent_id: int, rule_id: int, *,
+    confirm: bool = False, links: Links, now: datetime,
+) -> None:  # fmt: skip
+    """Remove a permanence (its appointments stay in history). Booked appointments to come
+    that only it held are shown first (`WouldStrand`, nothing written); once `confirm`ed,
+    set aside to rebook, their citizens and agent told."""
+    require_admin(actor)
+    agent, record, others = await _rule_of(session, agent_id, rule_id)
+    kept = [_schedule_rule(settings) for settings in others]
+    await _set_aside_uncovered(
+        session, actor, agent, [*kept, _schedule_rule(_settings_of(record))], kept,
+        confirm=confirm, links=links, now=now,
+    )  # fmt: skip
+    await session.execute(delete(rule_sites).where(rule_sites.c.rule_id == rule_id))
+    await session.execute(delete(rule_motives).where(rule_motives.c.rule_id == rule_id))
+    await session.execute(delete(AvailabilityRule).where(AvailabilityRule.id == rule_id))
+    session.expunge(record)
+    audit.record(
+        session, actor_id=actor.user_id, action="rule.delete", entity="agent",
+        entity_id=agent_id, now=now, details={"rule_id": rule_id},
+    )  # fmt: skip
+
+
+async def _rules_of(
+    session: AsyncSession, agent_id: int, *, but: int | None = None
+) -> list[RuleSettings]:
+    """The agent's permanences as settings (all, or all but rule `but`)."""
+    query = (
+        select(AvailabilityRule)
+        .where(AvailabilityRule.agent_id == agent_id)
+        .options(selectinload(AvailabilityRule.sites), selectinload(AvailabilityRule.motives))
+    )
+    if but is not None:
+        query = query.where(AvailabilityRule.id != but)
+    return [_settings_of(rule) for rule in await session.scalars(query)]
+
+
+async def _rule_of(
+    session: AsyncSession, agent_id: int, rule_id: int
+) -> tuple[Agent, AvailabilityRule, list[RuleSettings]]:
+    """The agent, their permanence `rule_id` (`NotFound` if not theirs) and the others."""
+    agent = await session.get(Agent, agent_id)
+    record = await session.scalar(
+        select(AvailabilityRule)
+        .where(AvailabilityRule.id == rule_id, AvailabilityRule.agent_id == agent_id)
+        .options(selectinload(AvailabilityRule.sites), selectinload(AvailabilityRule.motives))
+    )
+    if agent is None or record is None:
+        raise NotFound()
+    return agent, record, await _rules_of(session, agent_id, but=rule_id)
+
+
+def _settings_of(rule: AvailabilityRule) -> RuleSettings:
+    return RuleSettings(
+        weekdays=sorted(rule.weekdays), start=rule.start, end=rule.end,
+        every_weeks=rule.every_weeks, anchor_date=rule.anchor_date, valid_from=rule.valid_from,
+        valid_until=rule.valid_until,
+        site_ids=sorted(site.id for site in rule.sites) or None,
+        motive_ids=sorted(motive.id for motive in rule.motives) or None,
+    )  # fmt: skip
+
+
+def _schedule_rule(settings: RuleSettings) -> schedules.AvailabilityRule:
+    """The permanence as the slot engine reads it."""
+    return schedules.AvailabilityRule(
+        weekdays=frozenset(settings.weekdays), start=settings.start, end=settings.end,
+        every_weeks=settings.every_weeks, anchor_date=settings.anchor_date,
+        valid_from=settings.valid_from, valid_until=settings.valid_until,
+        site_ids=frozenset(settings.site_ids) if settings.site_ids else None,
+        motive_ids=frozenset(settings.motive_ids) if settings.motive_ids else None,
+    )  # fmt: skip
+
+
+async def _checked(
+    session: AsyncSession, agent: Agent, rule: RuleSettings, others: Sequence[RuleSettings]
+) -> tuple[list[Site], list[Motive]]:
+    """The sites and motives `rule` names, once every field is right: its hours in order,
+    its validity in order, known houses, motives of the agent's partner, and no other
+    permanence of the agent (`others`) at the same time. `InvalidInput` by field."""
     errors: dict[str, Message] = {}
     sites: list[Site] = []
     motives: list[Motive] = []
+    if not rule.weekdays:
+        errors["weekdays"] = _l("Choose at least one day.")
+    if rule.end <= rule.start:
+        errors["end"] = _l("The end must come after the start.")
+    if rule.valid_from and rule.valid_until and rule.valid_until < rule.valid_from:
+        errors["valid_until"] = _l("The last day must not come before the first.")
     if rule.site_ids:
         sites, missing = await load_by_ids(session, Site, rule.site_ids)
         if missing:
@@ -270,28 +412,51 @@ async def create_rule(
         )
         if missing:
             errors["motive_ids"] = _l("Not a motive of this agent's partner: %(ids)s.", ids=missing)
+    if not errors:
+        candidate = _schedule_rule(rule)
+        for other in others:
+            if rules_overlap(candidate, _schedule_rule(other)):
+                errors["start"] = _l(
+                    "This agent already has a permanence at that time (%(days)s, "
+                    "%(start)s-%(end)s): change that one, or choose other hours.",
+                    days=", ".join(str(day) for day in other.weekdays),
+                    start=hhmm(other.start), end=hhmm(other.end),
+                )  # fmt: skip
+                break
     if errors:
         raise InvalidInput(fields=errors)
-    record = AvailabilityRule(
-        agent_id=agent_id,
-        weekdays=sorted(set(rule.weekdays)),
-        start=rule.start,
-        end=rule.end,
-        every_weeks=rule.every_weeks,
-        anchor_date=rule.anchor_date,
-        valid_from=rule.valid_from,
-        valid_until=rule.valid_until,
-        created_at=now,
-    )
-    record.sites = sites
-    record.motives = motives
-    session.add(record)
-    await session.flush()
-    audit.record(
-        session, actor_id=actor.user_id, action="rule.create", entity="agent",
-        entity_id=agent_id, now=now, details={"rule_id": record.id},
+    return sites, motives
+
+
+def _write(
+    record: AvailabilityRule, rule: RuleSettings, sites: list[Site], motives: list[Motive]
+) -> None:
+    record.weekdays = sorted(set(rule.weekdays))
+    record.start, record.end = rule.start, rule.end
+    record.every_weeks, record.anchor_date = rule.every_weeks, rule.anchor_date
+    record.valid_from, record.valid_until = rule.valid_from, rule.valid_until
+    record.sites, record.motives = sites, motives
+
+
+async def _set_aside_uncovered(
+    session: AsyncSession, actor: Actor, agent: Agent,
+    before: list[schedules.AvailabilityRule], after: list[schedules.AvailabilityRule], *,
+    confirm: bool, links: Links, now: datetime,
+) -> None:  # fmt: skip
+    """The agent's booked appointments to come that the permanences `before` held and those
+    `after` no longer hold, set aside to rebook (`rebooking.set_aside`)."""
+    booked = await rebooking.booked_to_come(session, Appointment.agent_id == agent.id, now=now)
+    uncovered = [
+        view for view in booked
+        if within_permanences(agent.timezone, before, view.start, view.end, view.site_id,
+                              view.motive_id)
+        and not within_permanences(agent.timezone, after, view.start, view.end, view.site_id,
+                                   view.motive_id)
+    ]  # fmt: skip
+    await rebooking.set_aside(
+        session, actor, uncovered, RebookReason.PERMANENCE_CHANGED, confirm=confirm,
+        links=links, now=now,
     )  # fmt: skip
-    return rule_view(record, sites, motives)
 
 
 async def create_absence(
@@ -302,13 +467,25 @@ async def create_absence(
     start: datetime,
     end: datetime,
     reason: str,
+    confirm: bool = False,
+    links: Links,
     now: datetime,
 ) -> AbsenceView:
-    """An agent away for a while: no slot with them in that range."""
+    """An agent away for a while: no slot with them in that range. Their booked
+    appointments it falls on are shown first (`WouldStrand`, nothing written); once
+    `confirm`ed, set aside to rebook, their citizens and the agent told."""
     require_admin(actor)
     agent = await session.get(Agent, agent_id)
     if agent is None:
         raise NotFound()
+    falls_on = await rebooking.booked_to_come(
+        session, Appointment.agent_id == agent_id, Appointment.start_at < end,
+        Appointment.end_at > start, now=now,
+    )  # fmt: skip
+    await rebooking.set_aside(
+        session, actor, falls_on, RebookReason.AGENT_ABSENT, confirm=confirm, links=links,
+        now=now,
+    )  # fmt: skip
     absence = Absence(agent_id=agent_id, start_at=start, end_at=end, reason=reason)
     session.add(absence)
     await session.flush()

@@ -22,11 +22,13 @@ from visio.db.models import (
 )
 from visio.db.models.agents import rule_sites
 from visio.db.models.users import user_sites
+from visio.domain import RebookReason
 from visio.i18n import lazy_gettext as _l
 from visio.scheduling.calendars import time_zone
-from visio.services import audit
+from visio.services import audit, rebooking
 from visio.services.changes import KEEP, ActiveState, Keep, matching
 from visio.services.errors import AlreadyExists, InvalidInput, NotFound
+from visio.services.notifications import Links
 from visio.services.permissions import Action, Actor, require, site_scope
 from visio.services.records import (
     ClosureView,
@@ -356,17 +358,28 @@ async def create_closure(
     end: datetime,
     reason: str,
     station_id: int | None,
+    confirm: bool = False,
+    links: Links,
     now: datetime,
 ) -> ClosureView:
-    """Close a whole site, or one of its stations, for a while (no slot in that range)."""
+    """Close a whole site, or one of its stations, for a while (no slot in that range).
+    Booked appointments it falls on (at the house, or on that station) are shown first
+    (`WouldStrand`, nothing written); once `confirm`ed they are set aside to rebook, their
+    citizens and agents told (`visio.services.rebooking`)."""
     require_admin(actor)
     site = await session.get(Site, site_id)
     if site is None:
         raise NotFound()
+    where, why = Appointment.site_id == site_id, RebookReason.HOUSE_CLOSED
     if station_id is not None:
         station = await session.get(Station, station_id)
         if station is None or station.site_id != site_id:
             raise InvalidInput(fields={"station_id": _l("Not a station of this site.")})
+        where, why = Appointment.station_id == station_id, RebookReason.STATION_CLOSED
+    falls_on = await rebooking.booked_to_come(
+        session, where, Appointment.start_at < end, Appointment.end_at > start, now=now
+    )
+    await rebooking.set_aside(session, actor, falls_on, why, confirm=confirm, links=links, now=now)
     closure = Closure(
         site_id=site_id, station_id=station_id, start_at=start, end_at=end, reason=reason
     )
@@ -383,14 +396,22 @@ async def create_closure(
 
 async def change_station(
     session: AsyncSession, actor: Actor, site_id: int, station_id: int, *,
-    name: str | Keep = KEEP, active: bool | Keep = KEEP, now: datetime,
+    name: str | Keep = KEEP, active: bool | Keep = KEEP, confirm: bool = False,
+    links: Links, now: datetime,
 ) -> StationView:  # fmt: skip
-    """Rename a station, or take it out of service (refused while appointments to come are
-    booked on it, listed: `InUse`) or back."""
+    """Rename a station, or take it out of service or back. Booked appointments to come
+    on a station taken out of service are shown first (`WouldStrand`, nothing written);
+    once `confirm`ed they are set aside to rebook, their citizens and agents told."""
     require_admin(actor)
     station = await _station_of(session, site_id, station_id)
     if active is False and station.active:
-        await refuse_if_booked(session, Appointment.station_id == station_id, now)
+        booked = await rebooking.booked_to_come(
+            session, Appointment.station_id == station_id, now=now
+        )
+        await rebooking.set_aside(
+            session, actor, booked, RebookReason.STATION_OUT_OF_SERVICE, confirm=confirm,
+            links=links, now=now,
+        )  # fmt: skip
     changed: list[str] = []
     if isinstance(name, str) and name != station.name:
         station.name, changed = name, [*changed, "name"]
