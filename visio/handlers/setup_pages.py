@@ -1,0 +1,60 @@
+"""What the administrators' set-up pages share: the appointments a change would leave
+without agent or station (the form's second step), a week of permanences as a grid, field
+errors as a form shows them, and the days of the week in the reader's language.
+
+Templates: `_setup.html` (`confirm_stranded`, `week_grid`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from babel.dates import get_day_names
+
+from visio.i18n import current_locale, format_datetime
+from visio.services.errors import DomainError
+from visio.services.records import AppointmentView
+
+
+def stranded_rows(stranded: Sequence[AppointmentView]) -> list[tuple[str, AppointmentView]]:
+    """Each appointment with its start written in its house's time, for `confirm_stranded`."""
+    return [(format_datetime(view.start, view.timezone, style="medium"), view) for view in stranded]
+
+
+def weekday_names() -> list[str]:
+    """Monday to Sunday, in the reader's language, capitalised as a column heading."""
+    names = get_day_names("wide", locale=current_locale.get())
+    return [names[index].capitalize() for index in range(7)]
+
+
+@dataclass(frozen=True, slots=True)
+class GridEntry:
+    """One permanence on one day of the week grid: its hours (HH:MM), what it is (an
+    agent's name, or the houses it serves), a note (every other week, from a date…) and a
+    link to its page if any."""
+
+    weekday: int  # ISO, 1 = Monday
+    start: str
+    end: str
+    label: str
+    note: str = ""
+    url: str = ""
+
+
+def week_days(entries: Iterable[GridEntry]) -> list[tuple[str, list[GridEntry]]]:
+    """The seven days, Monday first, each with its entries by start time (`week_grid`)."""
+    by_day: dict[int, list[GridEntry]] = {day: [] for day in range(1, 8)}
+    for entry in entries:
+        by_day[entry.weekday].append(entry)
+    names = weekday_names()
+    return [
+        (names[day - 1], sorted(by_day[day], key=lambda entry: (entry.start, entry.label)))
+        for day in range(1, 8)
+    ]
+
+
+def field_errors(refused: DomainError, renamed: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A refusal's field messages as a form shows them, translated now; `renamed` maps a
+    service's field name to the form's (`site_ids` → `sites`)."""
+    renamed = renamed or {}
+    return {renamed.get(name, name): str(text) for name, text in refused.fields.items()}
