@@ -1,5 +1,5 @@
 """The `visio` command: serve, worker, db upgrade, demo, users create, tokens create,
-check-config."""
+import agents, check-config."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from visio.db.migrate import current_revision, head_revision, upgrade_engine
 from visio.db.models import Role, Site
 from visio.services import accounts, counters, desk_tally
 from visio.services.errors import DomainError
+from visio.services.setup.importing import ImportReport, import_agents
 from visio.settings import ConfigError, Settings
 
 log = logging.getLogger("visio")
@@ -216,6 +217,75 @@ async def _create_token(settings: Settings, email: str, label: str) -> str:
         await engine.dispose()
 
 
+# ---------------------------------------------------------------- import
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as source:
+            return source.read()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+
+
+async def _import_agents(settings: Settings, content: bytes, admin_email: str) -> ImportReport:
+    """Import a CSV file of agents and their permanences as the administrator whose account
+    has `admin_email` (the audit log names them): committed whole, or nothing written."""
+    from visio.services.notifications import Links
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            user = await accounts.find_user_by_email(session, admin_email)
+            if user is None or not user.active or user.role is not Role.ADMIN:
+                raise CommandError(f"no active administrator account with the email {admin_email}")
+            return await import_agents(
+                session, accounts.actor_of(user), content,
+                links=Links(base_url=settings.base_url, mail_from=settings.mail_from),
+                now=_now(), default_timezone=settings.default_timezone,
+                default_locale=settings.default_locale,
+            )  # fmt: skip
+    except DomainError as error:
+        raise CommandError(str(error.message)) from None
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot import: {_first_line(error)}") from None
+    finally:
+        await engine.dispose()
+
+
+def _report_lines(report: ImportReport) -> list[str]:
+    """The import's report for the terminal: a line per row of the file, then the totals."""
+    from visio.i18n import gettext as _
+
+    outcomes = {
+        "created": _("created") if report.written else _("to create"),
+        "updated": _("updated") if report.written else _("to update"),
+        "unchanged": _("unchanged"),
+        "refused": _("refused"),
+    }
+    lines = []
+    for row in report.rows:
+        reasons = [
+            _("%(field)s: %(message)s", field=reason.field, message=reason.message)
+            if reason.field else str(reason.message)
+            for reason in row.reasons
+        ]  # fmt: skip
+        parts = [_("Line %(line)s", line=row.line), row.email, outcomes[row.outcome.value]]
+        lines.append(" · ".join(parts + reasons))
+    totals = [
+        (_("Rows read"), len(report.rows)),
+        (_("Agents created") if report.written else _("Agents to create"), report.agents_created),
+        (_("Agents updated") if report.written else _("Agents to update"), report.agents_updated),
+        (_("Permanences added") if report.written else _("Permanences to add"),
+         report.permanences_added),
+        (_("Rows unchanged"), report.count("unchanged")),
+        (_("Rows refused"), len(report.refused)),
+    ]  # fmt: skip
+    lines.append(" · ".join(_("%(field)s: %(message)s", field=label, message=count)
+                            for label, count in totals))  # fmt: skip
+    return lines
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -312,6 +382,24 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild",
         help="count every appointment and desk request again into the statistics' counters",
     )
+    imports = commands.add_parser("import", help="bring set-up in from a file")
+    import_commands = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
+    agents_import = import_commands.add_parser(
+        "agents",
+        help="partner agents and their permanences from a CSV file, whole or not at all",
+        description=(
+            "One row per permanence; the rows of one email make one agent, created or "
+            "corrected. Columns: partner, name, email, weekdays, start, end (required), "
+            "timezone, locale, every_weeks, valid_from, valid_until, sites, motives. Prints a "
+            "line per row and the totals; exit status 1 when a row is refused (then nothing "
+            "is written)."
+        ),
+    )
+    agents_import.add_argument("file", metavar="FILE.csv", help="UTF-8, ; or , between fields")
+    agents_import.add_argument(
+        "--as", dest="as_email", required=True, metavar="EMAIL",
+        help="the administrator account the import is made as (the audit log names them)",
+    )  # fmt: skip
     return parser
 
 
@@ -349,6 +437,18 @@ def _run(arguments: argparse.Namespace) -> int:
     elif arguments.command == "stats":
         appointments, requests = asyncio.run(_stats_rebuild(settings))
         print(f"{appointments} appointments and {requests} desk requests counted")
+    elif arguments.command == "import":
+        from visio.i18n import current_locale, ngettext
+
+        current_locale.set(settings.default_locale)  # the report's language
+        content = _read_file(arguments.file)
+        report = asyncio.run(_import_agents(settings, content, arguments.as_email))
+        print("\n".join(_report_lines(report)))
+        if not report.written:
+            raise CommandError(
+                ngettext("Nothing was imported: %(num)d row is refused",
+                         "Nothing was imported: %(num)d rows are refused", len(report.refused))
+            )  # fmt: skip
     elif arguments.command == "check-config":
         Settings.from_env()  # the full check, secret key included
         current, expected = asyncio.run(_check_database(settings))
