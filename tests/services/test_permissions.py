@@ -54,6 +54,8 @@ MATRIX: dict[Action, tuple[type[Exception] | None, ...]] = {
     Action.SET_UP:               (NO,     NO,     NO,          OK),
     Action.MANAGE_USERS:         (NO,     NO,     NO,          OK),
     Action.READ_OUTBOX:          (NO,     NO,     NO,          OK),
+    Action.RESEND_MESSAGE:       (NO,     NO,     NO,          OK),
+    Action.READ_AUDIT:           (NO,     NO,     NO,          OK),
     Action.OWN_CALENDAR_FEED:    (NO,     OK,     NO,          NO),
     Action.OWN_ABSENCES:         (NO,     OK,     NO,          NO),
     Action.READ_STATISTICS:      (OK,     NO,     OK,          OK),

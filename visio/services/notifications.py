@@ -9,16 +9,18 @@ its reader's language when it is sent or shown (`visio.notify.compose`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Appointment, OutboxMessage
 from visio.db.statements import outbox as statements
-from visio.domain import OutboxStatus
+from visio.domain import AppointmentStatus, OutboxStatus
+from visio.i18n import lazy_gettext as _l
 from visio.notify.compose import Composed, content
 from visio.notify.compose import subject as compose_subject
 from visio.notify.facts import (
@@ -30,12 +32,17 @@ from visio.notify.facts import (
     Organizer,
     Parties,
     PartnerFacts,
+    PasswordResetContext,
+    PasswordResetFacts,
     SiteFacts,
     Template,
+    read_facts,
 )
-from visio.services.errors import NotFound
+from visio.services import audit
+from visio.services.changes import matching
+from visio.services.errors import Conflict, NotFound
 from visio.services.permissions import Action, Actor, require
-from visio.services.records import CitizenView, OutboxEntry, reference_of
+from visio.services.records import CitizenView, Listing, OutboxEntry, reference_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +141,8 @@ class Change:
     uid: str
     previous_start: datetime | None = None
     send_at: datetime | None = None
+    # What the message gives as its reason, when not the appointment's cancel reason.
+    reason: str | None = None
 
 
 def message_row(change: Change, *, for_agent: bool) -> OutboxRow:
@@ -345,11 +354,7 @@ async def outbox(
 ) -> list[OutboxEntry]:
     """The latest messages of the outbox, newest first, for administrators: with no SMTP
     server configured this is where they can read what would have been sent."""
-    require(actor, Action.READ_OUTBOX)
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(OutboxMessage.status == status)
-    return [_entry(message) for message in await session.scalars(query)]
+    return (await find_messages(session, actor, status=status, per_page=limit)).items
 
 
 async def outbox_message(
@@ -367,7 +372,7 @@ async def outbox_message(
 def _entry(message: OutboxMessage, subject: str | None = None) -> OutboxEntry:
     if subject is None:
         subject = (
-            compose_subject(MessageFacts.from_json(message.payload))
+            compose_subject(read_facts(message.payload))
             if message.payload is not None
             else message.subject
         )

@@ -62,6 +62,8 @@ class Action(enum.StrEnum):
     SET_UP = "set_up"
     MANAGE_USERS = "manage_users"
     READ_OUTBOX = "read_outbox"
+    RESEND_MESSAGE = "resend_message"
+    READ_AUDIT = "read_audit"
     OWN_CALENDAR_FEED = "own_calendar_feed"
     OWN_ABSENCES = "own_absences"
     READ_STATISTICS = "read_statistics"
@@ -106,6 +108,10 @@ RULES: Mapping[Action, Rule] = {
     Action.SET_UP: _rule(ADMIN),
     Action.MANAGE_USERS: _rule(ADMIN),
     Action.READ_OUTBOX: _rule(ADMIN),
+    # A message refused or given up on goes back to the queue: an administrator's call.
+    Action.RESEND_MESSAGE: _rule(ADMIN),
+    # Who changed what: the log names people and what they did, for administrators.
+    Action.READ_AUDIT: _rule(ADMIN),
     Action.OWN_CALENDAR_FEED: _rule(AGENT),
     # A partner agent enters their own leave; an administrator anyone's (set-up).
     Action.OWN_ABSENCES: _rule(AGENT),

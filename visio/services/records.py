@@ -290,6 +290,8 @@ class OutboxEntry:
     attempts: int
     next_attempt_at: datetime
     last_error: str
+    # The appointment it reports (None once that appointment is erased).
+    appointment_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
