@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from visio.notify.facts import MessageFacts
+from visio.notify.facts import MessageFacts, PasswordResetFacts, read_facts
 from visio.notify.ics import Attendee, Invitation, build_ics
 from visio.notify.render import render_email, render_subject
 
@@ -26,20 +26,21 @@ class Composed:
     ics_method: str | None = None
 
 
-def subject(facts: MessageFacts) -> str:
+def subject(facts: MessageFacts | PasswordResetFacts) -> str:
     """Only the subject of the message `facts` describe."""
     context = facts.context
     return render_subject(facts.template, context.locale, context.model_dump())
 
 
-def compose(facts: MessageFacts, *, to_name: str, to_email: str) -> Composed:
+def compose(facts: MessageFacts | PasswordResetFacts, *, to_name: str, to_email: str) -> Composed:
     """The message `facts` describe (see `visio.services.notifications`), for one
     recipient. Raises `ValueError` on facts no template can make a message of."""
     context = facts.context
     email = render_email(facts.template, context.locale, context.model_dump())
-    invitation = facts.invitation
-    if invitation is None:
+    # Only appointments are calendar events.
+    if not isinstance(facts, MessageFacts) or facts.invitation is None:
         return Composed(email.subject, email.text, email.html)
+    context, invitation = facts.context, facts.invitation
     organizer = invitation.organizer
     ics = build_ics(
         Invitation(
@@ -92,6 +93,6 @@ def content(row: OutboxRow) -> Composed:
     """An outbox row's message as it is, or will be, sent: composed from its facts, or as
     written when it was queued already worded (by scripts)."""
     if row.payload is not None:
-        facts = MessageFacts.from_json(row.payload)
+        facts = read_facts(row.payload)
         return compose(facts, to_name=row.recipient_name, to_email=row.recipient_email)
     return Composed(row.subject, row.body_text, row.body_html, row.ics, row.ics_method)

@@ -7,6 +7,7 @@ from visio.db.models.citizens import Citizen
 from visio.db.models.desk_requests import DeskRequest, DeskRequestCount, RequestTheme
 from visio.db.models.outbox import OutboxMessage
 from visio.db.models.partners import Motive, Partner
+from visio.db.models.password_resets import PasswordReset
 from visio.db.models.sites import CalendarStamp, Closure, OpeningHour, Site, Station
 from visio.db.models.statistics import DeskRollup, SessionCount, SessionRollup
 from visio.db.models.users import ApiToken, User, user_sites
@@ -41,6 +42,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Partner",
+    "PasswordReset",
     "RequestChannel",
     "RequestTheme",
     "Role",
