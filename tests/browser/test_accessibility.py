@@ -121,3 +121,48 @@ async def test_every_page_passes_axe_at_every_width(chromium: Any, live: Live, l
                 name = visit.path.strip("/").replace("/", "-").replace("?", "-") or "home"
                 await screenshot(page, f"a11y-{locale}-{visit.who or 'nobody'}-{name}")
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+async def test_the_import_page_passes_axe_empty_and_with_its_report(
+    chromium: Any, live: Live, locale: str
+) -> None:
+    """The agents' import page as an administrator finds it, then with the report of a file
+    with a refused row (its summary taking the focus) and of a file imported, at every width."""
+    from axe_playwright_python.async_playwright import Axe
+
+    async with live.sessions() as session:
+        await accounts.create_user(
+            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
+            password=PASSWORD, now=live.clock(),
+        )  # fmt: skip
+        await session.commit()
+    good = (
+        "partner;name;email;weekdays;start;end;sites\n"
+        "CAF;Nadia Fabre;nadia.fabre@caf.example;1 3;14:00;16:00;France Services Murat\n"
+    )
+    refused = good + "CAF;Luc Pagès;luc.pages@caf.example;2;12:00;09:00;France Services Nowhere\n"
+    axe = Axe()
+    page = await live.sign_in(chromium, ADMIN_EMAIL, language=locale)
+    failures = []
+    for name, content in (("empty", None), ("refused", refused), ("imported", good)):
+        for width in WIDTHS:
+            await page.set_viewport_size({"width": width, "height": 900})
+            await page.goto(live.url("/admin/import"))
+            if content is not None:
+                file = {"name": "agents.csv", "mimeType": "text/csv", "buffer": content.encode()}
+                await page.set_input_files("#file", files=[file])
+                async with page.expect_navigation():
+                    await page.click("form[enctype] button[type=submit]")
+                await page.wait_for_load_state("load")
+            if name == "refused":  # the summary takes the focus (once the page has rendered)
+                await page.wait_for_function("document.activeElement.id === 'error-summary'")
+            results = await axe.run(page)
+            if results.violations_count:
+                failures.append(
+                    f"/admin/import ({name}) at {width} px ({locale}):\n"
+                    + results.generate_report()
+                )
+            if width == WIDTHS[-1]:
+                await screenshot(page, f"a11y-{locale}-{ADMIN_EMAIL}-admin-import-{name}")
+    assert not failures, "\n\n".join(failures)
