@@ -89,8 +89,21 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(COORDINATOR_EMAIL, "/stats?from=2026-03-20&to=2026-03-01"),
         Visit(COORDINATOR_EMAIL, "/stats/report?year=2026"),
         Visit(ADMIN_EMAIL, "/"),
+        Visit(ADMIN_EMAIL, "/admin/"),
+        Visit(ADMIN_EMAIL, "/admin/sites"),
+        Visit(ADMIN_EMAIL, "/admin/sites/new"),
+        Visit(ADMIN_EMAIL, f"/admin/sites/{live.site_id}"),
+        Visit(ADMIN_EMAIL, "/admin/to-rebook"),
+        Visit(COORDINATOR_EMAIL, f"/admin/sites/{live.site_id}"),  # read-only
+        Visit(live.desk_email, "/admin/to-rebook"),
         Visit(ADMIN_EMAIL, "/admin/outbox"),
         Visit(ADMIN_EMAIL, f"/admin/outbox/{message_id}"),
+        Visit(ADMIN_EMAIL, "/admin/outbox?status=pending&kind=booked&q=V-"),
+        Visit(ADMIN_EMAIL, "/admin/audit"),
+        Visit(ADMIN_EMAIL, "/admin/audit?action=appointment&entity=appointment&from=2026-03-01"),
+        Visit(ADMIN_EMAIL, "/admin/audit?action=nothing.here"),  # no entry
+        # the filters with their errors beside their fields
+        Visit(ADMIN_EMAIL, "/admin/audit?from=31/02/2026&to=soon&entity_id=x"),
     ]
 
 

@@ -20,6 +20,7 @@ from visio.handlers import (
     openapi,
     pages,
     setup,
+    site_pages,
     slots,
     station_pages,
     statistics,
@@ -189,6 +190,31 @@ def setup_routes(app: web.Application) -> None:
         name="confirmation_send",
     )
     # Administration
+    add("GET", "/admin/", site_pages.admin_home, name="admin_home")
+    add("GET", "/admin/to-rebook", site_pages.to_rebook, name="admin_to_rebook")
+    add("GET", "/admin/sites", site_pages.sites_page, name="admin_sites")
+    add("GET", "/admin/sites/new", site_pages.new_site_form, name="admin_site_new")
+    add("POST", "/admin/sites/new", site_pages.create_site, name="admin_site_create")
+    add("GET", f"/admin/sites/{ID}", site_pages.site_page, name="admin_site")
+    add("POST", f"/admin/sites/{ID}", site_pages.change_site, name="admin_site_change")
+    add("POST", f"/admin/sites/{ID}/state", site_pages.change_site_state, name="admin_site_state")
+    add("POST", f"/admin/sites/{ID}/delete", site_pages.delete_site, name="admin_site_delete")
+    add(
+        "POST",
+        f"/admin/sites/{ID}/stations",
+        site_pages.create_station,
+        name="admin_station_create",
+    )
+    admin_station = f"/admin/sites/{ID}/stations/{{station_id:\\d+}}"
+    add("POST", admin_station, site_pages.change_station, name="admin_station_change")
+    add(
+        "POST",
+        f"/admin/sites/{ID}/closures",
+        site_pages.create_closure,
+        name="admin_closure_create",
+    )
+    admin_closure = f"/admin/sites/{ID}/closures/{{closure_id:\\d+}}/delete"
+    add("POST", admin_closure, site_pages.delete_closure, name="admin_closure_delete")
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
     add("GET", "/admin/import", import_pages.import_page, name="admin_import")

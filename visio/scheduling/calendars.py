@@ -39,6 +39,7 @@ from holidays.utils import country_holidays
 
 __all__ = [
     "HOLIDAY_CALENDARS",
+    "holiday_calendar_place",
     "is_valid_holiday_calendar",
     "local_day_bounds",
     "public_holidays",
@@ -56,6 +57,13 @@ HOLIDAY_CALENDARS: Final[tuple[str | None, ...]] = (
     *(code for code in France.subdivisions if not code.startswith(_SCHOOL_ZONE_PREFIX)),
 )
 _CODES: Final[frozenset[str]] = frozenset(code for code in HOLIDAY_CALENDARS if code is not None)
+
+
+def holiday_calendar_place(code: str) -> str:
+    """Where a holiday calendar applies, by its French name (`974`: La Réunion): the longest
+    of the package's names for it, else the code."""
+    names = [name for name, alias in France.subdivisions_aliases.items() if alias == code]
+    return max(names, key=len) if names else code
 
 
 def is_valid_holiday_calendar(code: object) -> bool:

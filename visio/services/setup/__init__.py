@@ -22,6 +22,7 @@ from visio.services.setup.agents import (
     get_agent,
     list_absences,
     list_rules,
+    permanences_serving,
     rule_view,
 )
 from visio.services.setup.common import require_admin
@@ -107,6 +108,7 @@ __all__ = [
     "list_sites",
     "motive_view",
     "partner_view",
+    "permanences_serving",
     "require_admin",
     "rule_view",
     "site_view",

@@ -511,6 +511,33 @@ async def list_rules(session: AsyncSession, actor: Actor, agent_id: int) -> list
     return [rule_view(rule, rule.sites, rule.motives) for rule in rules]
 
 
+async def permanences_serving(
+    session: AsyncSession, actor: Actor, site_id: int
+) -> list[tuple[AgentView, RuleView]]:
+    """The permanences that serve a house (naming it, or naming no house) of the agents
+    still working that the actor may see, with their agents, by agent name: what the
+    house's week grid shows."""
+    query = (
+        select(AvailabilityRule, Agent)
+        .join(Agent, Agent.id == AvailabilityRule.agent_id)
+        .where(
+            Agent.active.is_(True),
+            AvailabilityRule.agent_id.in_(_serving([site_id])),
+            AvailabilityRule.id.in_(
+                select(rule_sites.c.rule_id).where(rule_sites.c.site_id == site_id)
+            )
+            | AvailabilityRule.id.not_in(select(rule_sites.c.rule_id)),
+            *_visible(actor),
+        )
+        .order_by(Agent.name, AvailabilityRule.id)
+        .options(selectinload(AvailabilityRule.sites), selectinload(AvailabilityRule.motives))
+    )
+    return [
+        (agent_view(agent), rule_view(rule, rule.sites, rule.motives))
+        for rule, agent in await session.execute(query)
+    ]
+
+
 async def list_absences(
     session: AsyncSession, actor: Actor, agent_id: int, *, include_past: bool, now: datetime
 ) -> list[AbsenceView]:
