@@ -179,3 +179,94 @@ async def test_the_import_page_passes_axe_empty_and_with_its_report(
             if width == WIDTHS[-1]:
                 await screenshot(page, f"a11y-{locale}-{ADMIN_EMAIL}-admin-import-{name}")
     assert not failures, "\n\n".join(failures)
+
+
+async def test_the_account_pages_pass_axe_at_every_width(chromium: Any, live: Live) -> None:
+    """The accounts' list, the new account's form empty and refused (its errors beside
+    the fields), an account's page with a token and a reset link made, and the page where
+    the link sets a password, in French and in English."""
+    from axe_playwright_python.async_playwright import Axe
+
+    from visio.services import password_resets
+
+    async with live.sessions() as session:
+        admin = await accounts.create_user(
+            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
+            password=PASSWORD, now=live.clock(),
+        )  # fmt: skip
+        await accounts.create_token(
+            session, None, user_id=live.desk_id, label="tableur", now=live.clock()
+        )
+        actor = await accounts.load_actor(session, admin.id)
+        assert actor is not None
+        await session.commit()
+
+    async def reset_path() -> str:
+        """A fresh link for the desk agent (each one spends the one before)."""
+        async with live.sessions() as session:
+            issued = await password_resets.issue_reset(
+                session, actor, live.desk_id, link_for=lambda token: f"/password/reset/{token}",
+                by_email=False, now=live.clock(),
+            )  # fmt: skip
+            await session.commit()
+        assert issued.link is not None
+        return issued.link
+
+    axe = Axe()
+    failures = []
+    for locale in ("fr", "en"):
+        admin_page = await live.sign_in(chromium, ADMIN_EMAIL, language=locale)
+        nobody = await live.sign_in(chromium, None, language=locale)
+
+        async def new_account_refused(page: Any) -> None:
+            await page.goto(live.url("/admin/users/new"))
+            await page.fill("#name", "Agnès Chastel")
+            await page.fill("#email", live.desk_email)
+            await page.select_option("#role", "desk")
+            await page.check(f"#site-{live.site_id}")
+            await page.click("form button[type=submit].primary")
+            await page.wait_for_selector("#error-summary")
+
+        async def reset_made(page: Any) -> None:
+            await page.goto(live.url(f"/admin/users/{live.desk_id}"))
+            await page.click("form[action$='/password-reset'] button")
+            await page.wait_for_selector("#reset-link")
+
+        async def reset_refused(page: Any) -> None:
+            await page.goto(live.url(await reset_path()))
+            await page.fill("#password", "court")
+            await page.fill("#password_again", "différent")
+            await page.click("form button[type=submit].primary")
+            await page.wait_for_selector("#error-summary")
+
+        visits = [
+            (admin_page, "/admin/users", None),
+            (admin_page, "/admin/users?q=zzz&state=inactive", None),  # nothing found
+            (admin_page, "/admin/users/new", None),
+            (admin_page, "new-refused", new_account_refused),
+            (admin_page, f"/admin/users/{live.desk_id}", None),
+            (admin_page, "reset-made", reset_made),
+            (nobody, "reset", None),
+            (nobody, "reset-refused", reset_refused),
+            (nobody, "/password/changed", None),
+        ]
+        for page, path, steps in visits:
+            for width in WIDTHS:
+                await page.set_viewport_size({"width": width, "height": 900})
+                if steps is not None:
+                    await steps(page)
+                elif path == "reset":
+                    await page.goto(live.url(await reset_path()))
+                else:
+                    await page.goto(live.url(path))
+                await page.wait_for_load_state("load")
+                assert await page.get_attribute("html", "lang") == locale, path
+                results = await axe.run(page)
+                if results.violations_count:
+                    failures.append(
+                        f"{path} at {width} px ({locale}):\n" + results.generate_report()
+                    )
+                if width == WIDTHS[-1]:
+                    name = path.strip("/").replace("/", "-").replace("?", "-")
+                    await screenshot(page, f"a11y-{locale}-accounts-{name}")
+    assert not failures, "\n\n".join(failures)

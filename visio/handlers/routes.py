@@ -26,6 +26,7 @@ from visio.handlers import (
     statistics,
     stats_pages,
     tally_pages,
+    user_pages,
 )
 
 ID = r"{id:\d+}"
@@ -40,6 +41,9 @@ def setup_routes(app: web.Application) -> None:
     add("GET", "/login", pages.login_form, name="login")
     add("POST", "/login", pages.login, name="login_submit")
     add("POST", "/logout", pages.logout, name="logout")
+    add("GET", "/password/reset/{token}", user_pages.reset_form, name="password_reset")
+    add("POST", "/password/reset/{token}", user_pages.reset_submit, name="password_reset_submit")
+    add("GET", "/password/changed", user_pages.password_changed, name="password_changed")
     add("POST", "/language", pages.set_language, name="language")
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     # Monitoring
@@ -190,6 +194,15 @@ def setup_routes(app: web.Application) -> None:
         name="confirmation_send",
     )
     # Administration
+    add("GET", "/admin/users", user_pages.users_page, name="admin_users")
+    add("GET", "/admin/users/new", user_pages.new_user_form, name="admin_user_new")
+    add("POST", "/admin/users/new", user_pages.create_user, name="admin_user_create")
+    add("GET", f"/admin/users/{ID}", user_pages.user_page, name="admin_user")
+    add("POST", f"/admin/users/{ID}", user_pages.change_user, name="admin_user_change")
+    user_token = f"/admin/users/{ID}/tokens/{{token_id:\\d+}}/revoke"
+    add("POST", user_token, user_pages.revoke_token, name="admin_user_token_revoke")
+    user_reset = f"/admin/users/{ID}/password-reset"
+    add("POST", user_reset, user_pages.make_reset_link, name="admin_user_reset")
     add("GET", "/admin/", site_pages.admin_home, name="admin_home")
     add("GET", "/admin/to-rebook", site_pages.to_rebook, name="admin_to_rebook")
     add("GET", "/admin/sites", site_pages.sites_page, name="admin_sites")
