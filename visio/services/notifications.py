@@ -485,7 +485,6 @@ async def _still_booked(session: AsyncSession, appointment_id: int | None, now: 
     return found is not None and found.status is AppointmentStatus.BOOKED and found.start_at > now
 
 
-
 async def queue_password_reset(
     session: AsyncSession, *, to_email: str, to_name: str, locale: str, link: str,
     valid_hours: int, now: datetime,
