@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.browser.conftest import PASSWORD, Live, screenshot
-from visio.db.models import Agent, OutboxMessage, Role, Station
+from visio.db.models import Agent, OutboxMessage, OutboxStatus, Role, Station
 from visio.services import accounts
 
 # The appointment of the pages: Monday 16 March 2026, 10:00 in Murat; now is 09:50, so
@@ -48,6 +48,11 @@ async def _pages(live: Live) -> list[Visit]:
             site_ids=[live.site_id], password=PASSWORD, now=live.clock(),
         )  # fmt: skip
         message_id = await session.scalar(select(OutboxMessage.id).limit(1))
+        # Refused by the server: its page offers to send it again.
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.FAILED, last_error="550 5.1.1 No such mailbox")
+        )  # fmt: skip
         agent_id = await session.scalar(select(Agent.id).limit(1))
         station_id = await session.scalar(select(Station.id).limit(1))
         await session.commit()
@@ -98,6 +103,12 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(live.desk_email, "/admin/to-rebook"),
         Visit(ADMIN_EMAIL, "/admin/outbox"),
         Visit(ADMIN_EMAIL, f"/admin/outbox/{message_id}"),
+        Visit(ADMIN_EMAIL, "/admin/outbox?status=pending&kind=booked&q=V-"),
+        Visit(ADMIN_EMAIL, "/admin/audit"),
+        Visit(ADMIN_EMAIL, "/admin/audit?action=appointment&entity=appointment&from=2026-03-01"),
+        Visit(ADMIN_EMAIL, "/admin/audit?action=nothing.here"),  # no entry
+        # the filters with their errors beside their fields
+        Visit(ADMIN_EMAIL, "/admin/audit?from=31/02/2026&to=soon&entity_id=x"),
         Visit(ADMIN_EMAIL, "/admin/outbox?status=pending&kind=booked&q=V-"),
         Visit(ADMIN_EMAIL, "/admin/audit"),
         Visit(ADMIN_EMAIL, "/admin/audit?action=appointment&entity=appointment&from=2026-03-01"),

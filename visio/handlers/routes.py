@@ -12,6 +12,8 @@ from visio.handlers import (
     agent_pages,
     appointment_pages,
     appointments,
+    audit,
+    audit_pages,
     booking_pages,
     calendar_feed,
     health,
@@ -230,6 +232,14 @@ def setup_routes(app: web.Application) -> None:
     add("POST", admin_closure, site_pages.delete_closure, name="admin_closure_delete")
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
+    add(
+        "POST",
+        f"/admin/outbox/{ID}/resend",
+        admin_pages.resend_message,
+        name="admin_outbox_resend",
+    )
+    add("GET", "/admin/audit", audit_pages.audit_log, name="admin_audit")
+    add("GET", "/api/v1/audit", audit.list_entries, name="api_audit")
     add("GET", "/admin/import", import_pages.import_page, name="admin_import")
     add("POST", "/admin/import", import_pages.import_submit, name="admin_import_submit")
     # Statistics
