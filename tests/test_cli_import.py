@@ -111,12 +111,19 @@ def test_import_agents_whole_or_not_at_all(scratch_url: str, tmp_path: Path) -> 
 def test_what_stops_an_import_is_one_line(scratch_url: str, tmp_path: Path) -> None:
     env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
     assert visio("db", "upgrade", env=env).returncode == 0
+    set_up(scratch_url)
     latin = tmp_path / "latin.csv"
     latin.write_bytes(GOOD.replace("\ufeff", "").encode("latin-1"))
     nobody = visio("import", "agents", str(latin), "--as", ADMIN, env=env)
     assert_one_line_error(nobody, ADMIN)  # no such administrator
     visio("users", "create", "--email", ADMIN, "--name", "Anne Admin", "--role", "admin",
           "--no-password", env=env)  # fmt: skip
+    visio("users", "create", "--email", "c@visio.example", "--name", "C", "--role",
+          "coordinator", "--site", "France Services Murat", "--no-password", env=env)  # fmt: skip
+    assert_one_line_error(
+        visio("import", "agents", str(latin), "--as", "c@visio.example", env=env),
+        "administrators",
+    )
     assert_one_line_error(visio("import", "agents", str(latin), "--as", ADMIN, env=env), "UTF-8")
     assert_one_line_error(
         visio("import", "agents", str(tmp_path / "missing.csv"), "--as", ADMIN, env=env),

@@ -231,20 +231,23 @@ def _read_file(path: str) -> bytes:
 async def _import_agents(settings: Settings, content: bytes, admin_email: str) -> ImportReport:
     """Import a CSV file of agents and their permanences as the administrator whose account
     has `admin_email` (the audit log names them): committed whole, or nothing written."""
+    from visio.services.errors import NotAllowed
     from visio.services.notifications import Links
 
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             user = await accounts.find_user_by_email(session, admin_email)
-            if user is None or not user.active or user.role is not Role.ADMIN:
-                raise CommandError(f"no active administrator account with the email {admin_email}")
+            if user is None or not user.active:
+                raise CommandError(f"no active account with the email {admin_email}")
             return await import_agents(
                 session, accounts.actor_of(user), content,
                 links=Links(base_url=settings.base_url, mail_from=settings.mail_from),
                 now=_now(), default_timezone=settings.default_timezone,
                 default_locale=settings.default_locale,
             )  # fmt: skip
+    except NotAllowed:
+        raise CommandError(f"{admin_email} may not import: set-up is for administrators") from None
     except DomainError as error:
         raise CommandError(str(error.message)) from None
     except (SQLAlchemyError, OSError) as error:
