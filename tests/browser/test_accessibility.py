@@ -281,3 +281,80 @@ async def test_the_account_pages_pass_axe_at_every_width(chromium: Any, live: Li
                     name = path.strip("/").replace("/", "-").replace("?", "-")
                     await screenshot(page, f"a11y-{locale}-accounts-{name}")
     assert not failures, "\n\n".join(failures)
+
+
+async def test_the_partner_pages_pass_axe_at_every_width(chromium: Any, live: Live) -> None:
+    """The partners' list, a partner's page (also refusing to remove a partner in use), the
+    new partner's and new motive's forms, a motive's form refused (its errors beside the
+    fields) and a motive's page, then the same pages read as a coordinator (no form), in
+    French and in English."""
+    from axe_playwright_python.async_playwright import Axe
+
+    from visio.db.models import Motive
+
+    async with live.sessions() as session:
+        for email, role, sites in ((ADMIN_EMAIL, Role.ADMIN, []),
+                                   (COORDINATOR_EMAIL, Role.COORDINATOR, [live.site_id])):
+            await accounts.create_user(
+                session, None, email=email, name="Administratrice", role=role,
+                site_ids=sites, password=PASSWORD, now=live.clock(),
+            )  # fmt: skip
+        partner_id = await session.scalar(
+            select(Motive.partner_id).where(Motive.id == live.motive_id)
+        )
+        await session.commit()
+
+    async def partner_in_use(page: Any) -> None:
+        await page.goto(live.url(f"/admin/partners/{partner_id}"))
+        async with page.expect_navigation():
+            await page.click("form[action$='/delete'] button")
+        await page.wait_for_selector("#refusal")
+
+    async def motive_refused(page: Any) -> None:
+        await page.goto(live.url(f"/admin/partners/{partner_id}/motives/new"))
+        await page.fill("#name", "Retraite")
+        await page.fill("#duration_minutes", "3")
+        await page.fill("#reminder_offsets_minutes", "60, 1h")
+        async with page.expect_navigation():
+            await page.click("form[novalidate] button[type=submit].primary")
+        await page.wait_for_selector("#error-summary")
+
+    axe = Axe()
+    failures = []
+    for locale in ("fr", "en"):
+        admin = await live.sign_in(chromium, ADMIN_EMAIL, language=locale)
+        coordinator = await live.sign_in(chromium, COORDINATOR_EMAIL, language=locale)
+        visits = [
+            (admin, "/admin/partners", None),
+            (admin, "/admin/partners?q=zzz&state=all", None),  # nothing found
+            (admin, f"/admin/partners/{partner_id}", None),
+            (admin, "partner-in-use", partner_in_use),
+            (admin, "/admin/partners/new", None),
+            (admin, f"/admin/partners/{partner_id}/motives/new", None),
+            (admin, "motive-refused", motive_refused),
+            (admin, f"/admin/motives/{live.motive_id}", None),
+            (coordinator, "/admin/partners", None),
+            (coordinator, f"/admin/partners/{partner_id}", None),
+            (coordinator, f"/admin/motives/{live.motive_id}", None),
+        ]
+        for page, path, steps in visits:
+            who = "coordinator" if page is coordinator else "admin"
+            for width in WIDTHS:
+                await page.set_viewport_size({"width": width, "height": 900})
+                if steps is not None:
+                    await steps(page)
+                else:
+                    await page.goto(live.url(path))
+                await page.wait_for_load_state("load")
+                assert await page.get_attribute("html", "lang") == locale, path
+                if page is coordinator:  # read-only: the values as text, no form
+                    assert await page.locator("main form[method=post]").count() == 0, path
+                results = await axe.run(page)
+                if results.violations_count:
+                    failures.append(
+                        f"{path} as {who} at {width} px ({locale}):\n" + results.generate_report()
+                    )
+                if width == WIDTHS[-1]:
+                    name = path.strip("/").replace("/", "-").replace("?", "-")
+                    await screenshot(page, f"a11y-{locale}-partners-{who}-{name}")
+    assert not failures, "\n\n".join(failures)

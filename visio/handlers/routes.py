@@ -21,6 +21,7 @@ from visio.handlers import (
     meeting_pages,
     openapi,
     pages,
+    partner_pages,
     setup,
     site_pages,
     slots,
@@ -230,6 +231,20 @@ def setup_routes(app: web.Application) -> None:
     )
     admin_closure = f"/admin/sites/{ID}/closures/{{closure_id:\\d+}}/delete"
     add("POST", admin_closure, site_pages.delete_closure, name="admin_closure_delete")
+    add("GET", "/admin/partners", partner_pages.partners_page, name="admin_partners")
+    add("GET", "/admin/partners/new", partner_pages.new_partner_form, name="admin_partner_new")
+    add("POST", "/admin/partners/new", partner_pages.create_partner, name="admin_partner_create")
+    add("GET", f"/admin/partners/{ID}", partner_pages.partner_page, name="admin_partner")
+    add("POST", f"/admin/partners/{ID}", partner_pages.change_partner, name="admin_partner_change")
+    partner_delete = f"/admin/partners/{ID}/delete"
+    add("POST", partner_delete, partner_pages.delete_partner, name="admin_partner_delete")
+    motive_new = f"/admin/partners/{ID}/motives/new"
+    add("GET", motive_new, partner_pages.new_motive_form, name="admin_motive_new")
+    add("POST", motive_new, partner_pages.create_motive, name="admin_motive_create")
+    add("GET", f"/admin/motives/{ID}", partner_pages.motive_page, name="admin_motive")
+    add("POST", f"/admin/motives/{ID}", partner_pages.change_motive, name="admin_motive_change")
+    motive_delete = f"/admin/motives/{ID}/delete"
+    add("POST", motive_delete, partner_pages.delete_motive, name="admin_motive_delete")
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
     add(

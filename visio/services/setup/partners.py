@@ -253,6 +253,19 @@ async def get_motive(session: AsyncSession, actor: Actor, motive_id: int) -> Mot
     return motive_view(motive)
 
 
+async def partner_motives(session: AsyncSession, actor: Actor, partner_id: int) -> list[MotiveView]:
+    """Every motive of a partner with its settings: those offered first, then those
+    retired, each by name (a partner unknown: `NotFound`)."""
+    require(actor, Action.READ_SET_UP)
+    if await session.get(Partner, partner_id) is None:
+        raise NotFound()
+    motives = await session.scalars(
+        select(Motive).where(Motive.partner_id == partner_id)
+        .order_by(Motive.active.desc(), Motive.name, Motive.id)
+    )  # fmt: skip
+    return [motive_view(motive) for motive in motives]
+
+
 @dataclass(frozen=True, slots=True)
 class MotiveChanges:
     """What a correction of a motive changes: each field given, the others `KEEP`.
