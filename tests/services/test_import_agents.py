@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, time
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -310,3 +311,17 @@ async def test_only_administrators_import(
     for someone in (house.desk, house.coordinator, house.agent_actor):
         with pytest.raises(NotAllowed):
             await import_agents(session, someone, csv_file(GOOD), links=LINKS, now=clock())
+
+
+async def test_an_agent_stored_with_capitals_is_found_by_their_email(
+    session: AsyncSession, house: House, clock: Clock, create_agent: Any
+) -> None:
+    """An email stored before emails were lower-cased is the same agent, not a new one."""
+    older = await create_agent(house.partner, name="Marie Roux", email="Marie.Roux@CAF.example")
+    agents, _rules, _entries = await counts(session)
+    report = await run(session, house, clock, csv_file([
+        HEADER, "CAF;Marie Roux;marie.roux@caf.example;;;5;09:00;12:00;;;;;",
+    ]))  # fmt: skip
+    assert report.written and [row.outcome for row in report.rows] == [Outcome.UPDATED]
+    assert (await counts(session))[0] == agents
+    assert [rule.weekdays for rule in await rules_of(session, older.email)] == [[5]]

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -655,10 +655,11 @@ class AgentDone:
 async def _existing_agents(
     session: AsyncSession, emails: list[str]
 ) -> dict[str, tuple[Agent, list[Permanence | None]]]:
-    """The agents of these emails already there, with their permanences as rows say them."""
+    """The agents of these emails already there (letters' case aside, should one have been
+    stored otherwise), with their permanences as rows say them."""
     if not emails:
         return {}
-    found = list(await session.scalars(select(Agent).where(Agent.email.in_(emails))))
+    found = list(await session.scalars(select(Agent).where(func.lower(Agent.email).in_(emails))))
     permanences: dict[int, list[Permanence | None]] = {agent.id: [] for agent in found}
     rules = await session.scalars(
         select(AvailabilityRule)
@@ -667,7 +668,7 @@ async def _existing_agents(
     )
     for rule in rules:
         permanences[rule.agent_id].append(permanence_of(rule))
-    return {agent.email: (agent, permanences[agent.id]) for agent in found}
+    return {agent.email.lower(): (agent, permanences[agent.id]) for agent in found}
 
 
 async def _import_agent(
