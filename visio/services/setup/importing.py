@@ -87,7 +87,7 @@ _BY_ALIAS = {alias: name for name, aliases in COLUMNS.items() for alias in (name
 # What the set-up services call a field, and the file's column for it.
 _SERVICE_FIELDS = {"partner_id": "partner", "site_ids": "sites", "motive_ids": "motives"}
 
-# Days by number, by English and by French name (accents and case aside), first letters too.
+# Days by their English and French names, whole or shortened (accents and case aside).
 _DAY_NAMES: Mapping[str, int] = {
     name: number
     for number, names in enumerate(
