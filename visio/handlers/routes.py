@@ -9,6 +9,7 @@ from aiohttp import web
 from visio.handlers import (
     accounts,
     admin_pages,
+    agent_admin_pages,
     agent_pages,
     appointment_pages,
     appointments,
@@ -245,6 +246,29 @@ def setup_routes(app: web.Application) -> None:
     add("POST", f"/admin/motives/{ID}", partner_pages.change_motive, name="admin_motive_change")
     motive_delete = f"/admin/motives/{ID}/delete"
     add("POST", motive_delete, partner_pages.delete_motive, name="admin_motive_delete")
+    add("GET", "/admin/agents", agent_admin_pages.agents_page, name="admin_agents")
+    add("GET", "/admin/agents/new", agent_admin_pages.new_agent_form, name="admin_agent_new")
+    add("POST", "/admin/agents/new", agent_admin_pages.create_agent, name="admin_agent_create")
+    add("GET", f"/admin/agents/{ID}", agent_admin_pages.agent_page, name="admin_agent")
+    add("POST", f"/admin/agents/{ID}", agent_admin_pages.change_agent, name="admin_agent_change")
+    admin_agent_delete = f"/admin/agents/{ID}/delete"
+    add("POST", admin_agent_delete, agent_admin_pages.delete_agent, name="admin_agent_delete")
+    admin_rules = f"/admin/agents/{ID}/rules"
+    add("GET", f"{admin_rules}/new", agent_admin_pages.new_rule_form, name="admin_rule_new")
+    add("POST", f"{admin_rules}/new", agent_admin_pages.create_rule, name="admin_rule_create")
+    admin_rule = f"{admin_rules}/{{rule_id:\\d+}}"
+    add("GET", admin_rule, agent_admin_pages.rule_page, name="admin_rule")
+    add("POST", admin_rule, agent_admin_pages.change_rule, name="admin_rule_change")
+    add("POST", f"{admin_rule}/delete", agent_admin_pages.delete_rule, name="admin_rule_delete")
+    admin_absences = f"/admin/agents/{ID}/absences"
+    add("POST", admin_absences, agent_admin_pages.create_absence, name="admin_absence_create")
+    admin_absence_delete = f"{admin_absences}/{{absence_id:\\d+}}/delete"
+    add(
+        "POST",
+        admin_absence_delete,
+        agent_admin_pages.delete_absence,
+        name="admin_absence_delete",
+    )
     add("GET", "/admin/outbox", admin_pages.outbox, name="admin_outbox")
     add("GET", f"/admin/outbox/{ID}", admin_pages.outbox_message, name="admin_outbox_message")
     add(
