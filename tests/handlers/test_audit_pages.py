@@ -173,6 +173,11 @@ async def test_the_log_comes_a_page_at_a_time(client: Any, log: Log, session: As
     assert 'rel="prev"' in second
     _status, filtered = await page(client, action="motive", page="2")
     assert len(rows(filtered)) == 10 and "action=motive&page=1" in filtered
+    # Past the last page: nothing, and the way back to the last one.
+    _status, beyond = await page(client, page="9")
+    [empty] = rows(beyond)
+    assert "Aucune modification ne correspond." in empty
+    assert '<a href="/admin/audit?page=2" rel="prev">' in beyond
 
 
 async def test_the_api_reads_the_log_with_the_same_filters(client: Any, log: Log) -> None:
