@@ -293,8 +293,10 @@ async def test_the_partner_pages_pass_axe_at_every_width(chromium: Any, live: Li
     from visio.db.models import Motive
 
     async with live.sessions() as session:
-        for email, role, sites in ((ADMIN_EMAIL, Role.ADMIN, []),
-                                   (COORDINATOR_EMAIL, Role.COORDINATOR, [live.site_id])):
+        for email, role, sites in (
+            (ADMIN_EMAIL, Role.ADMIN, []),
+            (COORDINATOR_EMAIL, Role.COORDINATOR, [live.site_id]),
+        ):
             await accounts.create_user(
                 session, None, email=email, name="Administratrice", role=role,
                 site_ids=sites, password=PASSWORD, now=live.clock(),
