@@ -86,6 +86,8 @@ async def test_the_list_searches_filters_and_pages(
     assert 'href="/admin/users/new"' in html
     second = await (await client.get("/admin/users", params={"page": "2"})).text()
     assert "Page 2 sur 2" in second and 'rel="prev"' in second and "Coordination 25" in second
+    beyond = await (await client.get("/admin/users", params={"page": "9"})).text()
+    assert 'href="/admin/users?page=2" rel="prev"' in beyond
 
     found = await (await client.get("/admin/users", params={"q": "AGNÈS"})).text()
     assert "1 compte" in found and "Agnès Chastel" in found and "Coordination" not in found

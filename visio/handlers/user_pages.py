@@ -95,7 +95,8 @@ async def users_page(request: web.Request) -> web.Response:
         "roles": [(role.value, str(label)) for role, label in ROLE_LABELS.items()],
         "sites": sites,
         "states": [(value, str(label)) for value, label in STATES.items()],
-        "previous_page": page_url(found.page - 1) if found.page > 1 else None,
+        # Past the last page (the list got shorter), "previous" leads back to the last one.
+        "previous_page": page_url(min(found.page - 1, found.pages)) if found.page > 1 else None,
         "next_page": page_url(found.page + 1) if found.page < found.pages else None,
     }
     return _private(render("admin_users.html", request, context))
