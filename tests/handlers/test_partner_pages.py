@@ -322,6 +322,10 @@ async def test_a_motive_is_corrected_retired_or_removed(
     assert offered[0]["motives"] == []
     history = await client.get(f"/api/v1/appointments/{booked['id']}", headers=world.headers)
     assert history.status == 200
+    again = await post_form(client, path, motive_form(name="Prime d'activité", active="1"))
+    assert again.status == 303
+    offered = await (await client.get("/api/v1/partners", headers=world.headers)).json()
+    assert [motive["id"] for motive in offered[0]["motives"]] == [world.motive.id]
 
     in_use = await post_form(client, f"{path}/delete", {})
     assert in_use.status == 409
