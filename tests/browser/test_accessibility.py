@@ -109,12 +109,6 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(ADMIN_EMAIL, "/admin/audit?action=nothing.here"),  # no entry
         # the filters with their errors beside their fields
         Visit(ADMIN_EMAIL, "/admin/audit?from=31/02/2026&to=soon&entity_id=x"),
-        Visit(ADMIN_EMAIL, "/admin/outbox?status=pending&kind=booked&q=V-"),
-        Visit(ADMIN_EMAIL, "/admin/audit"),
-        Visit(ADMIN_EMAIL, "/admin/audit?action=appointment&entity=appointment&from=2026-03-01"),
-        Visit(ADMIN_EMAIL, "/admin/audit?action=nothing.here"),  # no entry
-        # the filters with their errors beside their fields
-        Visit(ADMIN_EMAIL, "/admin/audit?from=31/02/2026&to=soon&entity_id=x"),
     ]
 
 
