@@ -27,7 +27,7 @@ from visio.keys import DB, LINKS
 from visio.scheduling.calendars import HOLIDAY_CALENDARS, holiday_calendar_place
 from visio.services import rebooking, setup
 from visio.services.errors import AlreadyExists, InUse, InvalidInput
-from visio.services.permissions import Action, Actor, may
+from visio.services.permissions import Action, Actor, may, require
 from visio.services.rebooking import WouldStrand
 from visio.services.records import ClosureView, SiteView
 
@@ -66,8 +66,14 @@ def _is_admin(actor: Actor) -> bool:
 async def admin_home(request: web.Request) -> web.Response:
     """Where each part of the set-up lives, and how many appointments wait to be rebooked."""
     actor = current_actor(request)
-    waiting = await rebooking.to_rebook(request[DB], actor, now=now(request))
-    return render("admin_home.html", request, {"to_rebook": len(waiting)})
+    require(actor, Action.READ_SET_UP)
+    waiting = []
+    if may(actor, Action.READ_APPOINTMENTS):
+        waiting = await rebooking.to_rebook(request[DB], actor, now=now(request))
+    return render(
+        "admin_home.html", request,
+        {"to_rebook": len(waiting), "sees_appointments": may(actor, Action.READ_APPOINTMENTS)},
+    )  # fmt: skip
 
 
 async def to_rebook(request: web.Request) -> web.Response:

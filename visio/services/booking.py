@@ -419,7 +419,7 @@ def _new_appointment(
         # A move is one more version of the same calendar event.
         sequence=rescheduled_from.sequence if rescheduled_from else 0,
         arrived_at=None, agent_joined_at=None, cancel_reason="", outcome_note="",
-        created_at=now, updated_at=now,
+        to_rebook_since=None, to_rebook_reason=None, created_at=now, updated_at=now,
     )  # fmt: skip
     placed: Details = {"agent_id": slot.agent_id, "station_id": slot.station_id,
               "start": slot.start.isoformat()}  # fmt: skip

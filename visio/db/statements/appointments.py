@@ -43,7 +43,7 @@ from visio.db.models import (
 )
 from visio.db.statements import shaped, writers_take_turns
 from visio.db.statements.audit import AuditRow, Details, write_entry
-from visio.domain import AppointmentScope, AppointmentStatus
+from visio.domain import AppointmentScope, AppointmentStatus, RebookReason
 
 
 class NewAppointment(TypedDict):
@@ -68,6 +68,8 @@ class NewAppointment(TypedDict):
     agent_joined_at: datetime | None
     cancel_reason: str
     outcome_note: str
+    to_rebook_since: datetime | None
+    to_rebook_reason: RebookReason | None
     created_at: datetime
     updated_at: datetime
 
