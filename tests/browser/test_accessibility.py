@@ -354,3 +354,77 @@ async def test_the_partner_pages_pass_axe_at_every_width(chromium: Any, live: Li
                     name = path.strip("/").replace("/", "-").replace("?", "-")
                     await screenshot(page, f"a11y-{locale}-partners-{who}-{name}")
     assert not failures, "\n\n".join(failures)
+
+
+async def test_the_agent_admin_pages_pass_axe_at_every_width(chromium: Any, live: Live) -> None:
+    """The partner agents' list, an agent's page with their week grid, a permanence's form
+    refused (its errors beside the fields), the second step of a change that would leave a
+    booking without its agent, and an agent's page as a coordinator reads it (no form), in
+    French and English."""
+    from axe_playwright_python.async_playwright import Axe
+
+    await live.book(datetime(2026, 3, 17, 9, 0, tzinfo=UTC))  # Tuesday 10:00 in Murat
+    async with live.sessions() as session:
+        for email, role, site_ids in (
+            (ADMIN_EMAIL, Role.ADMIN, []),
+            (COORDINATOR_EMAIL, Role.COORDINATOR, [live.site_id]),
+        ):
+            await accounts.create_user(
+                session, None, email=email, name="Administration", role=role,
+                site_ids=site_ids, password=PASSWORD, now=live.clock(),
+            )  # fmt: skip
+        agent_id = await session.scalar(select(Agent.id).limit(1))
+        await session.commit()
+    agent_path = f"/admin/agents/{agent_id}"
+
+    async def rule_refused(page: Any) -> None:
+        await page.goto(live.url(f"{agent_path}/rules/new"))
+        await page.check("#weekday-1")
+        await page.fill("#start", "11:00")
+        await page.fill("#end", "10:00")
+        await page.click("form button[type=submit].primary")
+        await page.wait_for_selector("#error-summary")
+
+    async def second_step(page: Any) -> None:
+        await page.goto(live.url(agent_path))
+        await page.locator("table.agent-rules a").first.click()
+        await page.fill("#end", "10:00")
+        await page.click("form button[type=submit].primary")
+        await page.wait_for_selector("#stranded")
+
+    axe = Axe()
+    failures = []
+    for locale in ("fr", "en"):
+        pages = {
+            "admin": await live.sign_in(chromium, ADMIN_EMAIL, language=locale),
+            "coordinator": await live.sign_in(chromium, COORDINATOR_EMAIL, language=locale),
+        }
+        visits = [
+            ("admin", "/admin/agents", None),
+            ("admin", "/admin/agents?q=zzz&state=all", None),  # nothing found
+            ("admin", "/admin/agents/new", None),
+            ("admin", agent_path, None),
+            ("admin", "rule-refused", rule_refused),
+            ("admin", "second-step", second_step),
+            ("coordinator", "/admin/agents", None),
+            ("coordinator", agent_path, None),
+        ]
+        for who, path, steps in visits:
+            page = pages[who]
+            for width in WIDTHS:
+                await page.set_viewport_size({"width": width, "height": 900})
+                if steps is not None:
+                    await steps(page)
+                else:
+                    await page.goto(live.url(path))
+                await page.wait_for_load_state("load")
+                assert await page.get_attribute("html", "lang") == locale, path
+                results = await axe.run(page)
+                if results.violations_count:
+                    failures.append(
+                        f"{path} as {who} at {width} px ({locale}):\n" + results.generate_report()
+                    )
+                if width == WIDTHS[-1]:
+                    name = path.strip("/").replace("/", "-").replace("?", "-")
+                    await screenshot(page, f"a11y-{locale}-agents-{who}-{name}")
+    assert not failures, "\n\n".join(failures)
