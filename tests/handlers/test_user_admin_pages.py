@@ -242,6 +242,11 @@ async def test_without_smtp_the_reset_link_is_shown_once_and_sets_the_password_o
     short = await post_form(client, reset_path, {"password": "court", "password_again": "court"},
                             token_page=reset_path)  # fmt: skip
     assert short.status == 422 and 'id="error-password"' in await short.text()
+    both = await post_form(client, reset_path, {"password": "court", "password_again": "corps"},
+                           token_page=reset_path)  # fmt: skip
+    html = await both.text()
+    assert both.status == 422 and 'id="error-password"' in html
+    assert 'id="error-password_again"' in html
 
     done = await post_form(client, reset_path, {"password": NEW_PASSWORD,
                            "password_again": NEW_PASSWORD}, token_page=reset_path)  # fmt: skip

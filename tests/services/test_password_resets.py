@@ -67,12 +67,16 @@ async def test_a_link_shown_once_sets_the_password_once(
     assert shown.email == house.desk.email
 
     clock.advance(timedelta(hours=2))
-    await password_resets.reset_password(session, token, NEW_PASSWORD, now=clock())
+    await password_resets.reset_password(
+        session, token, NEW_PASSWORD, again=NEW_PASSWORD, now=clock()
+    )
     assert await signs_in(session, house, NEW_PASSWORD, clock)
     with pytest.raises(NotFound):
         await password_resets.reset_link(session, token, now=clock())
     with pytest.raises(NotFound):
-        await password_resets.reset_password(session, token, "encore un autre mot", now=clock())
+        await password_resets.reset_password(
+            session, token, "encore un autre mot", again="encore un autre mot", now=clock()
+        )
     assert await signs_in(session, house, NEW_PASSWORD, clock)
 
     await session.flush()
@@ -95,7 +99,9 @@ async def test_a_link_expires_after_a_day(
     token = token_of(await issue(session, house, clock))
     clock.advance(timedelta(hours=24))
     with pytest.raises(NotFound) as refused:
-        await password_resets.reset_password(session, token, NEW_PASSWORD, now=clock())
+        await password_resets.reset_password(
+            session, token, NEW_PASSWORD, again=NEW_PASSWORD, now=clock()
+        )
     # The same words as for a link that never was: nothing says which it is.
     with pytest.raises(NotFound) as unknown:
         await password_resets.reset_link(session, "visio_reset_nothing", now=clock())
@@ -111,17 +117,24 @@ async def test_a_new_link_spends_the_older_one(
     second = token_of(await issue(session, house, clock))
     with pytest.raises(NotFound):
         await password_resets.reset_link(session, first, now=clock())
-    await password_resets.reset_password(session, second, NEW_PASSWORD, now=clock())
+    await password_resets.reset_password(
+        session, second, NEW_PASSWORD, again=NEW_PASSWORD, now=clock()
+    )
     assert await signs_in(session, house, NEW_PASSWORD, clock)
 
 
-async def test_a_short_password_is_refused_and_the_link_still_works(
+async def test_a_short_or_mistyped_password_is_refused_and_the_link_still_works(
     session: AsyncSession, house: House, clock: Clock
 ) -> None:
     token = token_of(await issue(session, house, clock))
     with pytest.raises(InvalidInput) as refused:
-        await password_resets.reset_password(session, token, "court", now=clock())
-    assert set(refused.value.fields) == {"password"}
+        await password_resets.reset_password(session, token, "court", again="corps", now=clock())
+    assert set(refused.value.fields) == {"password", "password_again"}
+    with pytest.raises(InvalidInput) as refused:
+        await password_resets.reset_password(
+            session, token, NEW_PASSWORD, again=NEW_PASSWORD.upper(), now=clock()
+        )
+    assert set(refused.value.fields) == {"password_again"}
     await password_resets.reset_link(session, token, now=clock())
 
 
@@ -174,5 +187,7 @@ async def test_by_email_the_link_goes_to_the_owner_in_their_language(
     link = next(line for line in words.text.splitlines() if "/password/reset/" in line).strip()
     token = link.rsplit("/", 1)[1]
     assert f'href="{link}"' in words.html
-    await password_resets.reset_password(session, token, NEW_PASSWORD, now=clock())
+    await password_resets.reset_password(
+        session, token, NEW_PASSWORD, again=NEW_PASSWORD, now=clock()
+    )
     assert await signs_in(session, house, NEW_PASSWORD, clock)

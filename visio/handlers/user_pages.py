@@ -323,9 +323,7 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     password, again = form.get("password", ""), form.get("password_again", "")
     session = request[DB]
     try:
-        if password != again:
-            raise InvalidInput(fields={"password_again": _l("The two passwords differ.")})
-        await password_resets.reset_password(session, token, password, now=moment)
+        await password_resets.reset_password(session, token, password, again=again, now=moment)
     except InvalidInput as refused:
         link = await password_resets.reset_link(session, token, now=moment)
         errors = {name: str(message) for name, message in refused.fields.items()}

@@ -21,7 +21,7 @@ from visio.db.models import PasswordReset, User
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit, notifications
 from visio.services.accounts import MIN_PASSWORD_LENGTH, hash_password, hash_token
-from visio.services.errors import Conflict, InvalidInput, NotFound
+from visio.services.errors import Conflict, InvalidInput, Message, NotFound
 from visio.services.permissions import Action, Actor, require
 from visio.services.records import IssuedReset, ResetLinkView
 
@@ -119,22 +119,24 @@ async def reset_link(session: AsyncSession, token: str, *, now: datetime) -> Res
 
 
 async def reset_password(
-    session: AsyncSession, token: str, password: str, *, now: datetime
+    session: AsyncSession, token: str, password: str, *, again: str, now: datetime
 ) -> ResetLinkView:
     """Set the password of the account a link still good names, and spend the link (with
     any other unused one of the account), audited as done by the account's owner. A
-    password shorter than at account creation is refused (`InvalidInput`, field
-    `password`); a link no longer good is `NotFound`."""
+    password shorter than at account creation (field `password`), or not the same typed
+    `again` (field `password_again`), is refused field by field (`InvalidInput`), the
+    link kept; a link no longer good is `NotFound`."""
     reset, user = await _usable(session, token, now)
+    errors: dict[str, Message] = {}
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            fields={"password": _l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)}
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            fields={"password": _l("At most %(max_length)s characters.",
-                                   max_length=MAX_PASSWORD_LENGTH)}
-        )  # fmt: skip
+        errors["password"] = _l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        errors["password"] = _l("At most %(max_length)s characters.",
+                                max_length=MAX_PASSWORD_LENGTH)  # fmt: skip
+    if again != password:
+        errors["password_again"] = _l("The two passwords differ.")
+    if errors:
+        raise InvalidInput(fields=errors)
     # The same link sent twice at once (a double click, two tabs): only one spends it.
     spent = await session.execute(
         update(PasswordReset)
