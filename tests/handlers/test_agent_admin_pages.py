@@ -323,6 +323,7 @@ async def test_an_absence_over_a_booking_asks_then_sets_it_aside(
     assert confirmed.headers["Location"].endswith("?done=absence_added&rebook=1")
     page = await (await client.get(confirmed.headers["Location"])).text()
     assert "L&#39;absence est enregistrée" in page and "Formation" in page
+    assert "du 16 mars 2026 00:00 au 17 mars 2026 12:00 · Formation" in page
     assert await rebook_reason(client, world, booked["id"]) == "agent_absent"
 
     # Removed: gone from the page.
@@ -440,7 +441,7 @@ async def test_an_agent_with_a_history_is_not_deleted_and_the_page_says_why(
     refused = await post_form(client, f"/admin/agents/{world.agent.id}/delete", {})
     assert refused.status == 409
     html = await refused.text()
-    assert "Cet agent ne peut pas être supprimé : 1 compte utilisateur s&#39;y rapportent" in html
+    assert "Cet agent ne peut pas être supprimé : il a un historique (1 compte utilisateur)" in html
     mistake = await create_agent(
         await session.get_one(Partner, world.agent.partner_id),
         name="Erreur de saisie",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 
 from aiohttp import web
 from multidict import MultiMapping
@@ -34,7 +34,7 @@ from visio.handlers.schemas import (
 )
 from visio.handlers.setup_pages import GridEntry, stranded_rows, week_days, weekday_names
 from visio.handlers.validation import fields_of, parse_query
-from visio.i18n import format_date, format_datetime, ngettext
+from visio.i18n import format_date, format_time, ngettext
 from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
@@ -95,14 +95,18 @@ def _editor(request: web.Request) -> Actor:
 
 
 def _problems(
-    refused: ValidationError | InvalidInput | AlreadyExists, form_fields: Sequence[str]
+    refused: ValidationError | InvalidInput | AlreadyExists,
+    form_fields: Sequence[str],
+    renamed: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """One message per field of the form (`weekdays.2` is the days' field); a message
-    about no field of the form goes beside the first."""
+    """One message per field of the form (`weekdays.2` is the days' field; `renamed` maps a
+    model's field to the form's); a message about no field of the form goes beside the
+    first."""
     found = fields_of(refused) if isinstance(refused, ValidationError) else refused.fields
     problems: dict[str, str] = {}
     for path, message in found.items():
         name = path.split(".", 1)[0]
+        name = (renamed or {}).get(name, name)
         problems.setdefault(name if name in form_fields else form_fields[0], str(message))
     if not problems and not isinstance(refused, ValidationError):
         problems[form_fields[0]] = str(refused.message)
@@ -172,16 +176,7 @@ def _outcome(request: web.Request) -> dict[str, object]:
             "email, and their houses will set other times.",
             rebook,
         ) if rebook else None,
-        "rebook_url": _to_rebook_url(request) if rebook else None,
     }  # fmt: skip
-
-
-def _to_rebook_url(request: web.Request) -> str | None:
-    """The list of appointments to rebook, when the application has it."""
-    resources = request.app.router.named_resources()
-    if "admin_to_rebook" not in resources:
-        return None
-    return str(resources["admin_to_rebook"].url_for())
 
 
 def _zones(current: str = "") -> list[tuple[str, str]]:
@@ -335,14 +330,13 @@ async def _agent_page(
     absence: AbsenceForm | None = None,
     errors: Mapping[str, str] | None = None,
     second_step: SecondStep | None = None,
-    second_step_of: str = "",
     problem: str | None = None,
     status: int = 200,
 ) -> web.Response:
     """An agent's page: their details (a form for an administrator), their permanences as
-    a week grid and a list, their coming absences; `second_step` (of the `agent` form or
-    the `absence` one) or `problem` (the agent could not be deleted) when a form was
-    refused."""
+    a week grid and a list, their coming absences; when a form was refused, what was typed
+    and its `errors`, the `second_step` of a change, or the `problem` that kept the agent
+    from being deleted."""
     session, moment = request[DB], now(request)
     agent = await setup.get_agent(session, actor, agent_id)
     rules = await setup.list_rules(session, actor, agent_id)
@@ -373,7 +367,6 @@ async def _agent_page(
         "rules": described,
         "absences": [(view, _span(view, agent.timezone)) for view in absences],
         "second_step": second_step,
-        "second_step_of": second_step_of,
         "problem": problem,
         "today": moment.astimezone(time_zone(agent.timezone)).date().isoformat(),
         **_outcome(request),
@@ -435,9 +428,13 @@ def _grid_entries(rules: Sequence[DescribedRule]) -> list[GridEntry]:
 
 
 def _span(view: AbsenceView, timezone: str) -> str:
-    """An absence's range on the agent's clock."""
-    return _("%(start)s to %(end)s", start=format_datetime(view.start, timezone, style="medium"),
-             end=format_datetime(view.end, timezone, style="medium"))  # fmt: skip
+    """An absence's range on the agent's clock: "16 mars 2026 00:00 to 17 mars 2026 12:00"."""
+
+    def moment(instant: datetime) -> str:
+        local = instant.astimezone(time_zone(timezone))
+        return f"{format_date(local.date(), style='medium')} {format_time(instant, timezone)}"
+
+    return _("%(start)s to %(end)s", start=moment(view.start), end=moment(view.end))
 
 
 async def change_agent(request: web.Request) -> web.StreamResponse:
@@ -462,15 +459,11 @@ async def change_agent(request: web.Request) -> web.StreamResponse:
         errors = _problems(refused, AGENT_FIELDS[1:])
         return await _agent_page(request, actor, agent_id, typed=typed, errors=errors, status=422)
     except WouldStrand as refused:
-        here = _agent_url(request, agent_id)
-        step = _second_step(
-            refused, str(request.app.router["admin_agent_change"].url_for(id=str(agent_id))),
-            typed.pairs(), here,
-        )  # fmt: skip
+        action = request.app.router["admin_agent_change"].url_for(id=str(agent_id))
+        step = _second_step(refused, str(action), typed.pairs(), _agent_url(request, agent_id))
         return await _agent_page(
-            request, actor, agent_id, typed=typed, second_step=step, second_step_of="agent",
-            status=409,
-        )  # fmt: skip
+            request, actor, agent_id, typed=typed, second_step=step, status=409
+        )
     raise _done_location(request, "admin_agent", "saved", rebook, id=agent_id)
 
 
@@ -487,18 +480,19 @@ async def delete_agent(request: web.Request) -> web.StreamResponse:
     try:
         await setup.delete_agent(request[DB], actor, agent_id, now=now(request))
     except InUse as refused:
-        uses = refused.extra.get("uses", {})
-        counts = uses if isinstance(uses, dict) else {}
-        held = [
-            ngettext("%(num)d appointment", "%(num)d appointments", int(counts["appointments"]))
-            if "appointments" in counts else "",
-            ngettext("%(num)d user account", "%(num)d user accounts", int(counts["users"]))
-            if "users" in counts else "",
-        ]  # fmt: skip
+        counted = refused.extra.get("uses")
+        counts: dict[str, int] = dict(counted) if isinstance(counted, dict) else {}
+        held = []
+        if counts.get("appointments"):
+            held.append(ngettext("%(num)d appointment", "%(num)d appointments",
+                                 counts["appointments"]))  # fmt: skip
+        if counts.get("users"):
+            held.append(ngettext("%(num)d user account", "%(num)d user accounts",
+                                 counts["users"]))  # fmt: skip
         problem = _(
-            "This agent cannot be deleted: %(uses)s still refer to them. Tick “has left” "
-            "and save instead: their history stays.",
-            uses=", ".join(part for part in held if part),
+            "This agent cannot be deleted: they have a history (%(uses)s). Tick “has left” "
+            "and save instead: it stays.",
+            uses=", ".join(held),
         )
         return await _agent_page(request, actor, agent_id, problem=problem, status=409)
     raise _done_location(request, "admin_agents", "deleted")
@@ -528,21 +522,15 @@ async def create_absence(request: web.Request) -> web.StreamResponse:
 
         rebook = await _confirmed(add, form.get("confirm") == "1")
     except (ValidationError, InvalidInput) as refused:
-        found = fields_of(refused) if isinstance(refused, ValidationError) else refused.fields
-        errors = {_ABSENCE_FIELD_OF.get(name, name): str(text) for name, text in found.items()}
-        return await _agent_page(
-            request, actor, agent_id, absence=typed,
-            errors={name: text for name, text in errors.items() if name in ABSENCE_FIELDS}
-            or {"start_date": _("Invalid value.")}, status=422,
-        )  # fmt: skip
+        errors = _problems(refused, ABSENCE_FIELDS, _ABSENCE_FIELD_OF)
+        return await _agent_page(request, actor, agent_id, absence=typed, errors=errors, status=422)
     except WouldStrand as refused:
         action = request.app.router["admin_absence_create"].url_for(id=str(agent_id))
         pairs = [(field.name, getattr(typed, field.name)) for field in fields(AbsenceForm)]
         step = _second_step(refused, str(action), pairs, _agent_url(request, agent_id))
         return await _agent_page(
-            request, actor, agent_id, absence=typed, second_step=step,
-            second_step_of="absence", status=409,
-        )  # fmt: skip
+            request, actor, agent_id, absence=typed, second_step=step, status=409
+        )
     raise _done_location(request, "admin_agent", "absence_added", rebook, id=agent_id)
 
 
