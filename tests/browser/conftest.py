@@ -187,6 +187,18 @@ class Live:
         await page.wait_for_url(self.url("/"))
         return page
 
+    async def add_account(
+        self, email: str, role: Role = Role.ADMIN, *, name: str = "Administratrice",
+        site_ids: list[int] | None = None,
+    ) -> None:  # fmt: skip
+        """An account with the tests' password (an administrator unless told), committed."""
+        async with self.sessions() as session:
+            await accounts.create_user(
+                session, None, email=email, name=name, role=role, site_ids=site_ids or [],
+                password=PASSWORD, now=self.clock(),
+            )  # fmt: skip
+            await session.commit()
+
 
 @pytest.fixture
 def live_settings(scratch_url: str) -> Settings:

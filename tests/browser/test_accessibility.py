@@ -149,12 +149,7 @@ async def test_the_import_page_passes_axe_empty_and_with_its_report(
     with a refused row (its summary taking the focus) and of a file imported, at every width."""
     from axe_playwright_python.async_playwright import Axe
 
-    async with live.sessions() as session:
-        await accounts.create_user(
-            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
-            password=PASSWORD, now=live.clock(),
-        )  # fmt: skip
-        await session.commit()
+    await live.add_account(ADMIN_EMAIL)
     good = (
         "partner;name;email;weekdays;start;end;sites\n"
         "CAF;Nadia Fabre;nadia.fabre@caf.example;1 3;14:00;16:00;France Services Murat\n"

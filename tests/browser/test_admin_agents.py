@@ -10,11 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.browser.conftest import PASSWORD, Live, screenshot
+from tests.browser.conftest import Live, screenshot
 from tests.browser.test_agent_flows import axe_violations
-from visio.db.models import Appointment, AvailabilityRule, Role
+from visio.db.models import Appointment, AvailabilityRule
 from visio.domain import RebookReason
-from visio.services import accounts
 
 ADMIN_EMAIL = "admin@visio.example"
 # Tuesday 17 March 2026, 10:00-10:30 in Murat (UTC+1).
@@ -25,12 +24,7 @@ async def test_the_admin_shortens_a_permanence_after_seeing_the_booking_it_leave
     chromium: Any, expect: Any, live: Live
 ) -> None:
     appointment_id = await live.book(TUESDAY_TEN)
-    async with live.sessions() as session:
-        await accounts.create_user(
-            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
-            password=PASSWORD, now=live.clock(),
-        )  # fmt: skip
-        await session.commit()
+    await live.add_account(ADMIN_EMAIL)
     page = await live.sign_in(chromium, ADMIN_EMAIL)
     await page.goto(live.url("/admin/agents"))
     await page.get_by_role("link", name="Isabelle Delmas").click()

@@ -9,9 +9,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.browser.conftest import PASSWORD, Live, screenshot
-from visio.db.models import Role
-from visio.services import accounts
+from tests.browser.conftest import Live, screenshot
 
 ADMIN_EMAIL = "admin@visio.example"
 DESK_EMAIL = "accueil.allanche@visio.example"
@@ -30,12 +28,7 @@ async def test_an_admin_sets_everything_up_then_the_desk_books(
     chromium: Any, expect: Any, live: Live
 ) -> None:
     live.clock.set(MONDAY_EIGHT)
-    async with live.sessions() as session:
-        await accounts.create_user(
-            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
-            password=PASSWORD, now=live.clock(),
-        )  # fmt: skip
-        await session.commit()
+    await live.add_account(ADMIN_EMAIL)
     admin = await live.sign_in(chromium, ADMIN_EMAIL)
 
     # The house: opening hours Monday to Friday, 9:00-12:00 and 13:30-17:00, one station.

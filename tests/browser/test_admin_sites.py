@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.browser.conftest import PASSWORD, Live, screenshot
+from tests.browser.conftest import Live, screenshot
 from tests.browser.test_agent_flows import axe_violations
-from visio.db.models import Role
-from visio.services import accounts
 
 # Monday 16 March 2026, 10:00 in Murat (UTC+1).
 TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
@@ -22,12 +20,7 @@ async def test_an_admin_sets_a_house_up_then_closes_one_over_a_booking(
     chromium: Any, expect: Any, live: Live
 ) -> None:
     await live.book(TEN)
-    async with live.sessions() as session:
-        await accounts.create_user(
-            session, None, email=ADMIN_EMAIL, name="Administratrice", role=Role.ADMIN,
-            password=PASSWORD, now=live.clock(),
-        )  # fmt: skip
-        await session.commit()
+    await live.add_account(ADMIN_EMAIL)
     admin = await live.sign_in(chromium, ADMIN_EMAIL)
     await admin.goto(live.url("/admin/"))
     await admin.get_by_role("link", name="Maisons", exact=True).click()

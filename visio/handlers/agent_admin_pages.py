@@ -32,7 +32,14 @@ from visio.handlers.schemas import (
     RuleCreate,
     RulePatch,
 )
-from visio.handlers.setup_pages import GridEntry, stranded_rows, week_days, weekday_names
+from visio.handlers.setup_pages import (
+    GridEntry,
+    stranded_rows,
+    week_days,
+    weekday_names,
+    zone_choices,
+    zone_label,
+)
 from visio.handlers.validation import fields_of, parse_query
 from visio.i18n import format_date, format_time, ngettext
 from visio.i18n import gettext as _
@@ -51,21 +58,6 @@ STATES = {
     "active": _l("Working"),
     "inactive": _l("Left"),
     "all": _l("Working or left"),
-}
-# The zones offered for an agent's clock: metropolitan France and the overseas
-# departments and communities (any other IANA zone set through the API stays offered for
-# the agent who has it).
-ZONES = {
-    "Europe/Paris": _l("Metropolitan France (Europe/Paris)"),
-    "America/Guadeloupe": _l("Guadeloupe (America/Guadeloupe)"),
-    "America/Martinique": _l("Martinique (America/Martinique)"),
-    "America/Cayenne": _l("French Guiana (America/Cayenne)"),
-    "Indian/Reunion": _l("La Réunion (Indian/Reunion)"),
-    "Indian/Mayotte": _l("Mayotte (Indian/Mayotte)"),
-    "America/Miquelon": _l("Saint Pierre and Miquelon (America/Miquelon)"),
-    "Pacific/Noumea": _l("New Caledonia (Pacific/Noumea)"),
-    "Pacific/Tahiti": _l("French Polynesia (Pacific/Tahiti)"),
-    "Pacific/Wallis": _l("Wallis and Futuna (Pacific/Wallis)"),
 }
 DONE = {
     "created": _l("The agent is created. Add their permanences below."),
@@ -179,14 +171,6 @@ def _outcome(request: web.Request) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _zones(current: str = "") -> list[tuple[str, str]]:
-    """The zones offered, with the one an agent already has if it is another."""
-    offered = [(zone, str(label)) for zone, label in ZONES.items()]
-    if current and current not in ZONES:
-        offered.append((current, current))
-    return offered
-
-
 # ---------------------------------------------------------------- the list
 
 
@@ -285,7 +269,7 @@ async def _new_agent_page(
         "typed": typed,
         "errors": dict(errors or {}),
         "partners": partners,
-        "zones": _zones(typed.timezone),
+        "zones": zone_choices(typed.timezone),
         "can_edit": True,
         "second_step": None,
         "problem": None,
@@ -361,8 +345,8 @@ async def _agent_page(
         "typed": typed or AgentForm.of(agent),
         "absence": absence or AbsenceForm(),
         "errors": dict(errors or {}),
-        "zones": _zones(agent.timezone),
-        "zone_label": str(ZONES.get(agent.timezone, agent.timezone)),
+        "zones": zone_choices(agent.timezone),
+        "zone_label": zone_label(agent.timezone),
         "days": week_days(_grid_entries(described)),
         "rules": described,
         "absences": [(view, _span(view, agent.timezone)) for view in absences],
@@ -658,7 +642,7 @@ async def _rule_page(
         "weekdays": list(enumerate(weekday_names(), start=1)),
         "sites": [site for site in sites if site.active or str(site.id) in typed.site_ids],
         "motives": motives,
-        "zone_label": str(ZONES.get(agent.timezone, agent.timezone)),
+        "zone_label": zone_label(agent.timezone),
         "second_step": second_step,
     }
     return render("admin_rule.html", request, context, status=status)

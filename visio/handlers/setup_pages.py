@@ -12,8 +12,38 @@ from dataclasses import dataclass
 from babel.dates import get_day_names
 
 from visio.i18n import current_locale, format_datetime
+from visio.i18n import lazy_gettext as _l
 from visio.services.errors import DomainError
 from visio.services.records import AppointmentView
+
+# The zones offered for a house's or an agent's clock: metropolitan France and the overseas
+# departments and communities (another IANA zone set through the API stays offered to the
+# record that has it).
+ZONES = {
+    "Europe/Paris": _l("Metropolitan France (Europe/Paris)"),
+    "America/Guadeloupe": _l("Guadeloupe (America/Guadeloupe)"),
+    "America/Martinique": _l("Martinique (America/Martinique)"),
+    "America/Cayenne": _l("French Guiana (America/Cayenne)"),
+    "Indian/Reunion": _l("La Réunion (Indian/Reunion)"),
+    "Indian/Mayotte": _l("Mayotte (Indian/Mayotte)"),
+    "America/Miquelon": _l("Saint Pierre and Miquelon (America/Miquelon)"),
+    "Pacific/Noumea": _l("New Caledonia (Pacific/Noumea)"),
+    "Pacific/Tahiti": _l("French Polynesia (Pacific/Tahiti)"),
+    "Pacific/Wallis": _l("Wallis and Futuna (Pacific/Wallis)"),
+}
+
+
+def zone_choices(current: str = "") -> list[tuple[str, str]]:
+    """The zones a form offers, labelled in the reader's language, with `current` (the one
+    a record already has) if it is another."""
+    offered = [(zone, str(label)) for zone, label in ZONES.items()]
+    if current and current not in ZONES:
+        offered.append((current, current))
+    return offered
+
+
+def zone_label(zone: str) -> str:
+    return str(ZONES.get(zone, zone))
 
 
 def stranded_rows(stranded: Sequence[AppointmentView]) -> list[tuple[str, AppointmentView]]:

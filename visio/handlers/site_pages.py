@@ -18,7 +18,13 @@ from visio.handlers.agent_pages import AbsenceForm
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import posted_form, render
 from visio.handlers.schemas import ClosureCreate, SiteCreate, SitePatch, StationCreate
-from visio.handlers.setup_pages import GridEntry, field_errors, stranded_rows, week_days
+from visio.handlers.setup_pages import (
+    GridEntry,
+    field_errors,
+    stranded_rows,
+    week_days,
+    zone_choices,
+)
 from visio.handlers.validation import fields_of
 from visio.i18n import format_datetime, ngettext
 from visio.i18n import gettext as _
@@ -32,12 +38,6 @@ from visio.services.rebooking import WouldStrand
 from visio.services.records import ClosureView, SiteView
 
 PER_PAGE = 25
-# The zones of metropolitan France and of the overseas departments and communities.
-TIMEZONES = (
-    "Europe/Paris", "America/Guadeloupe", "America/Martinique", "America/Cayenne",
-    "Indian/Reunion", "Indian/Mayotte", "America/Miquelon", "Pacific/Noumea",
-    "Pacific/Tahiti", "Pacific/Wallis", "Indian/Kerguelen",
-)  # fmt: skip
 # Two ranges a day: the morning and the afternoon.
 RANGES_A_DAY = 2
 DONE = {
@@ -265,7 +265,7 @@ def _site_page(
 ) -> web.Response:  # fmt: skip
     context: dict[str, object] = {
         "site": site, "typed": typed, "errors": dict(errors or {}),
-        "timezones": TIMEZONES if typed.timezone in TIMEZONES else (*TIMEZONES, typed.timezone),
+        "timezones": zone_choices(typed.timezone),
         "calendars": _calendar_choices(), "ranges": range(1, RANGES_A_DAY + 1),
         "weekdays": list(enumerate((name for name, _entries in week_days([])), start=1)),
         "may_change": _is_admin(current_actor(request)),
