@@ -1,5 +1,6 @@
 """No double booking under load: many simultaneous requests for one slot, in one process and
-across two processes sharing one PostgreSQL database; and the database's own wall."""
+across two processes sharing one PostgreSQL database; and the database's own wall. The
+statistics count the winners only."""
 
 from __future__ import annotations
 
@@ -31,10 +32,14 @@ from visio.db.models import (
     OpeningHour,
     Partner,
     Role,
+    SessionCount,
+    SessionRollup,
     Site,
     Station,
 )
-from visio.services import accounts
+from visio.db.statements import appointments as statements
+from visio.db.statements.appointments import NewAppointment, Recorded
+from visio.services import accounts, counters
 from visio.settings import Settings
 
 SECRET = "concurrency-secret-" + "z" * 30
@@ -145,6 +150,21 @@ async def active_at_start(engine: AsyncEngine) -> int:
         )
 
 
+async def counted_booked(engine: AsyncEngine) -> tuple[int, int]:
+    """The appointments booked as the statistics' daily counters and their roll-up per
+    house and month have them."""
+    async with make_sessionmaker(engine)() as session:
+        daily = await session.scalar(
+            select(func.sum(SessionCount.count)).where(
+                SessionCount.status == AppointmentStatus.BOOKED
+            )
+        )
+        monthly = await session.scalar(
+            select(func.sum(SessionRollup.booked)).where(SessionRollup.grain == "site_month")
+        )
+        return int(daily or 0), int(monthly or 0)
+
+
 @pytest.fixture
 async def seeded(scratch_url: str) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     engine = make_engine(scratch_url)
@@ -181,6 +201,8 @@ async def test_fifty_simultaneous_bookings_of_one_slot(
         outcome = await fire([str(server.make_url("")).rstrip("/")], world)
         assert outcome == Counter({201: winners, 409: REQUESTS - winners})
         assert await active_at_start(engine) == winners
+        # A refused booking left no count behind, even one the database itself refused.
+        assert await counted_booked(engine) == (winners, winners)
     finally:
         await engine.dispose()
 
@@ -217,6 +239,7 @@ async def test_two_processes_on_one_postgresql(
     engine = make_engine(url)
     try:
         assert await active_at_start(engine) == 1
+        assert await counted_booked(engine) == (1, 1)
     finally:
         await engine.dispose()
 
@@ -254,5 +277,48 @@ async def test_the_database_itself_refuses_overlapping_busy_time(
             session.add(appointment(15, "c", status="cancelled"))
             session.add(appointment(40, "d"))
             await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_an_appointment_the_database_refuses_is_not_counted(
+    seeded: tuple[str, dict[str, Any]],
+) -> None:
+    """The booking's statement refused by the exclusion constraints adds nothing to the
+    statistics either: the counter is written by that same statement."""
+    url, world = seeded
+    engine = make_engine(url)
+    begin, now = next_monday_10(), datetime.now(UTC)
+    try:
+        async with engine.connect() as connection:
+            partner_id = await connection.scalar(select(Partner.id))
+            assert partner_id is not None
+            await connection.commit()
+            values = NewAppointment(
+                citizen_id=None, site_id=world["site_id"], station_id=world["station_id"],
+                partner_id=partner_id, motive_id=world["motive_id"], agent_id=world["agent_id"],
+                start_at=begin, end_at=begin + timedelta(minutes=30), busy_from=begin,
+                busy_until=begin + timedelta(minutes=30), status=AppointmentStatus.BOOKED,
+                room="visio-" + "a" * 26, booked_by_id=None, rescheduled_from_id=None,
+                sequence=0, arrived_at=None, agent_joined_at=None, cancel_reason="",
+                outcome_note="", to_rebook_since=None, to_rebook_reason=None, created_at=now,
+                updated_at=now,
+            )  # fmt: skip
+            record = Recorded(record_action="appointment.book", record_note="",
+                              record_details={})  # fmt: skip
+            change = counters.booked(
+                site_id=world["site_id"], partner_id=partner_id, motive_id=world["motive_id"],
+                agent_id=world["agent_id"], start=values["start_at"], end=values["end_at"],
+                timezone="Europe/Paris",
+            )  # fmt: skip
+            async with connection.begin():
+                await statements.insert_appointment(connection, values, record, change)
+            with pytest.raises(IntegrityError, match="ex_appointments_"):
+                async with connection.begin():
+                    await statements.insert_appointment(
+                        connection, {**values, "room": "visio-" + "b" * 26}, record, change
+                    )
+        assert await counted_booked(engine) == (1, 1)
     finally:
         await engine.dispose()

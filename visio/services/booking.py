@@ -35,6 +35,7 @@ from visio.db.statements import appointments as statements
 from visio.db.statements import writers_take_turns
 from visio.db.statements.appointments import NewAppointment, Recorded
 from visio.db.statements.audit import Details
+from visio.db.statements.statistics import CountChange
 from visio.domain import AppointmentStatus
 from visio.i18n import lazy_gettext as _l
 from visio.meetings.rooms import new_room_name
@@ -319,13 +320,14 @@ async def _book_slot(
         values, record = _new_appointment(actor, inputs, candidates[0], now, rescheduled_from,
                                           citizen_id)  # fmt: skip
         try:
-            appointment_id = await statements.insert_appointment(connection, values, record)
+            appointment_id = await statements.insert_appointment(
+                connection, values, record, _counted(values, inputs)
+            )
         except (IntegrityError, OperationalError):
             # Only a writer that skipped the locks could have taken it meanwhile: the
             # database said no, so do we. The transaction is aborted: the middleware rolls
             # it back, nothing of this request stays.
             raise SlotUnavailable() from None
-        await _count(connection, values, inputs)
         return _Booked(appointment_id, values, inputs)
     tried: set[int] = set()
     for attempt_number in range(MAX_AGENT_ATTEMPTS):
@@ -357,7 +359,9 @@ async def _book_slot(
             values, record = _new_appointment(actor, fresh, checked, now, rescheduled_from,
                                               citizen_id)  # fmt: skip
             # The exclusion constraints have the last word on the insert.
-            appointment_id = await statements.insert_appointment(connection, values, record)
+            appointment_id = await statements.insert_appointment(
+                connection, values, record, _counted(values, fresh)
+            )
         except (_LostRace, IntegrityError, OperationalError):
             # Another booking took this agent or station first (an IntegrityError is the
             # exclusion constraint, an OperationalError a deadlock PostgreSQL broke): the
@@ -366,7 +370,6 @@ async def _book_slot(
             tried.add(slot.agent_id)
             continue
         await attempt.commit()
-        await _count(connection, values, fresh)
         return _Booked(appointment_id, values, fresh)
     raise SlotUnavailable(extra={"next_slots": await _next_slots(session, request, day, now)})
 
@@ -386,10 +389,11 @@ async def _week_loads(
     )
 
 
-async def _count(connection: AsyncConnection, values: NewAppointment, inputs: SearchInputs) -> None:
-    """The statistics' counters: one more appointment booked."""
-    await counters.count_booked(
-        connection, site_id=values["site_id"], partner_id=values["partner_id"],
+def _counted(values: NewAppointment, inputs: SearchInputs) -> CountChange:
+    """The statistics' counters: one more appointment booked (a refused insert counts
+    nothing: the counter is written with the appointment)."""
+    return counters.booked(
+        site_id=values["site_id"], partner_id=values["partner_id"],
         motive_id=values["motive_id"], agent_id=values["agent_id"], start=values["start_at"],
         end=values["end_at"], timezone=inputs.site.timezone,
     )  # fmt: skip

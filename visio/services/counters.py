@@ -1,11 +1,12 @@
 """The statistics' counters of visio sessions, kept with every change.
 
 Every change of an appointment's status moves one unit between two counters in the same
-transaction (a booking adds one `booked`; a cancellation moves it to `cancelled`; an
-outcome to `held`, `no_show` or `agent_absent`; a move cancels the old appointment and
-books the new one), each on the day of the house's own calendar the appointment starts,
-with the appointment's booked minutes. The database adds each counter's change into the
-roll-ups (triggers, migration 0007). `visio.services.statistics` reads them.
+transaction (a booking adds one `booked`, written with the appointment itself; a
+cancellation moves it to `cancelled`; an outcome to `held`, `no_show` or `agent_absent`; a
+move cancels the old appointment and books the new one), each on the day of the house's
+own calendar the appointment starts, with the appointment's booked minutes. The database
+adds each counter's change into the roll-ups (triggers, migration 0007).
+`visio.services.statistics` reads them.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Appointment, SessionCount, SessionRollup, Site
-from visio.db.statements.statistics import CountKey, SessionMeasures, add_counts
+from visio.db.statements.statistics import CountChange, CountKey, SessionMeasures, add_counts
 from visio.domain import AppointmentStatus
 from visio.scheduling.calendars import time_zone
 
@@ -30,8 +31,7 @@ def _key(
     return CountKey(site_id, partner_id, motive_id, agent_id, day, status)
 
 
-async def count_booked(
-    connection: AsyncConnection,
+def booked(
     *,
     site_id: int,
     partner_id: int,
@@ -40,10 +40,11 @@ async def count_booked(
     start: datetime,
     end: datetime,
     timezone: str,
-) -> None:
-    """One more appointment booked (in the booking's transaction)."""
+) -> CountChange:
+    """One more appointment booked: the change the booking writes with the appointment, in
+    its transaction (`visio.db.statements.appointments.insert_appointment`)."""
     key = _key(site_id, partner_id, motive_id, agent_id, start, timezone, AppointmentStatus.BOOKED)
-    await add_counts(connection, {key: SessionMeasures(1, _minutes(start, end))})
+    return CountChange(key, SessionMeasures(1, _minutes(start, end)))
 
 
 def _minutes(start: datetime, end: datetime) -> int:

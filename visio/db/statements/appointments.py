@@ -1,8 +1,9 @@
 """Appointments: the booking's INSERTs and row locks, and the read of what pages show.
 
-A new appointment is written with its first history entry and its audit entry: three
-INSERTs on SQLite, one statement of three data-modifying CTEs on PostgreSQL (one round
-trip instead of three, on the hottest path of visio).
+A new appointment is written with its first history entry, its audit entry and the
+statistics' counter it adds to: three INSERTs and an upsert on SQLite, one statement of
+four data-modifying CTEs on PostgreSQL (one round trip instead of four, on the hottest
+path of visio).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ from visio.db.models import (
 )
 from visio.db.statements import shaped, writers_take_turns
 from visio.db.statements.audit import AuditRow, Details, write_entry
+from visio.db.statements.statistics import (
+    CountChange,
+    add_counts,
+    counted_with,
+    counter_parameters,
+)
 from visio.domain import AppointmentScope, AppointmentStatus, RebookReason
 
 
@@ -83,15 +90,24 @@ class Recorded(TypedDict):
 
 
 async def insert_appointment(
-    connection: AsyncConnection, values: NewAppointment, record: Recorded
+    connection: AsyncConnection,
+    values: NewAppointment,
+    record: Recorded,
+    counted: CountChange | None,
 ) -> int:
-    """Insert the appointment with its history and audit entries; its id.
+    """Insert the appointment with its history and audit entries, and add `counted` to its
+    statistics' counter (None: no counter, as a benchmark of the counter's cost wants it);
+    its id.
 
     An overlapping appointment refused by PostgreSQL's exclusion constraints raises
-    `IntegrityError` (an aborted deadlock, `OperationalError`): the caller decides.
+    `IntegrityError` (an aborted deadlock, `OperationalError`), and nothing is written,
+    the counter neither: the caller decides.
     """
     if not writers_take_turns(connection):
-        found = await connection.scalar(_insert_recorded(), {**values, **record})
+        parameters = {**values, **record}
+        if counted is not None:
+            parameters.update(counter_parameters(counted))
+        found = await connection.scalar(_insert_recorded(counted is not None), parameters)
         assert found is not None
         return found
     appointment_id = await connection.scalar(_insert_appointment(), dict(values))
@@ -109,6 +125,8 @@ async def insert_appointment(
             details=record["record_details"],
         ),
     )  # fmt: skip
+    if counted is not None:
+        await add_counts(connection, {counted.key: counted.measures})
     return appointment_id
 
 
@@ -119,8 +137,9 @@ def _insert_appointment() -> ReturningInsert[int]:
 
 
 @functools.cache
-def _insert_recorded() -> Select[int]:
-    """PostgreSQL: the three INSERTs in one statement (data-modifying CTEs)."""
+def _insert_recorded(counted: bool) -> Select[int]:
+    """PostgreSQL: the three INSERTs in one statement (data-modifying CTEs), and the
+    counter's upsert when `counted`."""
     appointments, events, entries = table(Appointment), table(AppointmentEvent), table(AuditEntry)
     columns = {
         column.name: bindparam(column.name, type_=column.type)
@@ -158,7 +177,10 @@ def _insert_recorded() -> Select[int]:
         )
         .cte("audited")
     )
-    return select(booked.c.id).add_cte(history, audited)
+    written = [history, audited]
+    if counted:
+        written.append(counted_with(booked))
+    return select(booked.c.id).add_cte(*written)
 
 
 async def insert_event(

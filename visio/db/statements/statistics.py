@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Update, and_, bindparam, update
+from sqlalchemy import CTE, Update, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +34,13 @@ class SessionMeasures(NamedTuple):
 
     appointments: int
     minutes: int  # their booked minutes
+
+
+class CountChange(NamedTuple):
+    """One change of one appointment counter."""
+
+    key: CountKey
+    measures: SessionMeasures
 
 
 class DeskKey(NamedTuple):
@@ -65,6 +72,28 @@ async def add_counts(
 ) -> None:
     """Add each change to its appointment counter."""
     await _add(connection, SessionCount, ("count", "minutes"), changes)
+
+
+def counted_with(anchor: CTE) -> CTE:
+    """PostgreSQL: a CTE adding one increment (bound as `counter_parameters` gives it) to
+    its appointment counter, once for each row of `anchor`: written by the statement that
+    writes what it counts (no row, no count), the roll-up trigger firing as for any other."""
+    counts = table(SessionCount)
+    names = [column.name for column in counts.columns]
+    rows = select(
+        *(bindparam(f"counter_{name}", type_=counts.c[name].type) for name in names)
+    ).select_from(anchor)
+    statement: postgresql.Insert = _summed(postgresql.insert(counts).from_select(names, rows))
+    return statement.cte("counted")
+
+
+def counter_parameters(change: CountChange) -> dict[str, object]:
+    """The parameters of `counted_with` for `change`, an increment."""
+    if change.measures.appointments <= 0 or change.measures.minutes < 0:
+        raise ValueError(f"not an increment: {change.measures}")
+    row = {**change.key._asdict(), **periods(change.key.day), **change.measures._asdict()}
+    row["count"] = row.pop("appointments")
+    return {f"counter_{name}": value for name, value in row.items()}
 
 
 async def add_desk_counts(
@@ -113,10 +142,15 @@ async def _add(
 
 @functools.cache
 def _increment(dialect: str, model: type[Base]) -> Any:  # an INSERT … ON CONFLICT
-    counts = table(model)
-    keys = [column.name for column in counts.primary_key.columns]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(counts)
+    return _summed(insert(table(model)))
+
+
+def _summed(statement: Any) -> Any:
+    """`statement`, an INSERT into a counters' table, adding its measures to a counter
+    already there."""
+    counts = statement.table
+    keys = [column.name for column in counts.primary_key.columns]
     measures = [
         column.name
         for column in counts.columns
