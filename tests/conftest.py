@@ -197,6 +197,10 @@ async def connection(database_url: str) -> AsyncIterator[AsyncConnection]:
     try:
         async with engine.connect() as connection:
             transaction = await connection.begin()
+            if connection.dialect.name == "postgresql":
+                # This transaction never commits: what PostgreSQL does at a commit (the
+                # roll-ups' deferred trigger, migration 0013) is done at each change instead.
+                await connection.exec_driver_sql("SET CONSTRAINTS ALL IMMEDIATE")
             try:
                 yield connection
             finally:
