@@ -56,6 +56,11 @@ async def audit_count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
+async def last_audit_id(session: AsyncSession) -> int:
+    await session.flush()
+    return int(await session.scalar(select(func.max(AuditEntry.id))) or 0)
+
+
 async def test_a_permanence_cut_short_asks_then_sets_its_bookings_aside(
     session: AsyncSession, house: House, clock: Clock
 ) -> None:
@@ -65,7 +70,7 @@ async def test_a_permanence_cut_short_asks_then_sets_its_bookings_aside(
     held = await book(session, house, clock, agent=house.agent)
     early = await book(session, house, clock, agent=house.agent, start=paris(9), citizen=JEAN)
     rule = await rule_of(session, house)
-    before = await audit_count(session)
+    before, last_id = await audit_count(session), await last_audit_id(session)
     assert "reminder.agent" in await pending_kinds(session, held.id)
 
     with pytest.raises(WouldStrand) as refused:
@@ -105,7 +110,7 @@ async def test_a_permanence_cut_short_asks_then_sets_its_bookings_aside(
     with pytest.raises(NotAllowed):
         await rebooking.to_rebook(session, house.coordinator, now=clock())
     actions = await session.scalars(
-        select(AuditEntry.action).where(AuditEntry.id > before).order_by(AuditEntry.id)
+        select(AuditEntry.action).where(AuditEntry.id > last_id).order_by(AuditEntry.id)
     )
     assert list(actions) == ["appointment.to_rebook", "rule.change"]
 
