@@ -106,6 +106,8 @@ async def test_a_closure_over_a_booking_asks_first_then_lists_it_to_rebook(
     assert "Travaux" in await (await client.get(site_path)).text()
     waiting = await (await client.get("/admin/to-rebook")).text()
     assert booked["reference"] in waiting and "la maison est fermée" in waiting
+    appointment = await (await client.get(f"/appointments/{booked['id']}")).text()
+    assert "À reprogrammer : la maison est fermée." in appointment
     assert "1 rendez-vous pris est à reprogrammer" in await (await client.get("/admin/")).text()
 
     bad = await client.post(

@@ -13,6 +13,7 @@ from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.booking_pages import Draft
 from visio.handlers.meeting_pages import clock_time
 from visio.handlers.render import posted_form, render
+from visio.handlers.setup_pages import rebook_reason
 from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
@@ -47,6 +48,7 @@ async def _page(
     context = {
         "d": found,
         "a": view,
+        "rebook_reason": rebook_reason(view),
         "when": format_date(view.start.date())
         + ", "
         + clock_time(view.start, view.timezone)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from babel.dates import get_day_names
 
+from visio.domain import RebookReason
 from visio.i18n import current_locale, format_datetime
 from visio.i18n import lazy_gettext as _l
 from visio.services.errors import DomainError
@@ -31,6 +32,22 @@ ZONES = {
     "Pacific/Tahiti": _l("French Polynesia (Pacific/Tahiti)"),
     "Pacific/Wallis": _l("Wallis and Futuna (Pacific/Wallis)"),
 }
+
+
+# Why an appointment waits to be rebooked, as its pages say it.
+REBOOK_REASONS = {
+    RebookReason.AGENT_ABSENT: _l("the agent is absent"),
+    RebookReason.AGENT_LEFT: _l("the agent has left"),
+    RebookReason.PERMANENCE_CHANGED: _l("the agent's permanence changed"),
+    RebookReason.HOUSE_CLOSED: _l("the house is closed"),
+    RebookReason.STATION_CLOSED: _l("the station is closed"),
+    RebookReason.STATION_OUT_OF_SERVICE: _l("the station is out of service"),
+}
+
+
+def rebook_reason(view: AppointmentView) -> str:
+    """Why the appointment waits to be rebooked ("" when it does not)."""
+    return str(REBOOK_REASONS[view.to_rebook_reason]) if view.to_rebook_reason else ""
 
 
 def zone_choices(current: str = "") -> list[tuple[str, str]]:

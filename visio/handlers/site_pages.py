@@ -21,6 +21,7 @@ from visio.handlers.schemas import ClosureCreate, SiteCreate, SitePatch, Station
 from visio.handlers.setup_pages import (
     GridEntry,
     field_errors,
+    rebook_reason,
     stranded_rows,
     week_days,
     zone_choices,
@@ -80,18 +81,7 @@ async def to_rebook(request: web.Request) -> web.Response:
     """The booked appointments a set-up change left without agent or station, by start,
     with why, for their desks to move (a link to each appointment's page)."""
     waiting = await rebooking.to_rebook(request[DB], current_actor(request), now=now(request))
-    reasons = {
-        "agent_absent": _("the agent is absent"),
-        "agent_left": _("the agent has left"),
-        "permanence_changed": _("the agent's permanence changed"),
-        "house_closed": _("the house is closed"),
-        "station_closed": _("the station is closed"),
-        "station_out_of_service": _("the station is out of service"),
-    }
-    rows = [
-        (when, view, reasons[view.to_rebook_reason.value] if view.to_rebook_reason else "")
-        for when, view in stranded_rows(waiting)
-    ]
+    rows = [(when, view, rebook_reason(view)) for when, view in stranded_rows(waiting)]
     return render("admin_to_rebook.html", request, {"rows": rows})
 
 
