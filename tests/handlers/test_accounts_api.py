@@ -200,7 +200,7 @@ async def test_an_email_is_one_account(client: Any, create_user: Any, bearer: An
         json={"email": "TAKEN@visio.example", "name": "Twin", "role": "admin"},
         headers=await bearer(admin),
     )
-    assert response.status == 409
+    assert response.status == 422
     error = (await response.json())["error"]
     assert error["code"] == "already_exists"
     assert "email" in error["fields"]

@@ -69,7 +69,7 @@ async def test_an_agent_is_corrected_or_marked_as_left(
     assert fixed.status == 200, await fixed.text()
     assert (await fixed.json())["email"] == "isabelle.delmas@caf15.example"
     for patch, status, field in (
-        ({"email": "ines.bory@caf.example"}, 409, "email"),
+        ({"email": "ines.bory@caf.example"}, 422, "email"),
         ({"email": "not-an-email"}, 422, "email"),
         ({"timezone": "Mars/Olympus"}, 422, "timezone"),
         ({"locale": "de"}, 422, "locale"),

@@ -52,7 +52,7 @@ async def test_a_partner_is_corrected_or_marked_gone(
     renamed = await client.patch(path, json={"name": "CAF du Cantal"}, headers=headers)
     assert renamed.status == 200 and (await renamed.json())["name"] == "CAF du Cantal"
     for patch, status, field in (
-        ({"code": "cpam"}, 409, "code"),  # codes are upper-cased, then unique
+        ({"code": "cpam"}, 422, "code"),  # codes are upper-cased, then unique
         ({"code": "C A F"}, 422, "code"),
         ({"name": ""}, 422, "name"),
         ({"active": None}, 422, "active"),
@@ -150,7 +150,7 @@ async def test_a_motive_is_corrected_retired_or_removed(
     )  # fmt: skip
     other_id = (await other.json())["id"]
     taken = await client.patch(path, json={"name": "Aide au logement"}, headers=headers)
-    assert taken.status == 409 and "name" in (await taken.json())["error"]["fields"]
+    assert taken.status == 422 and "name" in (await taken.json())["error"]["fields"]
 
     # retired: no longer offered nor bookable, still readable
     retired = await client.patch(path, json={"active": False}, headers=headers)

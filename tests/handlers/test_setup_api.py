@@ -219,11 +219,11 @@ async def test_names_and_codes_are_unique(client: Any, create_user: Any, bearer:
     headers = await admin_headers(create_user, bearer)
     assert (await client.post("/api/v1/sites", json=MURAT, headers=headers)).status == 201
     again = await client.post("/api/v1/sites", json=MURAT, headers=headers)
-    assert again.status == 409
+    assert again.status == 422
     assert (await again.json())["error"]["fields"] == {"name": "Déjà utilisé."}
     body = {"code": "CPAM", "name": "Assurance maladie"}
     assert (await client.post("/api/v1/partners", json=body, headers=headers)).status == 201
-    assert (await client.post("/api/v1/partners", json=body, headers=headers)).status == 409
+    assert (await client.post("/api/v1/partners", json=body, headers=headers)).status == 422
 
 
 @pytest.mark.parametrize(

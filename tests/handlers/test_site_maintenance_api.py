@@ -78,7 +78,7 @@ async def test_a_site_is_corrected_field_by_field(
 
     # refusals, by field, nothing written
     for patch, status, field in (
-        ({"name": "France Services Massiac"}, 409, "name"),
+        ({"name": "France Services Massiac"}, 422, "name"),
         ({"timezone": "Europe/Murat"}, 422, "timezone"),
         ({"holiday_calendar": "99"}, 422, "holiday_calendar"),
         ({"name": None}, 422, "name"),

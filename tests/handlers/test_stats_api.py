@@ -258,7 +258,7 @@ async def test_admins_add_and_retire_themes(
         "/api/v1/request-themes", json={"code": "digital", "name": "X", "name_en": "X"},
         headers=admin,
     )  # fmt: skip
-    assert again.status == 409
+    assert again.status == 422
     retired = await client.patch(
         f"/api/v1/request-themes/{theme['id']}", json={"active": False}, headers=admin
     )

@@ -47,7 +47,7 @@ from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
 from visio.scheduling.calendars import time_zone
 from visio.services import setup
-from visio.services.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from visio.services.errors import InUse, InvalidInput, NotFound
 from visio.services.permissions import Action, Actor, may, require
 from visio.services.rebooking import WouldStrand
 from visio.services.records import AbsenceView, AgentView, RuleView, SiteSummary
@@ -87,7 +87,7 @@ def _editor(request: web.Request) -> Actor:
 
 
 def _problems(
-    refused: ValidationError | InvalidInput | AlreadyExists,
+    refused: ValidationError | InvalidInput,
     form_fields: Sequence[str],
     renamed: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
@@ -292,7 +292,7 @@ async def create_agent(request: web.Request) -> web.StreamResponse:
             email=checked.email, timezone=checked.timezone, locale=checked.locale,
             now=now(request),
         )  # fmt: skip
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         errors = _problems(refused, AGENT_FIELDS)
         if "partner_id" in errors:
             errors["partner_id"] = _("Choose one of the partners.")
@@ -439,7 +439,7 @@ async def change_agent(request: web.Request) -> web.StreamResponse:
             )
 
         rebook = await _confirmed(change, form.get("confirm") == "1")
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         errors = _problems(refused, AGENT_FIELDS[1:])
         return await _agent_page(request, actor, agent_id, typed=typed, errors=errors, status=422)
     except WouldStrand as refused:

@@ -38,7 +38,7 @@ from visio.i18n import lazy_gettext as _l
 from visio.i18n import ngettext
 from visio.keys import DB, LOCALE
 from visio.services import setup
-from visio.services.errors import AlreadyExists, DomainError, InUse, InvalidInput
+from visio.services.errors import DomainError, InUse, InvalidInput
 from visio.services.permissions import Action, Actor, may, require
 from visio.services.records import MotiveView, PartnerView, reference_of
 from visio.services.setup.partners import partner_motives
@@ -299,7 +299,7 @@ async def create_partner(request: web.Request) -> web.StreamResponse:
         partner = await setup.create_partner(
             request[DB], actor, code=checked.code, name=checked.name, now=now(request)
         )
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         errors = _problems(_refused(refused), partner_fields(new=True), {})
         return await _partner_page(
             request, actor, partner=None, typed=typed, errors=errors, status=422
@@ -334,7 +334,7 @@ async def change_partner(request: web.Request) -> web.StreamResponse:
             request, actor, partner=partner, typed=typed, errors={"active": refusal.message},
             refusal=refusal, status=409,
         )  # fmt: skip
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         errors = _problems(_refused(refused), partner_fields(new=False), {})
         return await _partner_page(
             request, actor, partner=partner, typed=typed, errors=errors, status=422
@@ -614,7 +614,7 @@ async def create_motive(request: web.Request) -> web.StreamResponse:
             session, actor, partner_id=partner_id,
             motive=setup.MotiveSettings(**checked.model_dump()), now=now(request),
         )  # fmt: skip
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         fields = motive_fields(request[LOCALE], new=True)
         errors = _problems(_refused(refused), fields, typed.items())
         return await _motive_page(
@@ -648,7 +648,7 @@ async def change_motive(request: web.Request) -> web.StreamResponse:
         await setup.change_motive(
             session, actor, motive_id, setup.MotiveChanges(**given), now=now(request)
         )
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         fields = motive_fields(request[LOCALE], new=False)
         errors = _problems(_refused(refused), fields, typed.items())
         return await _motive_page(

@@ -33,7 +33,7 @@ from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
 from visio.scheduling.calendars import HOLIDAY_CALENDARS, holiday_calendar_place
 from visio.services import rebooking, setup
-from visio.services.errors import AlreadyExists, InUse, InvalidInput
+from visio.services.errors import InUse, InvalidInput
 from visio.services.permissions import Action, Actor, may, require
 from visio.services.rebooking import WouldStrand
 from visio.services.records import ClosureView, SiteView
@@ -231,12 +231,12 @@ async def create_site(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     except ValidationError as refused:
         return _site_page(request, None, typed, errors=_form_errors(refused, typed), status=422)
-    except (InvalidInput, AlreadyExists) as refused:
+    except InvalidInput as refused:
         return _site_page(request, None, typed, errors=_site_errors(refused), status=422)
     raise _back(request, "admin_site", site.id, "created")
 
 
-def _site_errors(refused: InvalidInput | AlreadyExists) -> dict[str, str]:
+def _site_errors(refused: InvalidInput) -> dict[str, str]:
     errors = field_errors(refused)
     if "opening_hours" in errors:
         errors["hours_1"] = errors.pop("opening_hours")
@@ -328,7 +328,7 @@ async def change_site(request: web.Request) -> web.StreamResponse:
     except ValidationError as refused:
         errors = _form_errors(refused, typed)
         return await _full_site_page(request, site_id, typed=typed, errors=errors, status=422)
-    except (InvalidInput, AlreadyExists) as refused:
+    except InvalidInput as refused:
         errors = _site_errors(refused)
         return await _full_site_page(request, site_id, typed=typed, errors=errors, status=422)
     raise _back(request, "admin_site", site_id, "saved")
@@ -388,7 +388,7 @@ async def create_station(request: web.Request) -> web.StreamResponse:
     except ValidationError as refused:
         errors = {"station_name": next(iter(fields_of(refused).values()))}
         return await _full_site_page(request, site_id, errors=errors, status=422)
-    except (InvalidInput, AlreadyExists) as refused:
+    except InvalidInput as refused:
         errors = field_errors(refused, {"name": "station_name"})
         return await _full_site_page(request, site_id, errors=errors, status=422)
     raise _back(request, "admin_site", site_id, "station")

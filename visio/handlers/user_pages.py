@@ -24,7 +24,7 @@ from visio.i18n import format_date, format_time
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS, SETTINGS
 from visio.services import accounts, password_resets, setup
-from visio.services.errors import AlreadyExists, InvalidInput
+from visio.services.errors import InvalidInput
 from visio.services.permissions import Action, Actor, require
 from visio.services.records import IssuedReset, UserView
 
@@ -151,7 +151,7 @@ class AccountForm:
 FORM_FIELDS = ("name", "email", "role", "site_ids", "agent_id", "locale", "active")
 
 
-def _problems(error: ValidationError | InvalidInput | AlreadyExists) -> dict[str, str]:
+def _problems(error: ValidationError | InvalidInput) -> dict[str, str]:
     """One message per field of the form (`site_ids.2` is the houses' field)."""
     found = fields_of(error) if isinstance(error, ValidationError) else error.fields
     problems: dict[str, str] = {}
@@ -230,7 +230,7 @@ async def create_user(request: web.Request) -> web.StreamResponse:
             site_ids=checked.site_ids, agent_id=checked.agent_id, locale=checked.locale,
             now=now(request),
         )  # fmt: skip
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         return await _account_page(
             request, actor, user=None, typed=typed, errors=_problems(refused), status=422
         )
@@ -258,7 +258,7 @@ async def change_user(request: web.Request) -> web.StreamResponse:
         await accounts.change_user(
             session, actor, user_id, accounts.UserChanges(**given), now=now(request)
         )
-    except (ValidationError, InvalidInput, AlreadyExists) as refused:
+    except (ValidationError, InvalidInput) as refused:
         return await _account_page(
             request, actor, user=user, typed=typed, errors=_problems(refused), status=422
         )

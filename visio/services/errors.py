@@ -77,11 +77,6 @@ class Conflict(DomainError):
     default_message = _l("This conflicts with the current state.")
 
 
-class AlreadyExists(Conflict):
-    code = "already_exists"
-    default_message = _l("This already exists.")
-
-
 class InUse(Conflict):
     """Removing or retiring something that others still need: `extra` says what (counts,
     or the future appointments it would leave without an agent or a station)."""
@@ -103,3 +98,11 @@ class InvalidTransition(Conflict):
 class InvalidInput(DomainError):
     code = "invalid"
     default_message = _l("Some fields are invalid.")
+
+
+class AlreadyExists(InvalidInput):
+    """A name, code or email another record has: refused by field, as any invalid field
+    (422), with its own code."""
+
+    code = "already_exists"
+    default_message = _l("This already exists.")
