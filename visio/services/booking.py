@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from visio.db.models import Appointment, Citizen
+from visio.db.races import lost_race
 from visio.db.statements import appointments as statements
 from visio.db.statements import writers_take_turns
 from visio.db.statements.appointments import NewAppointment, Recorded
@@ -323,7 +324,9 @@ async def _book_slot(
             appointment_id = await statements.insert_appointment(
                 connection, values, record, _counted(values, inputs)
             )
-        except (IntegrityError, OperationalError):
+        except DBAPIError as refused:
+            if not lost_race(refused):
+                raise
             # Only a writer that skipped the locks could have taken it meanwhile: the
             # database said no, so do we. The transaction is aborted: the middleware rolls
             # it back, nothing of this request stays.
@@ -362,10 +365,12 @@ async def _book_slot(
             appointment_id = await statements.insert_appointment(
                 connection, values, record, _counted(values, fresh)
             )
-        except (_LostRace, IntegrityError, OperationalError):
-            # Another booking took this agent or station first (an IntegrityError is the
-            # exclusion constraint, an OperationalError a deadlock PostgreSQL broke): the
-            # database said no, so do we, and try the next free agent.
+        except (_LostRace, DBAPIError) as refused:
+            if isinstance(refused, DBAPIError) and not lost_race(refused):
+                raise
+            # Another booking took this agent or station first (the exclusion constraint,
+            # or a deadlock PostgreSQL broke: `lost_race`): the database said no, so do we,
+            # and try the next free agent.
             await attempt.rollback()
             tried.add(slot.agent_id)
             continue

@@ -100,7 +100,8 @@ async def insert_appointment(
     its id.
 
     An overlapping appointment refused by PostgreSQL's exclusion constraints raises
-    `IntegrityError` (an aborted deadlock, `OperationalError`), and nothing is written,
+    `IntegrityError` (an aborted deadlock, a `DBAPIError` of SQLSTATE 40P01: see
+    `visio.db.races`), and nothing is written,
     the counter neither: the caller decides.
     """
     if not writers_take_turns(connection):
