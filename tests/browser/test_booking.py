@@ -43,7 +43,8 @@ async def test_a_known_citizen_is_found_as_the_desk_types(
     await page.fill("#q", "vid")  # the list comes while typing: no page load
     actions += 1
     choice = page.get_by_role("radio", name=re.compile("Monique Vidal"))
-    await expect(choice).to_be_visible()
+    # The list comes from the server as the desk types: give a loaded machine its time.
+    await expect(choice).to_be_visible(timeout=20_000)
     await choice.check()
     await page.get_by_role("button", name="Continuer avec cet usager").first.click()
     actions += 2
