@@ -11,6 +11,7 @@ from visio.db.models.password_resets import PasswordReset
 from visio.db.models.sites import CalendarStamp, Closure, OpeningHour, Site, Station
 from visio.db.models.statistics import DeskRollup, SessionCount, SessionRollup
 from visio.db.models.users import ApiToken, User, user_sites
+from visio.db.models.web_sessions import IdempotencyKey, LoginThrottle, WebSession
 
 # The enums live with the domain; importable from here too, as the models store them.
 from visio.domain import (
@@ -37,6 +38,8 @@ __all__ = [
     "DeskRequest",
     "DeskRequestCount",
     "DeskRollup",
+    "IdempotencyKey",
+    "LoginThrottle",
     "Motive",
     "OpeningHour",
     "OutboxMessage",
@@ -51,5 +54,6 @@ __all__ = [
     "Site",
     "Station",
     "User",
+    "WebSession",
     "user_sites",
 ]

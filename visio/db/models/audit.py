@@ -11,7 +11,10 @@ from visio.db.base import Base
 
 
 class AuditEntry(Base):
-    """One change made by a person or a script; never updated, never deleted."""
+    """One change made, or one citizen's details read, by a person or a script.
+
+    Never updated; deleted only by the audit log's own purge once older than its retention
+    period (on PostgreSQL a trigger refuses anything else)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index(None, "entity", "entity_id"), Index(None, "at"))
@@ -25,3 +28,5 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None]
     # What changed; never citizen data, which would outlive its retention period here.
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # The request that made it (its `X-Request-Id`), None outside a request.
+    request_id: Mapped[str | None] = mapped_column(String(64))
