@@ -23,6 +23,7 @@ def test_defaults_with_only_a_secret() -> None:
     assert settings.smtp_port == 587
     assert settings.smtp_tls == "starttls"
     assert settings.retention_days == 90
+    assert settings.audit_retention_days == 365
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -52,6 +53,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "VISIO_SMTP_TLS": "tls",
             "VISIO_MAIL_FROM": "visio@example.org",
             "VISIO_RETENTION_DAYS": "30",
+            "VISIO_AUDIT_RETENTION_DAYS": "730",
         }
     )
     assert settings.base_url == "https://visio.example.org"  # trailing slash dropped
@@ -60,6 +62,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.smtp_port == 465
     assert settings.smtp_tls == "tls"
     assert settings.retention_days == 30
+    assert settings.audit_retention_days == 730
 
 
 def test_the_demo_needs_no_secret() -> None:
@@ -92,6 +95,8 @@ def test_the_demo_needs_no_secret() -> None:
         ({"VISIO_MAIL_FROM": "visio"}, "VISIO_MAIL_FROM"),
         ({"VISIO_RETENTION_DAYS": "0"}, "VISIO_RETENTION_DAYS"),
         ({"VISIO_RETENTION_DAYS": "ninety"}, "VISIO_RETENTION_DAYS"),
+        ({"VISIO_AUDIT_RETENTION_DAYS": "0"}, "VISIO_AUDIT_RETENTION_DAYS"),
+        ({"VISIO_AUDIT_RETENTION_DAYS": "a year"}, "VISIO_AUDIT_RETENTION_DAYS"),
     ],
 )
 def test_bad_values_name_their_variable(environment: dict[str, str], variable: str) -> None:

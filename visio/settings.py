@@ -52,6 +52,8 @@ class Settings:
     smtp_tls: SmtpTls = "starttls"
     mail_from: str = "visio@localhost"
     retention_days: int = 90
+    # Days an audit entry is kept before the daily purge deletes it (a year by default).
+    audit_retention_days: int = 365
     # Refuse to serve a database whose schema is behind the code (tests may relax it).
     require_schema_head: bool = True
     # Run the outbox sender inside the web process (VISIO_RUN_WORKER; off when `visio worker`
@@ -184,6 +186,9 @@ class Settings:
             smtp_tls=smtp_tls,  # type: ignore[arg-type]  # checked just above
             mail_from=mail_from,
             retention_days=integer("VISIO_RETENTION_DAYS", cls.retention_days, 1, 3650),
+            audit_retention_days=integer(
+                "VISIO_AUDIT_RETENTION_DAYS", cls.audit_retention_days, 1, 3650
+            ),
             run_worker=boolean("VISIO_RUN_WORKER", cls.run_worker),
         )
         settings.jitsi()  # the meeting settings are checked together, at start
