@@ -27,6 +27,8 @@ OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
 DB = web.RequestKey("db", AsyncSession)
 ACTOR: web.RequestKey[Actor | None] = web.RequestKey("actor")
 LOCALE = web.RequestKey("locale", str)
+# The request's id (its `X-Request-Id`), kept in the audit entries it writes; unset: None.
+REQUEST_ID: web.RequestKey[str | None] = web.RequestKey("request_id")
 CSP_NONCE = web.RequestKey("csp_nonce", str)
 # A CSRF token made for this response; the middleware sets its cookie.
 NEW_CSRF_TOKEN = web.RequestKey("new_csrf_token", str)
