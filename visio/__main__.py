@@ -1,5 +1,5 @@
 """The `visio` command: serve, worker, db upgrade, demo, users create, tokens create,
-import agents, check-config."""
+import agents, purge, citizens export|erase, check-config."""
 
 from __future__ import annotations
 
@@ -48,7 +48,14 @@ async def _serve(settings: Settings, host: str, port: int, banner: str | None = 
     from visio.app import SchemaNotAtHead, create_app
 
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=log, access_log_class=PathOnlyAccessLogger)
+    # On SIGTERM the requests in flight finish (for up to the grace period) before the
+    # process ends; aiohttp leaves a handler running when its client goes away.
+    runner = web.AppRunner(
+        app,
+        access_log=log,
+        access_log_class=PathOnlyAccessLogger,
+        shutdown_timeout=settings.shutdown_grace_seconds,
+    )
     try:
         await runner.setup()
     except SchemaNotAtHead as error:
@@ -73,10 +80,28 @@ async def _serve(settings: Settings, host: str, port: int, banner: str | None = 
     gc.collect()
     gc.freeze()
     print(banner or f"visio {__version__} listening on http://{host}:{port}", flush=True)
+    terminated = asyncio.Event()
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     try:
-        await asyncio.Event().wait()
+        await terminated.wait()
+        # A moment for the connections the system has already queued on the listening
+        # socket to be accepted: closing it would reset them, requests sent and all.
+        await asyncio.sleep(ACCEPT_QUEUED_SECONDS)
+        await site.stop()
+        log.info(
+            "SIGTERM: no new connections; finishing the requests in flight (at most %d s)",
+            settings.shutdown_grace_seconds,
+        )
     finally:
+        # Stops listening, closes idle connections, waits for the requests in flight, then
+        # stops the outbox sender (after its message in hand) and closes the database.
         await runner.cleanup()
+    log.info("stopped")
+
+
+# Seconds given, after SIGTERM, to accept the connections already waiting to be accepted.
+ACCEPT_QUEUED_SECONDS = 0.05
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
@@ -403,6 +428,29 @@ def _parser() -> argparse.ArgumentParser:
         "--as", dest="as_email", required=True, metavar="EMAIL",
         help="the administrator account the import is made as (the audit log names them)",
     )  # fmt: skip
+    purge = commands.add_parser(
+        "purge",
+        help="erase the citizens past VISIO_RETENTION_DAYS and the audit entries past "
+        "VISIO_AUDIT_RETENTION_DAYS, now (`visio serve` does it daily)",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="only count what would be erased and deleted"
+    )
+    citizens = commands.add_parser("citizens", help="a citizen's rights of access and erasure")
+    citizen_commands = citizens.add_subparsers(
+        dest="citizens_command", required=True, metavar="ACTION"
+    )
+    for name, what in (
+        ("export", "print everything held about one citizen, as JSON (audited)"),
+        ("erase", "erase one citizen's name and contact details now (audited); refused "
+                  "while an appointment of theirs is to come"),
+    ):  # fmt: skip
+        citizen_command = citizen_commands.add_parser(name, help=what)
+        citizen_command.add_argument("--id", type=int, required=True, help="the citizen's id")
+        citizen_command.add_argument(
+            "--as", dest="as_email", metavar="EMAIL",
+            help="the administrator acting (the audit log names them; else the command line)",
+        )  # fmt: skip
     return parser
 
 
@@ -452,6 +500,8 @@ def _run(arguments: argparse.Namespace) -> int:
                 ngettext("Nothing was imported: %(num)d row is refused",
                          "Nothing was imported: %(num)d rows are refused", len(report.refused))
             )  # fmt: skip
+    elif arguments.command in ("purge", "citizens"):
+        _personal_data(settings, arguments)
     elif arguments.command == "check-config":
         Settings.from_env()  # the full check, secret key included
         current, expected = asyncio.run(_check_database(settings))
@@ -462,6 +512,29 @@ def _run(arguments: argparse.Namespace) -> int:
             )
         print(f"configuration ok; database reachable, schema at {current}")
     return 0
+
+
+def _personal_data(settings: Settings, arguments: argparse.Namespace) -> None:
+    """`visio purge` and `visio citizens export|erase`."""
+    import json
+
+    from visio import personal_data
+
+    try:
+        if arguments.command == "purge":
+            report = asyncio.run(personal_data.purge(settings, dry_run=arguments.dry_run))
+            print("\n".join(personal_data.purge_lines(report)))
+        elif arguments.citizens_command == "export":
+            document = asyncio.run(
+                personal_data.export_citizen(settings, arguments.id, arguments.as_email)
+            )
+            print(json.dumps(document, ensure_ascii=False, indent=2))
+        else:
+            print(
+                asyncio.run(personal_data.erase_citizen(settings, arguments.id, arguments.as_email))
+            )
+    except personal_data.Refused as error:
+        raise CommandError(str(error)) from None
 
 
 async def _stats_rebuild(settings: Settings) -> tuple[int, int]:

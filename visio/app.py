@@ -13,11 +13,22 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
+from visio.db import outage
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision
 from visio.handlers.routes import setup_routes
 from visio.i18n import gettext, plural_form
-from visio.keys import CLOCK, ENGINE, JITSI, LINKS, OUTBOX_SENDER, SESSIONMAKER, SETTINGS, Clock
+from visio.keys import (
+    CLOCK,
+    DB_OUTAGE,
+    ENGINE,
+    JITSI,
+    LINKS,
+    OUTBOX_SENDER,
+    SESSIONMAKER,
+    SETTINGS,
+    Clock,
+)
 from visio.middlewares import (
     auth_middleware,
     error_middleware,
@@ -81,7 +92,11 @@ def create_app(
     app[JITSI] = settings.jitsi()
     app[LINKS] = Links(base_url=settings.base_url, mail_from=settings.mail_from)
     if bind is None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+        )
         app[ENGINE] = engine
         app[SESSIONMAKER] = make_sessionmaker(engine)
     else:
@@ -89,12 +104,16 @@ def create_app(
         app[SESSIONMAKER] = async_sessionmaker(
             bind, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
         )
+    app[DB_OUTAGE] = outage.watch(app[ENGINE])
     app.cleanup_ctx.append(_database(owns_engine=bind is None))
     smtp = settings.smtp()
     # Not on a borrowed connection: the sender would use it at the same time as requests.
     if smtp is not None and settings.run_worker and bind is None:
         app[OUTBOX_SENDER] = OutboxSender(app[SESSIONMAKER], smtp, clock=clock)
         app.cleanup_ctx.append(_outbox_sender)
+    # The retention purge, once a day (not on a borrowed connection either: tests call it).
+    if bind is None:
+        app.cleanup_ctx.append(_daily_purge)
     _setup_templates(app)
     setup_routes(app)
     return app
@@ -128,6 +147,21 @@ async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
         await asyncio.wait_for(task, SENDER_STOP_TIMEOUT)
     except TimeoutError:
         log.warning("outbox sender still busy after %.0f s: stopped", SENDER_STOP_TIMEOUT)
+
+
+async def _daily_purge(app: web.Application) -> AsyncIterator[None]:
+    """The retention purge's daily job beside the web server, stopped before the engine is
+    disposed; a purge in its transaction when stopped is rolled back whole."""
+    from visio.personal_data import DailyPurge
+
+    job = DailyPurge(app[SESSIONMAKER], app[SETTINGS], clock=app[CLOCK])
+    task = asyncio.create_task(job.run(), name="visio retention purge")
+    yield
+    job.stop()
+    try:
+        await asyncio.wait_for(task, SENDER_STOP_TIMEOUT)
+    except TimeoutError:
+        log.warning("retention purge still busy after %.0f s: stopped", SENDER_STOP_TIMEOUT)
 
 
 def _setup_templates(app: web.Application) -> None:

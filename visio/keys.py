@@ -8,6 +8,7 @@ from datetime import datetime
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from visio.db.outage import Outage
 from visio.meetings.jitsi import JitsiConfig
 from visio.notify.sender import OutboxSender
 from visio.services.accounts import Actor
@@ -18,6 +19,8 @@ Clock = Callable[[], datetime]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
+# The database's outages as requests find them (one log line when one starts and ends).
+DB_OUTAGE = web.AppKey("db_outage", Outage)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 JITSI = web.AppKey("jitsi", JitsiConfig)

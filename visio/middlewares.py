@@ -24,6 +24,7 @@ from visio.services.errors import (
     NotAuthenticated,
     NotFound,
     TooLarge,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     TooLarge: 413,
     InvalidInput: 422,
     Internal: 500,
+    Unavailable: 503,
 }
 
 
@@ -122,12 +124,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
+    except Exception as error:
+        from visio.db.outage import unreachable
+        from visio.keys import DB_OUTAGE
+
+        if unreachable(error):
+            # Our fault but not a bug: the outage is logged once, not once a request.
+            request.app[DB_OUTAGE].failed(error)
+            return _render_error(request, Unavailable())
         log.exception("unexpected error on %s %s", request.method, request.path)
         return _render_error(request, Internal())
 
 
 def _render_error(request: web.Request, error: DomainError) -> web.StreamResponse:
+    if isinstance(error, Unavailable):
+        response = error_json(error) if is_api(request) else _unavailable_page(request)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if is_api(request):
         return error_json(error)
     if isinstance(error, NotAuthenticated):
@@ -138,6 +151,16 @@ def _render_error(request: web.Request, error: DomainError) -> web.StreamRespons
     status = http_status(error)
     context = {"status": status, "message": str(error.message), "fields": error.fields}
     return render("error.html", request, context, status=status)
+
+
+# When a client may try again after a 503 (seconds): a database restart takes about that.
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable_page(request: web.Request) -> web.StreamResponse:
+    from visio.handlers.render import render
+
+    return render("unavailable.html", request, status=503)
 
 
 def content_security_policy(nonce: str, *, meeting_origin: str | None = None) -> str:

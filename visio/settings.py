@@ -59,6 +59,12 @@ class Settings:
     # Run the outbox sender inside the web process (VISIO_RUN_WORKER; off when `visio worker`
     # runs on its own).
     run_worker: bool = True
+    # On SIGTERM, how long the requests in flight may take to finish (seconds).
+    shutdown_grace_seconds: int = 30
+    # How long to wait for a connection to the database, and for one statement (seconds):
+    # a database that stops answering gets a 503 after that, not a request hanging.
+    db_connect_timeout: int = 5
+    db_statement_timeout: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -190,6 +196,13 @@ class Settings:
                 "VISIO_AUDIT_RETENTION_DAYS", cls.audit_retention_days, 1, 3650
             ),
             run_worker=boolean("VISIO_RUN_WORKER", cls.run_worker),
+            shutdown_grace_seconds=integer(
+                "VISIO_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 1, 3600
+            ),
+            db_connect_timeout=integer("VISIO_DB_CONNECT_TIMEOUT", cls.db_connect_timeout, 1, 600),
+            db_statement_timeout=integer(
+                "VISIO_DB_STATEMENT_TIMEOUT", cls.db_statement_timeout, 1, 3600
+            ),
         )
         settings.jitsi()  # the meeting settings are checked together, at start
         return settings

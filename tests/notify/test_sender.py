@@ -39,6 +39,8 @@ class Recorder:
         self.refusals: dict[str, str] = {}
         # The server runs in its own thread: tests wait on this for a first message.
         self.arrived = threading.Event()
+        # Called (in the server's thread) as each message arrives, before it is answered.
+        self.on_message: Callable[[], object] | None = None
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -53,6 +55,8 @@ class Recorder:
         assert isinstance(parsed, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         self.arrived.set()
+        if self.on_message is not None:
+            self.on_message()
         return "250 Message accepted for delivery"
 
     def message_ids(self) -> Counter[str]:
@@ -228,6 +232,26 @@ async def test_only_due_pending_messages_are_sent(
     assert (await sender.send_due()).sent == 1
     assert list(smtp.recorder.message_ids()) == [f"<outbox-{later}@mairie.example>"]
     assert (await states(session))[cancelled].status is OutboxStatus.CANCELLED
+
+
+async def test_asked_to_stop_it_sends_the_message_in_hand_and_gives_back_the_rest(
+    session: AsyncSession, maker: async_sessionmaker[AsyncSession], smtp: SmtpServer, clock: Clock
+) -> None:
+    """A stop (SIGTERM) while the first message of a batch of three is on its way: that one
+    is sent and recorded; the other two go back to the outbox at once, due now, the attempt
+    they never had not counted."""
+    first, *rest = await queue(session, [outbox_row(n, clock) for n in (1, 2, 3)])
+    sender = OutboxSender(maker, smtp.config(), clock=clock)
+    loop = asyncio.get_running_loop()
+    smtp.recorder.on_message = lambda: loop.call_soon_threadsafe(sender.stop)
+    report = await sender.send_due()
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    assert list(smtp.recorder.message_ids()) == [f"<outbox-{first}@mairie.example>"]
+    rows = await states(session)
+    assert (rows[first].status, rows[first].attempts) == (OutboxStatus.SENT, 1)
+    for message_id in rest:
+        assert rows[message_id].status is OutboxStatus.PENDING
+        assert (rows[message_id].attempts, rows[message_id].next_attempt_at) == (0, clock())
 
 
 async def test_server_down_then_up_nothing_lost_nothing_doubled(

@@ -20,9 +20,20 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def make_engine(
-    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any
+    url: str,
+    *,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    **kwargs: Any,
 ) -> AsyncEngine:
     """An engine for `url`; on SQLite: WAL, foreign keys on, and writers that queue.
+
+    On PostgreSQL, `connect_timeout` and `statement_timeout` (seconds; the web server sets
+    them, a migration does not) bound every wait on the server: a connection not made in
+    time, a statement without its answer in time, or no connection free in the pool in
+    time raises an error (`visio.db.outage.unreachable` tells it apart) instead of a
+    request hanging on a database that stopped answering.
 
     SQLite transactions start with BEGIN IMMEDIATE: a transaction that reads a slot and
     then books it must hold the write lock from its first read, otherwise two of them can
@@ -42,8 +53,21 @@ def make_engine(
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    # A connection the server dropped (a restart) is found out at checkout and replaced.
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if connect_timeout is not None:
+        connect_args.setdefault("timeout", connect_timeout)
+        kwargs.setdefault("pool_timeout", connect_timeout)
+    if statement_timeout is not None:
+        # asyncpg's own clock, for a server that does not answer at all (frozen, or the
+        # network gone); the server's, slightly shorter, cancels the statement itself and
+        # leaves the connection usable.
+        connect_args.setdefault("command_timeout", statement_timeout)
+        server_settings = dict(connect_args.get("server_settings", {}))
+        server_settings.setdefault("statement_timeout", str(int(statement_timeout * 900)))
+        connect_args["server_settings"] = server_settings
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

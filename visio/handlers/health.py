@@ -9,10 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from visio.db.migrate import current_revision, head_revision
+from visio.db.outage import unreachable
 from visio.handlers.api import json_model, operation
 from visio.handlers.schemas import Health, Readiness
 from visio.i18n import gettext as _
-from visio.keys import DB
+from visio.keys import DB, DB_OUTAGE
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,11 @@ async def readyz(request: web.Request) -> web.Response:
         connection = await request[DB].connection()
         await connection.execute(text("SELECT 1"))
         revision = await current_revision(connection)
-    except (SQLAlchemyError, OSError):
-        log.warning("readiness: the database does not answer", exc_info=True)
+    except Exception as error:
+        if not unreachable(error) and not isinstance(error, SQLAlchemyError):
+            raise
+        # Logged once per outage (its start and its end), not at every probe.
+        request.app[DB_OUTAGE].failed(error)
         readiness = Readiness(
             status="not_ready",
             database="unreachable",

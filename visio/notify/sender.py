@@ -213,12 +213,18 @@ class OutboxSender:
 
     async def _deliver(self, batch: Sequence[ClaimedRow], report: SendReport) -> None:
         outcomes: list[Outcome] = []
+        untried: Sequence[ClaimedRow] = ()
         # Past half the lease (a server answering very slowly), the rest of the batch is left
         # alone: it goes back to the outbox when the lease ends, before anyone could think
         # this sender dead while it still sends.
         deadline = self._clock() + self._lease / 2
         for position, message in enumerate(batch):
             if self._clock() > deadline:
+                break
+            if self._stopping.is_set():
+                # Stopping (SIGTERM): after the message in hand, not the whole batch; the
+                # rest goes back to the outbox at once, for the next sender.
+                untried = batch[position:]
                 break
             try:
                 await self._send(message)
@@ -240,7 +246,7 @@ class OutboxSender:
             else:
                 outcomes.append(self._outcome(message, OutboxStatus.SENT, ""))
                 report.sent += 1
-        await self._record(outcomes)
+        await self._record(outcomes, untried)
 
     def _retry(self, message: ClaimedRow, error: str, report: SendReport) -> Outcome:
         if message.attempts >= self._max_attempts:
@@ -267,9 +273,9 @@ class OutboxSender:
             retry_at=retry_at,
         )
 
-    async def _record(self, outcomes: list[Outcome]) -> None:
+    async def _record(self, outcomes: list[Outcome], untried: Sequence[ClaimedRow] = ()) -> None:
         """Write every outcome of a batch in one transaction, fenced by `attempts` (see
-        `visio.db.statements.outbox.settle`)."""
+        `visio.db.statements.outbox.settle`), and give back the messages left untried."""
         retries = [outcome for outcome in outcomes if outcome["retry_at"] is not None]
         finals = [outcome for outcome in outcomes if outcome["retry_at"] is None]
         async with self._sessionmaker() as session, session.begin():
@@ -278,6 +284,13 @@ class OutboxSender:
                 await connection.execute(outbox.settle(), finals)
             if retries:
                 await connection.execute(outbox.postpone(), retries)
+            if untried:
+                now = self._clock()
+                await connection.execute(
+                    outbox.release(),
+                    [{"message_id": message.id, "claimed_attempts": message.attempts,
+                      "retry_at": now} for message in untried],
+                )  # fmt: skip
 
     async def _send(self, message: ClaimedRow) -> None:
         """Hand one message to the server; raise `_Permanent` or `_Temporary` if it is not taken."""

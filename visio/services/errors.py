@@ -106,3 +106,11 @@ class AlreadyExists(InvalidInput):
 
     code = "already_exists"
     default_message = _l("This already exists.")
+
+
+class Unavailable(DomainError):
+    """Our own fault, for a while: the database cannot be reached or does not answer in
+    time. The caller may try again in a few seconds (the answer says when)."""
+
+    code = "service_unavailable"
+    default_message = _l("The service is temporarily unavailable: try again in a few moments.")

@@ -189,3 +189,12 @@ def settle() -> Update:
 def postpone() -> Update:
     """A retry (`Outcome` parameters): the row stays pending until `retry_at`."""
     return _fenced().values(last_error=bindparam("error"), next_attempt_at=bindparam("retry_at"))
+
+
+@functools.cache
+def release() -> Update:
+    """A claimed message left untried (its sender stopping): due again at `retry_at`, the
+    claim's attempt given back. Parameters: `message_id`, `claimed_attempts`, `retry_at`."""
+    return _fenced().values(
+        attempts=OutboxMessage.attempts - 1, next_attempt_at=bindparam("retry_at")
+    )
