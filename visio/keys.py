@@ -35,3 +35,6 @@ REQUEST_ID: web.RequestKey[str | None] = web.RequestKey("request_id")
 CSP_NONCE = web.RequestKey("csp_nonce", str)
 # A CSRF token made for this response; the middleware sets its cookie.
 NEW_CSRF_TOKEN = web.RequestKey("new_csrf_token", str)
+# A refusal whose writes are its point (a failed sign-in, counted by the throttle): the
+# transaction middleware commits them all the same.
+KEEP_REFUSAL_WRITES = web.RequestKey("keep_refusal_writes", bool)

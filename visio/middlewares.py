@@ -11,8 +11,17 @@ from aiohttp.typedefs import Handler
 from visio import web_session
 from visio.i18n import current_locale, negotiate_locale
 from visio.i18n import gettext as _
-from visio.keys import ACTOR, CLOCK, CSP_NONCE, DB, LOCALE, SESSIONMAKER, SETTINGS
-from visio.services import accounts
+from visio.keys import (
+    ACTOR,
+    CLOCK,
+    CSP_NONCE,
+    DB,
+    KEEP_REFUSAL_WRITES,
+    LOCALE,
+    SESSIONMAKER,
+    SETTINGS,
+)
+from visio.services import accounts, sessions
 from visio.services.errors import (
     Conflict,
     DomainError,
@@ -214,7 +223,7 @@ async def transaction_middleware(request: web.Request, handler: Handler) -> web.
         except BaseException:
             await session.rollback()
             raise
-        if response.status >= 400:
+        if response.status >= 400 and not request.get(KEEP_REFUSAL_WRITES):
             # A refusal a handler answered itself (a form shown again with its errors):
             # what it may have written on the way stays unwritten, as for a raised error.
             await session.rollback()
@@ -243,9 +252,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if actor is None:
             raise NotAuthenticated(_("This API token is unknown or revoked."))
     else:
-        user_id = web_session.user_id(request)
-        if user_id is not None:
-            actor = await accounts.load_actor(session, user_id)
+        session_token = web_session.session_token(request)
+        if session_token is not None:
+            actor = await sessions.session_actor(session, session_token, now)
         if (
             actor is not None
             and request.method not in SAFE_METHODS

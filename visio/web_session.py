@@ -1,43 +1,35 @@
-"""The signed session cookie of the HTML pages, and the CSRF token of their forms.
+"""The session cookie of the HTML pages, and the CSRF token of their forms.
 
-The cookie is a JWT signed with `VISIO_SECRET_KEY`, audience `visio:session`: one purpose
-per token type, so no other token of ours is ever accepted as a session.
+The cookie holds the random token of a server-side session (`visio.services.sessions`):
+it means nothing by itself, and ends when its session ends (sign-out, idle, too old, a
+password change, an administrator). HttpOnly, SameSite=Lax, Secure when visio is served
+over https, and never kept by the browser longer than a session can last.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from datetime import timedelta
 
-import jwt
 from aiohttp import web
 
-from visio.keys import CLOCK, NEW_CSRF_TOKEN, SETTINGS
+from visio.keys import NEW_CSRF_TOKEN, SETTINGS
+from visio.services.sessions import SESSION_LIFETIME
 
 SESSION_COOKIE = "visio_session"
 CSRF_COOKIE = "visio_csrf"
 CSRF_FIELD = "csrf_token"
-SESSION_AUDIENCE = "visio:session"
-SESSION_LIFETIME = timedelta(hours=12)
-ALGORITHM = "HS256"
+# What `secrets.token_urlsafe(32)` makes: anything else is not one of our tokens.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def _secure(request: web.Request) -> bool:
     return request.app[SETTINGS].base_url.startswith("https://")
 
 
-def sign_in(request: web.Request, response: web.StreamResponse, user_id: int) -> None:
-    """Put a fresh session cookie on `response` (a new session id on each sign-in)."""
-    now = request.app[CLOCK]()
-    claims = {
-        "sub": str(user_id),
-        "sid": secrets.token_urlsafe(16),
-        "aud": SESSION_AUDIENCE,
-        "iat": int(now.timestamp()),
-        "exp": int((now + SESSION_LIFETIME).timestamp()),
-    }
-    token = jwt.encode(claims, request.app[SETTINGS].secret_key, algorithm=ALGORITHM)
+def sign_in(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    """Put the cookie of a new session's `token` on `response`."""
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -53,25 +45,13 @@ def sign_out(response: web.StreamResponse) -> None:
     response.del_cookie(SESSION_COOKIE, path="/")
 
 
-def user_id(request: web.Request) -> int | None:
-    """The signed-in user's id, or None for no, a forged or an expired cookie."""
+def session_token(request: web.Request) -> str | None:
+    """The session token this browser sent, or None for none or one not of our making (it
+    is looked up only when it could be one of ours)."""
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    if not token or not _TOKEN.fullmatch(token):
         return None
-    try:
-        claims = jwt.decode(
-            token,
-            request.app[SETTINGS].secret_key,
-            algorithms=[ALGORITHM],
-            audience=SESSION_AUDIENCE,
-            # Expiry is checked against the application's clock below, not the system's.
-            options={"require": ["sub", "exp", "aud"], "verify_exp": False},
-        )
-        if int(claims["exp"]) <= request.app[CLOCK]().timestamp():
-            return None
-        return int(claims["sub"])
-    except (jwt.InvalidTokenError, ValueError):
-        return None
+    return token
 
 
 def csrf_token(request: web.Request) -> str:
@@ -97,3 +77,13 @@ def csrf_valid(request: web.Request, submitted: str | None) -> bool:
     """Whether a submitted form token matches this browser's cookie."""
     expected = request.cookies.get(CSRF_COOKIE)
     return bool(expected and submitted and hmac.compare_digest(expected, submitted))
+
+
+def renew_csrf(request: web.Request, response: web.StreamResponse) -> None:
+    """A new form token for this browser, its cookie on `response` (signing in): a token
+    someone planted in the browser before is worth nothing after."""
+    token = secrets.token_urlsafe(24)
+    request[NEW_CSRF_TOKEN] = token
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_secure(request), path="/"
+    )

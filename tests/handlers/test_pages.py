@@ -142,14 +142,3 @@ async def test_an_unknown_page_is_a_readable_404(client: Any) -> None:
     assert response.status == 404
     html = await response.text()
     assert "Introuvable, ou hors de votre périmètre." in html
-
-
-async def test_a_session_ends_after_twelve_hours(client: Any, create_user: Any, clock: Any) -> None:
-    from datetime import timedelta
-
-    await create_user(Role.ADMIN, email="admin@visio.example", password=PASSWORD)
-    await sign_in(client, "admin@visio.example", PASSWORD)
-    clock.advance(timedelta(hours=11, minutes=59))
-    assert (await client.get("/", allow_redirects=False)).status == 200
-    clock.advance(timedelta(minutes=2))
-    assert (await client.get("/", allow_redirects=False)).status == 303

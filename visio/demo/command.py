@@ -21,7 +21,7 @@ from visio.demo.days import today_in_paris
 from visio.demo.figures import SEED
 from visio.demo.people import DEMO_USERS
 from visio.demo.population import populate
-from visio.services import accounts
+from visio.services import accounts, sessions
 from visio.settings import Settings
 
 
@@ -96,7 +96,8 @@ def _downgrade_to_base(connection: Connection) -> None:
 
 
 async def _fresh_credentials(session: AsyncSession, now: datetime) -> list[DemoAccount]:
-    """New passwords for every demo account, and a new API token for the admin."""
+    """New passwords for every demo account, and a new API token for the admin; the
+    sessions opened with the passwords before end."""
     result = []
     for demo_user in DEMO_USERS:
         password = secrets.token_urlsafe(9)
@@ -105,10 +106,11 @@ async def _fresh_credentials(session: AsyncSession, now: datetime) -> list[DemoA
             .where(User.email == demo_user.email)
             .values(password_hash=accounts.hash_password(password))
         )
+        user_id = await session.scalar(select(User.id).where(User.email == demo_user.email))
+        assert user_id is not None
+        await sessions.end_user_sessions(session, user_id, now=now)
         token = None
         if demo_user.role is Role.ADMIN:
-            user_id = await session.scalar(select(User.id).where(User.email == demo_user.email))
-            assert user_id is not None
             created = await accounts.create_token(
                 session, None, user_id=user_id, label="demo", now=now
             )

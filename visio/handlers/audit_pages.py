@@ -87,6 +87,8 @@ ACTION_LABELS = {
     "token.revoke": _l("API token revoked"),
     "password_reset.issue": _l("Password reset link made"),
     "password_reset.use": _l("Password chosen with a reset link"),
+    "session.end_all": _l("Sessions closed by an administrator"),
+    "login.throttled": _l("Sign-in blocked after failures in a row"),
     "theme.create": _l("Theme created"),
     "theme.update": _l("Theme changed"),
 }
@@ -99,6 +101,7 @@ ENTITY_LABELS = {
     "motive": _l("Motive"),
     "agent": _l("Agent"),
     "user": _l("Account"),
+    "sign_in": _l("Sign-in from one address"),
     "request_theme": _l("Desk request theme"),
 }
 # The page of each kind of record, by route name: linked only when the route exists.

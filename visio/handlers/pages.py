@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -10,11 +11,11 @@ from yarl import URL
 from visio import web_session
 from visio.handlers.api import now
 from visio.handlers.render import render
-from visio.i18n import SUPPORTED_LOCALES
+from visio.i18n import SUPPORTED_LOCALES, ngettext
 from visio.i18n import gettext as _
-from visio.keys import ACTOR, DB
+from visio.keys import ACTOR, DB, KEEP_REFUSAL_WRITES
 from visio.middlewares import LANGUAGE_COOKIE
-from visio.services import accounts
+from visio.services import sessions
 from visio.services.errors import NotAuthenticated
 
 
@@ -44,6 +45,8 @@ async def login_form(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
+    """Sign in: a new session and a new form token; a wrong email or password, or too many
+    of them in a row (429, `Retry-After`), told the same way whether the account exists."""
     form = await request.post()
     email = str(form.get("email", "")).strip()
     target = _safe_next(str(form.get("next", ""))) or str(request.app.router["home"].url_for())
@@ -51,21 +54,51 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
         context["error"] = _("Your form expired; please sign in again.")
         return render("login.html", request, context, status=400)
-    actor = await accounts.authenticate_password(
-        request[DB], email, str(form.get("password", "")), now(request)
-    )
-    if actor is None:
+    result = await sessions.sign_in(
+        request[DB], email, str(form.get("password", "")),
+        # The peer's address: behind a proxy, the proxy's (X-Forwarded-For is not trusted).
+        address=request.remote or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        previous_token=web_session.session_token(request), now=now(request),
+    )  # fmt: skip
+    if isinstance(result, sessions.TooManyAttempts):
+        context["error"] = _too_many(result.retry_after)
+        response = render("login.html", request, context, status=429)
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
+    if isinstance(result, sessions.WrongCredentials):
+        request[KEEP_REFUSAL_WRITES] = True  # the failure is counted
         context["error"] = _("Wrong email or password.")
         return render("login.html", request, context, status=401)
     response = web.HTTPSeeOther(location=target)
-    web_session.sign_in(request, response, actor.user_id)
+    web_session.sign_in(request, response, result.token)
+    web_session.renew_csrf(request, response)
     raise response
 
 
+def _too_many(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext(
+            "Too many attempts: try again in %(num)s second.",
+            "Too many attempts: try again in %(num)s seconds.",
+            seconds,
+        )
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "Too many attempts: try again in %(num)s minute.",
+        "Too many attempts: try again in %(num)s minutes.",
+        minutes,
+    )
+
+
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Sign out: the session ends at once, its cookie is worth nothing from then on."""
     form = await request.post()
     if not web_session.csrf_valid(request, str(form.get(web_session.CSRF_FIELD, ""))):
         raise web.HTTPBadRequest()
+    token = web_session.session_token(request)
+    if token is not None:
+        await sessions.end_session(request[DB], token, now=now(request))
     response = web.HTTPSeeOther(location=request.app.router["login"].url_for())
     web_session.sign_out(response)
     raise response

@@ -207,6 +207,8 @@ def setup_routes(app: web.Application) -> None:
     add("POST", user_token, user_pages.revoke_token, name="admin_user_token_revoke")
     user_reset = f"/admin/users/{ID}/password-reset"
     add("POST", user_reset, user_pages.make_reset_link, name="admin_user_reset")
+    user_sessions_end = f"/admin/users/{ID}/sessions/end"
+    add("POST", user_sessions_end, user_pages.end_sessions, name="admin_user_sessions_end")
     add("GET", "/admin/", site_pages.admin_home, name="admin_home")
     add("GET", "/admin/to-rebook", site_pages.to_rebook, name="admin_to_rebook")
     add("GET", "/admin/sites", site_pages.sites_page, name="admin_sites")

@@ -1,6 +1,6 @@
 """Administrators' pages for accounts (the list, a new account, an account with its API
-tokens and its password reset link), and the page where a person sets a new password
-with such a link.
+tokens, its open sessions and its password reset link), and the page where a person sets
+a new password with such a link.
 
 The accounts service decides what is allowed and checks each change as the JSON API
 does; these pages only read the forms and show its answers, problems beside their fields.
@@ -16,6 +16,7 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import ValidationError
 
+from visio import web_session
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.render import ROLE_LABELS, posted_form, render
 from visio.handlers.schemas import UserCreate, UserListQuery, UserPatch
@@ -23,7 +24,7 @@ from visio.handlers.validation import fields_of, parse_query
 from visio.i18n import format_date, format_time
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS, SETTINGS
-from visio.services import accounts, password_resets, setup
+from visio.services import accounts, password_resets, sessions, setup
 from visio.services.errors import InvalidInput
 from visio.services.permissions import Action, Actor, require
 from visio.services.records import IssuedReset, UserView
@@ -35,6 +36,7 @@ DONE = {
                   "choose their password."),
     "saved": _l("The account is saved."),
     "revoked": _l("The API token is revoked: it is refused from now on."),
+    "sessions_ended": _l("The account's sessions are closed: it must sign in again."),
     "sent": _l("A password reset link is on its way to the account's email address; it works "
                "once, within 24 hours."),
 }  # fmt: skip
@@ -178,6 +180,7 @@ async def _account_page(
     agents = (await setup.find_agents(session, actor, state="all")).items
     partners = {partner.id: partner.name for partner in await setup.list_partners(session, actor)}
     tokens = []
+    open_sessions = []
     if user is not None:
         tokens = [
             {
@@ -187,6 +190,14 @@ async def _account_page(
                 "revoked": _moment(request, token.revoked_at) if token.revoked_at else None,
             }
             for token in await accounts.list_tokens(session, actor, user.id)
+        ]
+        open_sessions = [
+            {
+                "view": view,
+                "started": _moment(request, view.created_at),
+                "last_seen": _moment(request, view.last_seen_at),
+            }
+            for view in await sessions.list_sessions(session, actor, user.id, now=now(request))
         ]
     done = request.query.get("done", "")
     context = {
@@ -198,6 +209,7 @@ async def _account_page(
         "sites": sites,
         "agents": [(agent, partners.get(agent.partner_id, "")) for agent in agents],
         "tokens": tokens,
+        "sessions": open_sessions,
         "issued": issued,
         "issued_until": _moment(request, issued.expires_at) if issued is not None else None,
         "smtp_configured": request.app[SETTINGS].smtp_host is not None,
@@ -275,6 +287,15 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     raise _to_account(request, user_id, "revoked")
 
 
+async def end_sessions(request: web.Request) -> web.StreamResponse:
+    """Close every session of the account (audited): its browsers must sign in again."""
+    actor = _admin(request)
+    user_id = match_int(request, "id")
+    await posted_form(request)
+    await sessions.end_sessions_of(request[DB], actor, user_id, now=now(request))
+    raise _to_account(request, user_id, "sessions_ended")
+
+
 async def make_reset_link(request: web.Request) -> web.StreamResponse:
     """A password reset link for the account: emailed to its owner when an email server is
     configured; otherwise shown on the page, this once, for the administrator to hand over."""
@@ -323,7 +344,10 @@ async def reset_submit(request: web.Request) -> web.StreamResponse:
     password, again = form.get("password", ""), form.get("password_again", "")
     session = request[DB]
     try:
-        await password_resets.reset_password(session, token, password, again=again, now=moment)
+        await password_resets.reset_password(
+            session, token, password, again=again, now=moment,
+            session_token=web_session.session_token(request),
+        )  # fmt: skip
     except InvalidInput as refused:
         link = await password_resets.reset_link(session, token, now=moment)
         errors = {name: str(message) for name, message in refused.fields.items()}

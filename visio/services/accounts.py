@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from visio.db.base import Base
 from visio.db.models import Agent, ApiToken, Site, User, user_sites
 from visio.db.statements import accounts as statements
+from visio.db.statements import sessions as sessions_statements
 from visio.domain import Role
 from visio.i18n import lazy_gettext as _l
 from visio.services import audit
@@ -253,8 +254,8 @@ async def change_user(
     session: AsyncSession, actor: Actor, user_id: int, changes: UserChanges, *, now: datetime
 ) -> UserView:
     """Correct an account (administrators), checked as at its creation, the role, houses
-    and agent together; or disable it (its tokens and sign-in refused from then on) or
-    enable it again. An administrator cannot disable or demote themselves."""
+    and agent together; or disable it (its tokens and sign-in refused from then on, its
+    sessions ended) or enable it again. An administrator cannot disable or demote themselves."""
     require(actor, Action.MANAGE_USERS)
     user = await _load_user(session, id=user_id)
     if user is None:
@@ -299,6 +300,9 @@ async def change_user(
             await session.flush()
     except IntegrityError:
         raise _email_taken() from None
+    if "active" in changed and not user.active:
+        # A disabled account is signed out everywhere: enabled again, it starts afresh.
+        await sessions_statements.end_user_sessions(await session.connection(), user_id, now)
     if changed:
         audit.record(
             session, actor_id=actor.user_id, action="user.change", entity="user",

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import PasswordReset, User
 from visio.i18n import lazy_gettext as _l
-from visio.services import audit, notifications
+from visio.services import audit, notifications, sessions
 from visio.services.accounts import MIN_PASSWORD_LENGTH, hash_password, hash_token
 from visio.services.errors import Conflict, InvalidInput, Message, NotFound
 from visio.services.permissions import Action, Actor, require
@@ -119,10 +119,13 @@ async def reset_link(session: AsyncSession, token: str, *, now: datetime) -> Res
 
 
 async def reset_password(
-    session: AsyncSession, token: str, password: str, *, again: str, now: datetime
-) -> ResetLinkView:
+    session: AsyncSession, token: str, password: str, *, again: str, now: datetime,
+    session_token: str | None = None,
+) -> ResetLinkView:  # fmt: skip
     """Set the password of the account a link still good names, and spend the link (with
-    any other unused one of the account), audited as done by the account's owner. A
+    any other unused one of the account), audited as done by the account's owner. Every
+    session of the account ends but the browser's own (`session_token`, when it is one of
+    that account's): whoever knew the old password is signed out. A
     password shorter than at account creation (field `password`), or not the same typed
     `again` (field `password_again`), is refused field by field (`InvalidInput`), the
     link kept; a link no longer good is `NotFound`."""
@@ -149,6 +152,7 @@ async def reset_password(
     # argon2 takes a good tenth of a second on purpose: in a thread, not on the event loop.
     user.password_hash = await asyncio.to_thread(hash_password, password)
     await session.flush()
+    await sessions.end_user_sessions(session, user.id, now=now, keep_token=session_token)
     audit.record(
         session, actor_id=user.id, action="password_reset.use", entity="user",
         entity_id=user.id, now=now, details={"reset_id": reset.id},

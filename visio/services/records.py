@@ -245,6 +245,17 @@ class NewToken:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionView:
+    """A signed-in browser, as its person or an administrator tells it apart: never its
+    token. `browser`: "Firefox · Windows", or "" when unknown."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    browser: str
+
+
+@dataclass(frozen=True, slots=True)
 class TokenView:
     """An API token as its owner tells it apart: never the token itself."""
 
