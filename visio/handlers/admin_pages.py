@@ -10,6 +10,7 @@ from aiohttp import web
 
 from visio.domain import OutboxStatus
 from visio.handlers.api import MAX_ID, current_actor, match_int, now
+from visio.handlers.reads import record_read_of_appointments
 from visio.handlers.render import posted_form, render
 from visio.i18n import format_datetime
 from visio.i18n import gettext as _
@@ -87,6 +88,11 @@ async def outbox(request: web.Request) -> web.Response:
         request[DB], current_actor(request), status=status, kind=kind, search=search,
         page=page_number(query), per_page=PER_PAGE,
     )  # fmt: skip
+    # The list shows the address of each message to a citizen.
+    await record_read_of_appointments(
+        request,
+        (m.appointment_id for m in found.items if m.appointment_id and m.kind.endswith(".citizen")),
+    )
     context = {
         "found": found,
         "status": status.value if status else "",
@@ -114,6 +120,9 @@ async def _message_page(
     message, words = await notifications.outbox_message(
         request[DB], current_actor(request), message_id
     )
+    # A message about an appointment names its citizen (to them, or to the agent).
+    if message.appointment_id is not None:
+        await record_read_of_appointments(request, [message.appointment_id])
     done = request.query.get("done", "")
     context = {
         "m": message,

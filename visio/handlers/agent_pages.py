@@ -13,6 +13,7 @@ from aiohttp import web
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.calendar_feed import feed_urls
 from visio.handlers.meeting_pages import clock_time
+from visio.handlers.reads import record_read, shown_in
 from visio.handlers.render import posted_form, render
 from visio.handlers.validation import EARLIEST, LATEST
 from visio.i18n import format_date
@@ -122,6 +123,7 @@ async def _absences_page(
     moment = now(request)
     if found is None:
         found = await absences.own_absences(request[DB], current_actor(request), now=moment)
+    await record_read(request, shown_in([*found.hit, *hit]))
     done = request.query.get("done", "")
     context = {
         "found": found,

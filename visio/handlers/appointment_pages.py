@@ -12,6 +12,7 @@ from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.booking_pages import Draft
 from visio.handlers.meeting_pages import clock_time
+from visio.handlers.reads import record_read, shown_in
 from visio.handlers.render import posted_form, render
 from visio.handlers.setup_pages import rebook_reason
 from visio.i18n import format_date
@@ -44,6 +45,7 @@ async def _page(
         request[DB], current_actor(request), appointment_id, now=now(request)
     )
     view = found.appointment
+    await record_read(request, shown_in([view]))
     done = request.query.get("done", "")
     context = {
         "d": found,

@@ -14,6 +14,7 @@ from visio.handlers.api import (
     operation,
     page_headers,
 )
+from visio.handlers.reads import ids_of, record_read, shown_in
 from visio.handlers.schemas import (
     AppointmentCreate,
     AppointmentQuery,
@@ -62,6 +63,7 @@ async def list_appointments(request: web.Request, query: AppointmentQuery) -> we
         first_day=query.from_, last_day=query.to, statuses=query.status or [], now=now(request),
         page=query.page, per_page=query.limit,
     )  # fmt: skip
+    await record_read(request, shown_in(found.items))
     response = json_model(found.items, adapter=tuple[AppointmentView, ...])
     response.headers.update(page_headers(request, found.page, found.pages, found.total))
     return response
@@ -73,6 +75,7 @@ async def get_appointment(request: web.Request) -> web.Response:
     view = await appointments.read(
         request[DB], current_actor(request), match_int(request, "id"), now=now(request)
     )
+    await record_read(request, shown_in([view]))
     return json_model(view)
 
 
@@ -139,4 +142,5 @@ async def join(request: web.Request, query: JoinQuery) -> web.Response:
            tags=["booking"])  # fmt: skip
 async def find_citizens(request: web.Request, query: CitizenSearch) -> web.Response:
     found = await search_citizens(request[DB], current_actor(request), text=query.q)
+    await record_read(request, ids_of(found))
     return json_model(found, adapter=list[CitizenView])

@@ -30,6 +30,7 @@ PER_PAGE = 50
 # is shown by its code.
 ACTION_GROUPS = {
     "appointment": _l("Appointments"),
+    "citizen": _l("Citizens' personal data"),
     "message": _l("Emails"),
     "site": _l("Houses"),
     "station": _l("Stations"),
@@ -56,6 +57,10 @@ ACTION_LABELS = {
     "appointment.arrival_undone": _l("Arrival taken back"),
     "appointment.confirmation_sent": _l("Confirmation sent again"),
     "appointment.to_rebook": _l("Appointment to be moved"),
+    "citizen.read": _l("Citizen's details seen"),
+    "citizen.export": _l("Citizen's data exported"),
+    "citizen.erase": _l("Citizen erased on request"),
+    "citizen.purge": _l("Retention purge"),
     "message.resend": _l("Email sent again"),
     "site.create": _l("House created"),
     "site.change": _l("House changed"),
@@ -94,6 +99,7 @@ ACTION_LABELS = {
 }
 ENTITY_LABELS = {
     "appointment": _l("Appointment"),
+    "citizen": _l("Citizen"),
     "outbox_message": _l("Outbox message"),
     "site": _l("House"),
     "station": _l("Station"),

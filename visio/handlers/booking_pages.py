@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from visio.handlers.api import current_actor, now
 from visio.handlers.meeting_pages import clock_time
+from visio.handlers.reads import ids_of, record_read
 from visio.handlers.render import posted_form, render
 from visio.handlers.schemas import CitizenIn
 from visio.handlers.validation import day_query, fields_of
@@ -187,6 +188,7 @@ async def _citizen_page(
     found: list[CitizenView] = []
     if len(search) >= 2:
         found = await citizens.search_citizens(request[DB], current_actor(request), text=search)
+        await record_read(request, ids_of(found))
     context = {
         "draft": draft,
         "search": search,
@@ -221,6 +223,8 @@ async def _summary_page(
     found = await slots.booking_facts(
         session, actor, site_id=site_id, motive_id=motive_id, agent_id=agent_id
     )
+    if draft.citizen_id:  # a record picked: its details, read from visio, are shown
+        await record_read(request, [int(draft.citizen_id)])
     context = {
         "draft": draft,
         "found": found,

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from visio.domain import AppointmentStatus, RequestChannel
 from visio.handlers.api import current_actor, match_int, now
+from visio.handlers.reads import record_read, shown_in
 from visio.handlers.render import posted_form, render
 from visio.handlers.validation import day_query
 from visio.i18n import format_date, format_time
@@ -165,6 +166,9 @@ async def desk_page(
     day = day_query(request.query, "day")
     moment = now(request)
     days = await agendas.desk_day(request[DB], current_actor(request), now=moment, day=day)
+    await record_read(
+        request, shown_in(view for site_day in days for view in site_day.appointments)
+    )
     shown = day or (days[0].day if days else moment.date())
     status_url = request.app.router["desk_status"].url_for()
     if day is not None:
@@ -211,6 +215,12 @@ async def desk_week(request: web.Request) -> web.Response:
     moment = now(request)
     weeks = await agendas.desk_week(
         request[DB], current_actor(request), now=moment, week_of=week_of
+    )
+    await record_read(
+        request,
+        shown_in(
+            view for week in weeks for site_day in week.days for view in site_day.appointments
+        ),
     )
     monday = weeks[0].monday if weeks else (week_of or moment.date())
     monday -= timedelta(days=monday.weekday())
@@ -379,6 +389,7 @@ async def agenda(request: web.Request) -> web.Response:
     found = await agendas.agent_agenda(
         request[DB], current_actor(request), now=moment, week_of=week_of
     )
+    await record_read(request, shown_in(found.appointments))
     rows = [_page_row(overview, found.timezone, moment) for overview in found.appointments]
     by_day: dict[date, list[PageRow]] = {}
     for row in rows:
@@ -442,6 +453,7 @@ async def _join_page(request: web.Request, side: Side) -> web.Response:
         session, actor, appointment_id, side=side, config=config, now=moment
     )
     overview, link, state = joined.appointment, joined.link, joined.state
+    await record_read(request, shown_in([overview]))
     zone = overview.agent_timezone if side == "agent" else overview.timezone
     opens_at, closes_at = join_window(overview.start, overview.end, config)
     row = _page_row(overview, zone)
@@ -499,6 +511,7 @@ async def confirmation(request: web.Request) -> web.Response:
         request[DB], current_actor(request), match_int(request, "id"), now=now(request)
     )
     appointment = found.appointment
+    await record_read(request, shown_in([appointment]))
     context = {
         "c": found,
         "when": format_date(appointment.start.date())

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from visio.handlers.agent_pages import AbsenceForm
 from visio.handlers.api import current_actor, match_int, now
+from visio.handlers.reads import record_read, shown_in
 from visio.handlers.render import posted_form, render
 from visio.handlers.schemas import ClosureCreate, SiteCreate, SitePatch, StationCreate
 from visio.handlers.setup_pages import (
@@ -82,6 +83,7 @@ async def to_rebook(request: web.Request) -> web.Response:
     with why, for their desks to move (a link to each appointment's page)."""
     waiting = await rebooking.to_rebook(request[DB], current_actor(request), now=now(request))
     rows = [(when, view, rebook_reason(view)) for when, view in stranded_rows(waiting)]
+    await record_read(request, shown_in(view for _when, view, _why in rows))
     return render("admin_to_rebook.html", request, {"rows": rows})
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from visio.handlers.api import current_actor, match_int, now
 from visio.handlers.meeting_pages import clock_time, countdown
+from visio.handlers.reads import record_read, shown_in
 from visio.handlers.render import render
 from visio.i18n import format_date
 from visio.keys import CSP_NONCE, DB, JITSI
@@ -57,6 +58,7 @@ async def station(request: web.Request) -> web.Response:
     view = found.appointment
     if view is None:
         return render("station.html", request, context)
+    await record_read(request, shown_in([view]))
     config = request.app[JITSI]
     opens_at, closes_at = join_window(view.start, view.end, config)
     waiting = max(0, math.ceil((opens_at - moment).total_seconds()))

@@ -3,13 +3,14 @@ for administrators."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from visio.db.models import AuditEntry, User
+from visio.db.models import Appointment, AuditEntry, Citizen, User
 from visio.db.statements.audit import AuditRow, Details, write_entry
 from visio.scheduling.calendars import time_zone
 from visio.services.changes import matching
@@ -131,12 +132,56 @@ async def find_entries(
     return Listing(items, total, page, per_page)
 
 
+# A page or an answer showed citizens' names or contact details.
+READ_ACTION = "citizen.read"
+# What the command line alone does without an account: `visio citizens export|erase`.
+COMMAND_LINE_ACTIONS = ("citizen.export", "citizen.erase")
+
+
+async def record_read(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    citizen_ids: Iterable[int],
+    route: str | None,
+    request_id: str | None,
+    now: datetime,
+) -> None:
+    """One entry (`citizen.read`) for one page or answer that showed these citizens' details
+    to the actor: which citizens (their ids only), from which route; nothing when it showed
+    none. A plain insert: pages listing many people pay one statement, not one a person."""
+    ids = sorted(set(citizen_ids))
+    if not ids:
+        return
+    row = AuditRow(
+        at=now, user_id=actor_id, action=READ_ACTION, entity="citizen",
+        entity_id=ids[0] if len(ids) == 1 else None,
+        details={"citizen_ids": ids, "route": route}, request_id=request_id,
+    )  # fmt: skip
+    await write_entry(await session.connection(), row)
+
+
+async def citizens_of_appointments(
+    session: AsyncSession, appointment_ids: Iterable[int]
+) -> list[int]:
+    """The citizens, not erased, of these appointments (what a message about them names)."""
+    wanted = sorted(set(appointment_ids))
+    if not wanted:
+        return []
+    query = (
+        select(Appointment.citizen_id)
+        .join(Citizen, Citizen.id == Appointment.citizen_id)
+        .where(Appointment.id.in_(wanted), Citizen.erased_at.is_(None))
+    )
+    return sorted({citizen_id for citizen_id in await session.scalars(query) if citizen_id})
+
+
 def author(user_id: int | None, action: str) -> AuditAuthor:
     """Who made a change: a person; else the command line, the one place where accounts and
-    tokens are made without one (`visio users create`, `visio tokens create`); else visio
-    itself."""
+    tokens are made without one (`visio users create`, `visio tokens create`) and a
+    citizen's data exported or erased without one (`visio citizens`); else visio itself."""
     if user_id is not None:
         return "person"
-    if action.startswith(("user.", "token.")):
+    if action.startswith(("user.", "token.")) or action in COMMAND_LINE_ACTIONS:
         return "command_line"
     return "system"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,6 +24,8 @@ class AuditRow(TypedDict):
     entity: str
     entity_id: int | None
     details: Details
+    # The request that wrote it (its `X-Request-Id`), when there is one.
+    request_id: NotRequired[str | None]
 
 
 @functools.cache
