@@ -68,6 +68,7 @@ SAME_ON_EVERY_DATABASE = (
     "tests/test_i18n.py",
     "tests/test_settings.py",
     "tests/browser/test_accessibility.py",
+    "tests/deploy/",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,24 @@ async def test_downgrade_to_base_and_up_again(scratch_url: str) -> None:
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_upgrades_started_together_take_turns(scratch_url: str) -> None:
+    """Two processes starting at once (two containers, two units) both run `visio db
+    upgrade`: the second waits for the first and finds the schema at head."""
+    engines = [make_engine(scratch_url), make_engine(scratch_url)]
+    try:
+        await asyncio.gather(*(upgrade_engine(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            assert await current_revision(connection) == head_revision()
+            held = await connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            )
+            assert held == 0
+    finally:
+        for engine in engines:
+            await engine.dispose()
 
 
 async def test_the_app_refuses_to_start_on_a_schema_not_at_head(scratch_url: str) -> None:

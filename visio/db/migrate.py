@@ -10,6 +10,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -67,11 +68,28 @@ async def upgrade(connection: AsyncConnection, revision: str = "head") -> None:
     await connection.run_sync(_upgrade_sync, revision)
 
 
+# The PostgreSQL advisory lock that `visio db upgrade` holds while it migrates: processes
+# started together (two containers, two units) take turns, and the second finds the schema
+# already at head.
+UPGRADE_LOCK = 0x76697369_6F000001
+
+
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the database of `engine` and commit."""
+    """Upgrade the database of `engine` and commit, one process at a time on PostgreSQL."""
     async with engine.connect() as connection:
-        await upgrade(connection, revision)
-        await connection.commit()
+        locked = connection.dialect.name == "postgresql"
+        if locked:
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
+        try:
+            await upgrade(connection, revision)
+            await connection.commit()
+        finally:
+            if locked:
+                await connection.rollback()
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK}
+                )
+                await connection.commit()
 
 
 def _current_sync(connection: Connection) -> str | None:
