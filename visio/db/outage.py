@@ -53,23 +53,30 @@ def unreachable(error: BaseException) -> bool:
     """Tell whether `error` means the database could not be reached or did not answer in
     time (stopped, restarting, frozen, out of connections, no pooled connection free),
     rather than a statement being wrong."""
+    return _unreachable_cause(error) is not None
+
+
+def _unreachable_cause(error: BaseException) -> BaseException | None:
+    """The error in `error`'s chain that says the database is out of reach, if any."""
     if not _raised_in_database_layer(error):
-        return False
+        return None
     for cause in _causes(error):
         if isinstance(cause, DBAPIError) and cause.connection_invalidated:
-            return True
+            return cause
         if isinstance(cause, PoolTimeout | OSError | TimeoutError):
-            return True
+            return cause
         state = getattr(cause, "sqlstate", None)
         if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
-            return True
+            return cause
         if type(cause).__name__ == "ConnectionDoesNotExistError":  # asyncpg, mid-statement
-            return True
-    return False
+            return cause
+    return None
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
+    text = str(getattr(error, "orig", None) or error).strip()
+    if isinstance(error, TimeoutError) and not text:
+        text = "no answer in time"
     return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
 
 
@@ -85,10 +92,9 @@ class Outage:
     def failed(self, error: BaseException) -> None:
         if self.since is None:
             self.since, self.refused = time.monotonic(), 0
-            innermost = list(_causes(error))[-1]
             log.warning(
                 "database unreachable (%s): answering 503 until it is back",
-                _first_line(innermost),
+                _first_line(_unreachable_cause(error) or error),
             )
         self.refused += 1
 

@@ -37,6 +37,7 @@ import aiosmtplib
 import jinja2
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from visio.db.outage import unreachable
 from visio.db.statements import outbox
 from visio.db.statements.outbox import ClaimedRow, Outcome
 from visio.domain import OutboxStatus
@@ -147,6 +148,7 @@ class OutboxSender:
 
     async def run(self) -> None:
         """Send due messages until `stop()`; database or server trouble never ends the loop."""
+        database_out = False
         while not self._stopping.is_set():
             try:
                 report = await self.send_due()
@@ -155,9 +157,17 @@ class OutboxSender:
                         "outbox: %d sent, %d to retry, %d failed, %d dead",
                         report.sent, report.retried, report.failed, report.dead,
                     )  # fmt: skip
-            except Exception:
+            except Exception as error:
                 # The database may be restarting: the leases keep the rows safe meanwhile.
-                log.exception("outbox: pass interrupted, trying again shortly")
+                if not unreachable(error):
+                    log.exception("outbox: pass interrupted, trying again shortly")
+                elif not database_out:  # said once, not at every pass while it lasts
+                    log.warning("outbox: the database cannot be reached; trying again")
+                database_out = unreachable(error)
+            else:
+                if database_out:
+                    log.warning("outbox: the database answers again")
+                database_out = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
         await self.close()
