@@ -423,3 +423,46 @@ async def test_the_agent_admin_pages_pass_axe_at_every_width(chromium: Any, live
                     name = path.strip("/").replace("/", "-").replace("?", "-")
                     await screenshot(page, f"a11y-{locale}-agents-{who}-{name}")
     assert not failures, "\n\n".join(failures)
+
+
+async def test_the_unavailable_page_passes_axe_at_every_width(
+    chromium: Any, aiohttp_server: Any
+) -> None:
+    """The page people get while the database is out of reach (503): here visio is given a
+    PostgreSQL address where nothing listens, and a page that reads the database (a
+    password link) is asked for, in French and English."""
+    from axe_playwright_python.async_playwright import Axe
+
+    from tests.conftest import SECRET
+    from tests.test_cli import free_port
+    from visio.app import create_app
+    from visio.settings import Settings
+
+    nowhere = f"postgresql+asyncpg://visio@127.0.0.1:{free_port()}/visio"
+    settings = Settings(
+        database_url=nowhere, secret_key=SECRET, run_worker=False, require_schema_head=False
+    )
+    server = await aiohttp_server(create_app(settings))
+    base_url = str(server.make_url("")).rstrip("/")
+    axe = Axe()
+    failures = []
+    titles = {"fr": "Service momentanément indisponible", "en": "Service temporarily unavailable"}
+    for locale, title in titles.items():
+        context = await chromium.new_context(locale="en-GB" if locale == "en" else "fr-FR")
+        await context.add_cookies([{"name": "visio_lang", "value": locale, "url": base_url}])
+        page = await context.new_page()
+        for width in WIDTHS:
+            await page.set_viewport_size({"width": width, "height": 900})
+            response = await page.goto(f"{base_url}/password/reset/visio_reset_of-no-one")
+            assert response is not None and response.status == 503
+            assert await page.get_attribute("html", "lang") == locale
+            assert await page.inner_text("h1") == title
+            results = await axe.run(page)
+            if results.violations_count:
+                failures.append(
+                    f"unavailable at {width} px ({locale}):\n" + results.generate_report()
+                )
+            if width == WIDTHS[-1]:
+                await screenshot(page, f"a11y-{locale}-unavailable")
+        await context.close()
+    assert not failures, "\n\n".join(failures)
