@@ -19,7 +19,8 @@ from pydantic import BaseModel, TypeAdapter
 
 from visio.domain import Role
 from visio.handlers.validation import parse_json, parse_query
-from visio.keys import ACTOR, CLOCK
+from visio.keys import ACTOR, CLOCK, DB
+from visio.services import idempotency
 from visio.services.errors import NotAllowed, NotAuthenticated, NotFound
 from visio.services.permissions import Action, Actor, roles
 from visio.services.records import Listing
@@ -43,6 +44,8 @@ class Operation:
     tags: tuple[str, ...] = ()
     # Response headers of a success, by name: their meaning.
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Whether a call made again with the same `Idempotency-Key` gets its first answer.
+    idempotent: bool = False
 
 
 OPERATION_ATTRIBUTE = "__visio_operation__"
@@ -59,6 +62,7 @@ def operation(
     status: int = 200,
     tags: Iterable[str] = (),
     headers: Mapping[str, str] | None = None,
+    idempotent: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Declare a JSON endpoint.
 
@@ -66,6 +70,7 @@ def operation(
     is signed in, then 403; `visio.services.permissions`) before anything else, then
     receives the validated `body` and `query` models as arguments. Without an `action`,
     any signed-in person gets in (`signed_in=False`: anyone) and the service decides.
+    An `idempotent` endpoint takes an `Idempotency-Key` header (`answer_once`).
     """
     admitted = roles(action) if action is not None else ANY_ROLE
     declared = Operation(
@@ -77,6 +82,7 @@ def operation(
         status=status,
         tags=tuple(tags),
         headers=dict(headers or {}),
+        idempotent=idempotent,
     )
 
     def decorate(handler: Handler) -> Handler:
@@ -93,12 +99,58 @@ def operation(
                 arguments["body"] = parse_json(declared.body, await request.read())
             if declared.query is not None:
                 arguments["query"] = parse_query(declared.query, request.query)
+            if declared.idempotent and IDEMPOTENCY_KEY in request.headers:
+                return await answer_once(request, functools.partial(handler, request, **arguments))
             return await handler(request, **arguments)
 
         setattr(checked, OPERATION_ATTRIBUTE, declared)
         return checked
 
     return decorate
+
+
+IDEMPOTENCY_KEY = idempotency.HEADER
+# Set to "true" on an answer given again to a call made again with the same key.
+IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+# What an idempotent operation's success says beside its body.
+IDEMPOTENT_HEADERS = {
+    "Location": "The appointment's own URL.",
+    IDEMPOTENT_REPLAYED: "true when this is the first answer given again to a call made "
+    "again with the same Idempotency-Key.",
+}
+
+
+async def answer_once(
+    request: web.Request, respond: Callable[[], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A call made with an `Idempotency-Key`: the first answer again, byte for byte, with
+    its status and `Location` and `Idempotent-Replayed: true`, when the caller already
+    made this very call with this key within 24 hours; else `respond()`'s answer, kept
+    under the key in the request's transaction when it is a success.
+    (`visio.services.idempotency`)"""
+    key = idempotency.checked_key(request.headers[IDEMPOTENCY_KEY])
+    raw = await request.read()
+    fingerprint = idempotency.request_hash(
+        request.method, request.path, json.loads(raw) if raw else None
+    )
+    session = request[DB]
+    claim = await idempotency.claim(session, current_actor(request), key, fingerprint,
+                                    now=now(request))  # fmt: skip
+    if claim.first is not None:
+        first = claim.first
+        replayed = web.json_response(first.body, status=first.status, dumps=_dumps)
+        if first.location is not None:
+            replayed.headers["Location"] = first.location
+        replayed.headers[IDEMPOTENT_REPLAYED] = "true"
+        return replayed
+    response = await respond()
+    if 200 <= response.status < 300 and isinstance(response, web.Response):
+        body = response.body
+        assert isinstance(body, bytes), "an idempotent operation answers JSON"
+        answer = idempotency.Answer(response.status, json.loads(body),
+                                    response.headers.get("Location"))  # fmt: skip
+        await idempotency.keep(session, claim, answer)
+    return response
 
 
 def current_actor(request: web.Request) -> Actor:

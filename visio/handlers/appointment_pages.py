@@ -10,7 +10,7 @@ from aiohttp import web
 
 from visio.domain import AppointmentStatus
 from visio.handlers.api import current_actor, match_int, now
-from visio.handlers.booking_pages import Draft
+from visio.handlers.booking_pages import Draft, answered, claim_form
 from visio.handlers.meeting_pages import clock_time
 from visio.handlers.reads import record_read, shown_in
 from visio.handlers.render import posted_form, render
@@ -19,7 +19,7 @@ from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
-from visio.services import booking, transitions
+from visio.services import booking, idempotency, transitions
 from visio.services.errors import Conflict
 from visio.services.records import AppointmentView
 from visio.services.transitions import STATUS_LABELS
@@ -65,16 +65,21 @@ async def _page(
 
 
 async def _act(
-    request: web.Request, appointment_id: int, change: Awaitable[AppointmentView], done: str
+    request: web.Request,
+    appointment_id: int,
+    change: Awaitable[AppointmentView],
+    done: str,
+    claim: idempotency.Claim | None = None,
 ) -> web.StreamResponse:
     """Make the change; then the appointment's page (a move: the new one's) saying it was
-    done, or this page again saying why it could not be (nothing written)."""
+    done, or this page again saying why it could not be (nothing written). `claim`: the
+    form's idempotency key, which keeps the answer for the form sent again."""
     try:
         changed = await change
     except Conflict as refused:
         return await _page(request, appointment_id, problem=str(refused.message), status=409)
     location = request.app.router["appointment_page"].url_for(id=str(changed.id))
-    raise web.HTTPSeeOther(location=location.with_query(done=done))
+    raise await answered(request, claim, str(location.with_query(done=done)))
 
 
 async def cancel(request: web.Request) -> web.StreamResponse:
@@ -118,9 +123,11 @@ async def move(request: web.Request) -> web.StreamResponse:
     """Move to the time chosen on the free times screen (the booking's step 2)."""
     appointment_id = match_int(request, "id")
     form = await posted_form(request)
+    # The form sent again (a double click, a browser retrying): the first move's page.
+    claim = await claim_form(request, form)
     start, agent_id, station_id = Draft.of(form).chosen_slot()
     change = booking.reschedule(
         request[DB], current_actor(request), appointment_id, start=start, agent_id=agent_id,
         station_id=station_id, now=now(request), links=request.app[LINKS],
     )  # fmt: skip
-    return await _act(request, appointment_id, change, "moved")
+    return await _act(request, appointment_id, change, "moved", claim)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from visio.domain import AppointmentStatus
 from visio.handlers.api import (
+    IDEMPOTENT_HEADERS,
     PAGE_HEADERS,
     current_actor,
     json_model,
@@ -34,7 +35,7 @@ from visio.services.records import AppointmentView, CitizenView
 
 @operation("Book a visio appointment for the citizen at the desk", action=Action.BOOK,
            body=AppointmentCreate, response=AppointmentView, status=201,
-           tags=["booking"])  # fmt: skip
+           headers=IDEMPOTENT_HEADERS, idempotent=True, tags=["booking"])  # fmt: skip
 async def create_appointment(request: web.Request, body: AppointmentCreate) -> web.Response:
     citizen = body.citizen
     view = await booking.book(
@@ -51,7 +52,16 @@ async def create_appointment(request: web.Request, body: AppointmentCreate) -> w
         now=now(request),
         links=request.app[LINKS],
     )
-    return json_model(view, status=201)
+    return _created(request, view)
+
+
+def _created(request: web.Request, view: AppointmentView) -> web.Response:
+    """201 with the new appointment, its URL in `Location`."""
+    response = json_model(view, status=201)
+    response.headers["Location"] = str(
+        request.app.router["api_appointment"].url_for(id=str(view.id))
+    )
+    return response
 
 
 @operation("Appointments within the caller's scope, by start, a page at a time",
@@ -91,14 +101,14 @@ async def cancel(request: web.Request, body: CancelIn) -> web.Response:
 
 @operation("Move a booked appointment: the old one is cancelled and linked to the new one",
            action=Action.RESCHEDULE, body=RescheduleIn, response=AppointmentView, status=201,
-           tags=["booking"])  # fmt: skip
+           headers=IDEMPOTENT_HEADERS, idempotent=True, tags=["booking"])  # fmt: skip
 async def reschedule(request: web.Request, body: RescheduleIn) -> web.Response:
     view = await booking.reschedule(
         request[DB], current_actor(request), match_int(request, "id"), start=body.start,
         agent_id=body.agent_id, station_id=body.station_id, now=now(request),
         links=request.app[LINKS],
     )  # fmt: skip
-    return json_model(view, status=201)
+    return _created(request, view)
 
 
 @operation("Record how it went: held, no_show (citizen absent) or agent_absent",

@@ -5,10 +5,15 @@ Each screen is a plain GET form carrying what was chosen before as hidden fields
 back button, a reload and a bookmark all work without JavaScript; only the last step
 writes (POST, with the form token). A slot taken meanwhile brings the desk back to the
 slots, with the reason and everything typed kept.
+
+The summary draws an idempotency key into its form (as the times screen does to move an
+appointment): the form sent twice, by a double click or a browser retrying after a lost
+answer, books once and shows the first booking's confirmation.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
@@ -19,7 +24,8 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import ValidationError
 
-from visio.handlers.api import current_actor, now
+from visio import web_session
+from visio.handlers.api import IDEMPOTENT_REPLAYED, current_actor, now
 from visio.handlers.meeting_pages import clock_time
 from visio.handlers.reads import ids_of, record_read
 from visio.handlers.render import posted_form, render
@@ -28,13 +34,15 @@ from visio.handlers.validation import day_query, fields_of
 from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.keys import DB, LINKS
-from visio.services import booking, citizens, slots
+from visio.services import booking, citizens, idempotency, slots
 from visio.services.citizens import CitizenDetails
 from visio.services.errors import Conflict, InvalidInput, Malformed, SlotUnavailable
 from visio.services.records import CitizenView
 
 # How many days the slots screen shows at once.
 DAYS_SHOWN = 7
+# The hidden field carrying a form's idempotency key, drawn when the form is shown.
+RETRY_KEY_FIELD = "idempotency_key"
 CITIZEN_FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "locale")
 
 
@@ -162,6 +170,7 @@ async def _slots_page(
         "carried": urlencode(draft.hidden("slot")),
         "problem": problem,
         "step": 2,
+        "retry_key": new_retry_key() if draft.move else "",
     }
     return _private(render("book_slots.html", request, context, status=status))
 
@@ -235,6 +244,7 @@ async def _summary_page(
         "back_to_slots": urlencode(draft.hidden("slot")),
         "problem": problem,
         "step": 4,
+        "retry_key": new_retry_key(),
     }
     return _private(render("book_summary.html", request, context, status=status))
 
@@ -264,6 +274,7 @@ async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
 async def book_submit(request: web.Request) -> web.StreamResponse:
     """Book what the summary showed; a slot taken meanwhile goes back to the slots."""
     form = await posted_form(request)
+    claim = await claim_form(request, form)
     draft = Draft.of(form)
     site_id, motive_id = draft.ids()
     start, agent_id, station_id = draft.chosen_slot()
@@ -282,7 +293,7 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         request[DB], current_actor(request), wanted, now=now(request)
     )
     if first is not None:
-        raise _to_confirmation(request, first)
+        raise await answered(request, claim, _confirmation(request, first))
     try:
         view = await booking.book(
             request[DB], current_actor(request), wanted, now=now(request),
@@ -297,9 +308,52 @@ async def book_submit(request: web.Request) -> web.StreamResponse:
         )  # fmt: skip
     except Conflict as conflict:
         return await _summary_page(request, draft, problem=str(conflict.message), status=409)
-    raise _to_confirmation(request, view.id)
+    raise await answered(request, claim, _confirmation(request, view.id))
 
 
-def _to_confirmation(request: web.Request, appointment_id: int) -> web.HTTPSeeOther:
+def _confirmation(request: web.Request, appointment_id: int) -> str:
     location = request.app.router["confirmation"].url_for(id=str(appointment_id))
-    return web.HTTPSeeOther(location=location.with_query(booked="1"))
+    return str(location.with_query(booked="1"))
+
+
+# ---------------------------------------------------------------- a form sent again
+
+
+def new_retry_key() -> str:
+    """A fresh idempotency key for a form about to be shown."""
+    return secrets.token_urlsafe(24)
+
+
+async def claim_form(request: web.Request, form: Mapping[str, str]) -> idempotency.Claim | None:
+    """Hold the posted form's idempotency key for its answer (`answered`); None for a
+    form without one. A form this desk already sent and had answered (the same key, the
+    same fields): its first answer again, the same page, nothing written."""
+    sent = form.get(RETRY_KEY_FIELD)
+    if not sent:
+        return None
+    key = idempotency.checked_key(sent, field=RETRY_KEY_FIELD)
+    fields = {
+        name: value
+        for name, value in form.items()
+        if name not in (web_session.CSRF_FIELD, RETRY_KEY_FIELD)
+    }
+    fingerprint = idempotency.request_hash(request.method, request.path, fields)
+    claim = await idempotency.claim(
+        request[DB], current_actor(request), key, fingerprint, now=now(request),
+        field=RETRY_KEY_FIELD,
+    )  # fmt: skip
+    if claim.first is not None:
+        # A form's answer is a redirect: to the page it led to.
+        location = claim.first.location or request.path
+        raise web.HTTPSeeOther(location=location, headers={IDEMPOTENT_REPLAYED: "true"})
+    return claim
+
+
+async def answered(
+    request: web.Request, claim: idempotency.Claim | None, location: str
+) -> web.HTTPSeeOther:
+    """The redirect that answers a form, kept under its key (if it came with one) for
+    the same form sent again."""
+    if claim is not None:
+        await idempotency.keep(request[DB], claim, idempotency.Answer(303, {}, location))
+    return web.HTTPSeeOther(location=location)

@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from visio import __version__
 from visio.domain import Role
-from visio.handlers.api import OPERATION_ATTRIBUTE, Operation, operation
+from visio.handlers.api import IDEMPOTENCY_KEY, OPERATION_ATTRIBUTE, Operation, operation
 from visio.handlers.schemas import ErrorResponse
 
 _ERRORS = {
@@ -23,6 +23,21 @@ _ERRORS = {
     "422": "Invalid fields",
 }
 _REF = "#/components/schemas/{model}"
+# The request header of the operations a client may safely send again.
+_IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY,
+    "in": "header",
+    "required": False,
+    "description": (
+        "A key of the caller's choosing, new for each new request: the same call sent "
+        "again with the same key within 24 hours gets its first answer again (status, "
+        "body, Location, and Idempotent-Replayed: true) instead of being done twice; the "
+        "same key with another body or path is refused (422 idempotency_key_reused). "
+        "Keys are per user. Only successes are kept: a refused call sent again is asked "
+        "again."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 
 
 def _operations(app: web.Application) -> list[tuple[str, str, str, Operation]]:
@@ -78,6 +93,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
                         "schema": field_schema,
                     }
                 )
+        if declared.idempotent:
+            parameters.append(_IDEMPOTENCY_PARAMETER)
         if parameters:
             entry["parameters"] = parameters
         if declared.body is not None:

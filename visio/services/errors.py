@@ -100,6 +100,18 @@ class InvalidInput(DomainError):
     default_message = _l("Some fields are invalid.")
 
 
+class IdempotencyKeyReused(InvalidInput):
+    """An idempotency key sent again with another request (another body, another path)
+    while the first request's answer is kept: refused rather than answered with that
+    answer, which would be for something else."""
+
+    code = "idempotency_key_reused"
+    default_message = _l(
+        "This key was already used for a different request in the last 24 hours: "
+        "send a new key with each new request."
+    )
+
+
 class AlreadyExists(InvalidInput):
     """A name, code or email another record has: refused by field, as any invalid field
     (422), with its own code."""

@@ -8,6 +8,9 @@ phone), the free texts written about their appointments (which may name them), a
 name and address in the outbox's messages, and sets `erased_at`. Messages still waiting
 about those appointments are withdrawn: they could no longer reach anyone.
 
+The purge also deletes the answers kept for retried bookings (`visio.services.idempotency`)
+once past their 24 hours: they name citizens too.
+
 Each run of the purge, each erasure and each export writes one audit entry with counts and
 ids, never a name. The purge is one transaction: a process that dies in the middle leaves
 everything as it was.
@@ -34,7 +37,7 @@ from visio.db.models import (
 from visio.db.statements import retention as statements
 from visio.domain import AppointmentStatus, OutboxStatus
 from visio.i18n import lazy_gettext as _l
-from visio.services import audit
+from visio.services import audit, idempotency
 from visio.services.appointments import views_where
 from visio.services.errors import Conflict, NotFound
 from visio.services.records import reference_of
@@ -59,6 +62,8 @@ class PurgeReport:
     appointments: int
     messages: int
     audit_entries: int
+    # Idempotency keys past their lifetime, with the answers kept under them.
+    idempotency_keys: int = 0
     dry_run: bool = False
 
 
@@ -95,7 +100,8 @@ async def purge(
 ) -> PurgeReport:
     """Erase every citizen whose last appointment (whatever its status) ended at least
     `retention_days` ago, or who has none and was recorded that long ago, and delete the
-    audit entries older than `audit_retention_days`; then record the run (one audit entry,
+    audit entries older than `audit_retention_days` and the idempotency keys past their
+    lifetime; then record the run (one audit entry,
     counts only). A citizen with an appointment to come is never erased. With `dry_run`,
     count what would go and change nothing. Runs in the caller's transaction."""
     connection = await session.connection()
@@ -112,10 +118,11 @@ async def purge(
         audit_entries = int(await connection.scalar(count) or 0)
     else:
         audit_entries = await statements.purge_audit(connection, audit_before)
+    keys = await idempotency.forget_expired(session, now=now, dry_run=dry_run)
     report = PurgeReport(
         before=before, audit_before=audit_before, citizens=len(citizen_ids),
         appointments=appointments, messages=messages, audit_entries=audit_entries,
-        dry_run=dry_run,
+        idempotency_keys=keys, dry_run=dry_run,
     )  # fmt: skip
     if not dry_run:
         await audit.write(
@@ -123,6 +130,7 @@ async def purge(
             now=now,
             details={"citizens": report.citizens, "appointments": report.appointments,
                      "messages": report.messages, "audit_entries": report.audit_entries,
+                     "idempotency_keys": report.idempotency_keys,
                      "retention_days": retention_days,
                      "audit_retention_days": audit_retention_days},
         )  # fmt: skip
