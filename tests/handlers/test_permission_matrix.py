@@ -1000,3 +1000,19 @@ async def test_the_lists_show_their_own_citizens(
     status, _location, body = await answer(world, key, entry.call, role, "-")
     assert status == 200
     assert citizen in body
+
+
+# A form that says nothing (its token only) is answered by who sends it before what it
+# holds: nobody signed in goes to sign in, a role that never counts is refused; a desk is
+# told the house is not one.
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("anonymous", 303), ("agent_x", 403), ("coordinator_a", 403), ("desk_a", 404)],
+)
+async def test_an_empty_tally_form_is_answered_for_who_sends_it(
+    world: World, role: str, status: int
+) -> None:
+    got, location, _body = await answer(world, "POST /desk/tally", Call(), role, "-")
+    assert got == status
+    if role == "anonymous":
+        assert location.startswith("/login")

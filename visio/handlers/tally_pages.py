@@ -16,6 +16,7 @@ from visio.i18n import gettext as _
 from visio.keys import DB
 from visio.services import desk_tally
 from visio.services.errors import InvalidInput, Malformed, NotFound
+from visio.services.permissions import Action, require
 
 
 def _tally_form(form: Mapping[str, str]) -> TallyForm:
@@ -54,6 +55,9 @@ def _chosen(text: str) -> int | None:
 async def record_request(request: web.Request) -> web.StreamResponse:
     """Count one request at the house's desk: the theme chosen, the channel of the button
     pressed. Back to the house's panel, saying what was counted."""
+    # Who asks is settled before the form is read: nobody signed in goes to sign in, and a
+    # role that never counts is refused, whatever the form holds.
+    require(current_actor(request), Action.RECORD_DESK_REQUEST)
     form = await posted_form(request)
     typed = _tally_form(form)
     try:
