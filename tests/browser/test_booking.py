@@ -1,14 +1,19 @@
 """Booking in a real browser: a known citizen found as the desk types, page loads and user
-actions counted; a new citizen booked with the keyboard alone, in English too."""
+actions counted; a new citizen booked with the keyboard alone, in English too; the
+confirmation sent again by the browser, later and twice at once, books once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import func, select
+
 from tests.browser.conftest import Live, screenshot
+from visio.db.models import Appointment, Citizen
 
 # Monday 16 March 2026, 08:50 in Murat: the morning's permanence (09:00-12:00) is ahead.
 TEN_TO_NINE = datetime(2026, 3, 16, 7, 50, tzinfo=UTC)
@@ -122,3 +127,44 @@ async def test_without_javascript_the_search_button_finds_the_citizen(
     await page.fill("#q", "vid")
     await page.get_by_role("button", name="Rechercher").click()
     await expect(page.get_by_role("radio", name=re.compile("Monique Vidal"))).to_be_visible()
+
+
+async def test_the_confirmation_sent_twice_books_once(
+    chromium: Any, expect: Any, live: Live
+) -> None:
+    """The summary's form carries a key drawn when it was shown: the same form sent again
+    a quarter of an hour later (a retry after a lost answer, a restored tab), twice at
+    once, books nothing more and leads to the same confirmation."""
+    live.clock.set(TEN_TO_NINE)
+    page = await live.sign_in(chromium, live.desk_email)
+    ids = {"site_id": live.site_id, "motive_id": live.motive_id}
+    await page.goto(live.url("/desk/book/slots?" + urlencode(ids)))
+    slot = await page.locator("input[name=slot]").first.get_attribute("value")
+    citizen = {"first_name": "Paul", "last_name": "Brun"}
+    await page.goto(live.url("/desk/book/summary?" + urlencode({**ids, "slot": slot, **citizen})))
+    form = page.locator("form[action='/desk/book']")
+    key = await form.locator("input[name=idempotency_key]").input_value()
+    assert re.fullmatch(r"[\w-]{32}", key)
+    sent = await form.evaluate("form => Object.fromEntries(new FormData(form))")
+    assert sent["idempotency_key"] == key
+
+    await page.get_by_role("button", name="Confirmer la réservation").click()
+    await page.wait_for_url(re.compile(r"/appointments/\d+/confirmation\?booked=1"))
+    await expect(page.get_by_text("Le rendez-vous est réservé.")).to_be_visible()
+    confirmation = page.url
+
+    live.clock.set(TEN_TO_NINE + timedelta(minutes=15))
+    retries = await asyncio.gather(
+        *(page.request.post(live.url("/desk/book"), form=sent, max_redirects=0) for _ in "ab")
+    )
+    for again in retries:
+        assert again.status == 303
+        assert again.headers["idempotent-replayed"] == "true"
+        assert live.url(again.headers["location"]) == confirmation
+    async with live.sessions() as session:
+        booked = await session.scalar(
+            select(func.count(Appointment.id))
+            .join(Citizen, Citizen.id == Appointment.citizen_id)
+            .where(Citizen.last_name == "Brun")
+        )
+    assert booked == 1
