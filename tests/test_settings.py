@@ -24,6 +24,8 @@ def test_defaults_with_only_a_secret() -> None:
     assert settings.smtp_tls == "starttls"
     assert settings.retention_days == 90
     assert settings.audit_retention_days == 365
+    assert settings.shutdown_grace_seconds == 30
+    assert (settings.db_connect_timeout, settings.db_statement_timeout) == (5, 10)
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -54,6 +56,9 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "VISIO_MAIL_FROM": "visio@example.org",
             "VISIO_RETENTION_DAYS": "30",
             "VISIO_AUDIT_RETENTION_DAYS": "730",
+            "VISIO_SHUTDOWN_GRACE_SECONDS": "90",
+            "VISIO_DB_CONNECT_TIMEOUT": "3",
+            "VISIO_DB_STATEMENT_TIMEOUT": "20",
         }
     )
     assert settings.base_url == "https://visio.example.org"  # trailing slash dropped
@@ -63,6 +68,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.smtp_tls == "tls"
     assert settings.retention_days == 30
     assert settings.audit_retention_days == 730
+    assert settings.shutdown_grace_seconds == 90
+    assert (settings.db_connect_timeout, settings.db_statement_timeout) == (3, 20)
 
 
 def test_the_demo_needs_no_secret() -> None:
@@ -97,6 +104,9 @@ def test_the_demo_needs_no_secret() -> None:
         ({"VISIO_RETENTION_DAYS": "ninety"}, "VISIO_RETENTION_DAYS"),
         ({"VISIO_AUDIT_RETENTION_DAYS": "0"}, "VISIO_AUDIT_RETENTION_DAYS"),
         ({"VISIO_AUDIT_RETENTION_DAYS": "a year"}, "VISIO_AUDIT_RETENTION_DAYS"),
+        ({"VISIO_SHUTDOWN_GRACE_SECONDS": "0"}, "VISIO_SHUTDOWN_GRACE_SECONDS"),
+        ({"VISIO_DB_CONNECT_TIMEOUT": "0"}, "VISIO_DB_CONNECT_TIMEOUT"),
+        ({"VISIO_DB_STATEMENT_TIMEOUT": "10s"}, "VISIO_DB_STATEMENT_TIMEOUT"),
     ],
 )
 def test_bad_values_name_their_variable(environment: dict[str, str], variable: str) -> None:
