@@ -33,6 +33,7 @@ from visio.middlewares import (
     auth_middleware,
     error_middleware,
     locale_middleware,
+    security_headers,
     security_headers_middleware,
     transaction_middleware,
 )
@@ -87,6 +88,8 @@ def create_app(
         ],
         client_max_size=MAX_BODY_BYTES,
     )
+    # Added to every response as it goes out, errors, redirects and static files included.
+    app.on_response_prepare.append(security_headers(settings))
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[JITSI] = settings.jitsi()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -35,6 +37,9 @@ from visio.services.errors import (
     TooLarge,
     Unavailable,
 )
+
+if TYPE_CHECKING:
+    from visio.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -173,31 +178,109 @@ def _unavailable_page(request: web.Request) -> web.StreamResponse:
 
 
 def content_security_policy(nonce: str, *, meeting_origin: str | None = None) -> str:
-    """The pages' content policy; `meeting_origin` (``https://host``) may also run scripts
-    and be framed, for the pages that embed the meeting."""
-    scripts = f"'self' 'nonce-{nonce}'" + (f" {meeting_origin}" if meeting_origin else "")
+    """The pages' content policy: their own files, and inline scripts carrying the request's
+    `nonce`; for the pages that embed the meeting, `meeting_origin` (``https://host``) may
+    also be framed and serve Jitsi's page script (its external API), nothing else."""
+    # Jitsi's page script is the one file of the meeting server the page loads itself
+    # (visio-join.js, visio-station.js); everything else comes inside the meeting's frame.
+    meeting_script = f" {meeting_origin}/external_api.js" if meeting_origin else ""
     frames = f"frame-src {meeting_origin}; " if meeting_origin else ""
     return (
-        f"default-src 'self'; script-src {scripts}; {frames}"
-        "style-src 'self'; img-src 'self' data:; "
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'{meeting_script}; {frames}"
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; "
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
 
 
+def embed_meeting(response: web.StreamResponse, nonce: str, domain: str) -> None:
+    """Headers of a page embedding the meeting held on `domain`: its frame and script allowed
+    on this response only; no cache keeps it (it may hold a meeting token); no address of it
+    handed on to another page (the Referer)."""
+    headers = response.headers
+    headers["Content-Security-Policy"] = content_security_policy(
+        nonce, meeting_origin=f"https://{domain}"
+    )
+    headers["Cache-Control"] = "no-store"
+    headers["Referrer-Policy"] = "no-referrer"
+
+
+# Every response but a page: nothing to load, run or frame.
+NO_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'"
+HSTS = "max-age=31536000; includeSubDomains"
+# In place of aiohttp's name and version.
+SERVER_NAME = "visio"
+# Static files are linked with their content's hash in the query (`append_version`): a
+# changed file has a new address, so what a browser keeps is never stale.
+STATIC_CACHE = "public, max-age=31536000, immutable"
+REALM = 'Bearer realm="visio"'
+
+ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
+
+
+def security_headers(settings: Settings) -> ResponseHook:
+    """The headers every response carries, added as it goes out (`app.on_response_prepare`).
+
+    A signal, not a middleware: it sees every response, also those no middleware returns
+    (a redirect raised, a static file, aiohttp's own refusals and its last-resort 500). A
+    header the handler set is kept (a meeting page's content policy). Pages get a content
+    policy allowing their own files and the request's script nonce, anything else one
+    allowing nothing; nothing is framed or sniffed; nothing is kept by a cache but static
+    files; HSTS when the service is reached over https.
+    """
+    constant = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
+    if settings.base_url.lower().startswith("https://"):
+        constant["Strict-Transport-Security"] = HSTS
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        headers = response.headers
+        headers["Server"] = SERVER_NAME
+        for name, value in constant.items():
+            headers.setdefault(name, value)
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if response.content_type == "text/html":
+            nonce = request.get(CSP_NONCE) or secrets.token_urlsafe(16)
+            headers.setdefault("Content-Security-Policy", content_security_policy(nonce))
+        else:
+            headers.setdefault("Content-Security-Policy", NO_CONTENT_POLICY)
+        if _static_file(request, response):
+            # Linked with its version: kept a year; without: asked again (its ETag) each time.
+            cache = STATIC_CACHE if "v" in request.query else "no-cache"
+        else:
+            cache = "no-store"
+        headers.setdefault("Cache-Control", cache)
+        if response.status == 401:
+            headers.setdefault("WWW-Authenticate", www_authenticate(request))
+
+    return add
+
+
+def _static_file(request: web.Request, response: web.StreamResponse) -> bool:
+    """A file of /static/ found and sent (or found unchanged: 304)."""
+    resource = request.match_info.route.resource
+    return resource is not None and resource.name == "static" and response.status in (200, 304)
+
+
+def www_authenticate(request: web.Request) -> str:
+    """What a 401 answers in `WWW-Authenticate` (RFC 6750): the scheme and realm, and why a
+    credential sent was refused."""
+    authorization = request.headers.get("Authorization")
+    if authorization is None:
+        return REALM
+    scheme, _sep, token = authorization.partition(" ")
+    error = "invalid_token" if scheme.lower() == "bearer" and token.strip() else "invalid_request"
+    return f'{REALM}, error="{error}"'
+
+
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Headers every response carries: a strict content policy, no sniffing, no framing."""
+    """The request's script nonce, for the page to render; the form token's cookie on pages.
+
+    The headers themselves are added to every response as it goes out (`security_headers`).
+    """
     request[CSP_NONCE] = secrets.token_urlsafe(16)
     response = await handler(request)
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
     if not is_api(request):
-        headers.setdefault("Content-Security-Policy", content_security_policy(request[CSP_NONCE]))
-        headers.setdefault("X-Frame-Options", "DENY")
         web_session.set_csrf_cookie(request, response)
-    else:
-        headers.setdefault("Cache-Control", "no-store")
     return response
 
 

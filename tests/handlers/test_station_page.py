@@ -128,7 +128,9 @@ async def test_the_open_screen_carries_the_meeting_and_allows_its_server_on_it_o
     assert "Plein écran" in html and "Quitter la visio" in html
     # This response alone lets the meeting server run its script and be framed.
     policy = response.headers["Content-Security-Policy"]
-    assert "script-src 'self' 'nonce-" in policy and f" https://{JITSI_DOMAIN};" in policy
+    # Of the meeting server, its page script only (and its frame).
+    assert "script-src 'self' 'nonce-" in policy
+    assert f"' https://{JITSI_DOMAIN}/external_api.js;" in policy
     assert f"frame-src https://{JITSI_DOMAIN};" in policy
     assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
     assert response.headers["Cache-Control"] == "no-store"  # it holds a token

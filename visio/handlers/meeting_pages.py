@@ -26,7 +26,7 @@ from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
 from visio.keys import CSP_NONCE, DB, JITSI, LINKS, LOCALE
 from visio.meetings.jitsi import join_window
-from visio.middlewares import content_security_policy
+from visio.middlewares import embed_meeting
 from visio.services import agenda as agendas
 from visio.services import desk_tally, meetings, transitions
 from visio.services.agenda import SiteDay
@@ -484,12 +484,11 @@ async def _join_page(request: web.Request, side: Side) -> web.Response:
         "meeting": meeting,
     }
     response = render("join.html", request, context)
-    # The meeting is embedded from the Jitsi server: its script and its frame, here only.
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        request[CSP_NONCE], meeting_origin=f"https://{config.domain}"
-    )
-    # The page may hold a meeting token: no cache keeps it.
-    response.headers["Cache-Control"] = "no-store"
+    if meeting is not None:
+        # The meeting is embedded from the Jitsi server: its script and its frame, on this
+        # response only (the page reloads itself when the window opens); the page holds a
+        # meeting token: no cache keeps it.
+        embed_meeting(response, request[CSP_NONCE], config.domain)
     return response
 
 

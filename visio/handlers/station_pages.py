@@ -21,7 +21,7 @@ from visio.handlers.render import render
 from visio.i18n import format_date
 from visio.keys import CSP_NONCE, DB, JITSI
 from visio.meetings.jitsi import JitsiConfig, join_state, join_window
-from visio.middlewares import content_security_policy
+from visio.middlewares import embed_meeting
 from visio.services import agenda, meetings
 
 # With no session ahead, how often the station's screen asks again (a booking made for
@@ -91,10 +91,6 @@ async def station(request: web.Request) -> web.Response:
     context["meeting"] = _embedding(joined, config)
     response = render("station.html", request, context)
     # The meeting is embedded from the Jitsi server: its script and its frame, on this
-    # response only.
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        request[CSP_NONCE], meeting_origin=f"https://{config.domain}"
-    )
-    # The page holds a meeting token: no cache keeps it.
-    response.headers["Cache-Control"] = "no-store"
+    # response only; the page may hold a meeting token: no cache keeps it.
+    embed_meeting(response, request[CSP_NONCE], config.domain)
     return response
