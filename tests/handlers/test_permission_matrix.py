@@ -15,7 +15,9 @@ Roles: `anonymous`, `desk_a`, `desk_b`, `agent_x`, `agent_y`, `coordinator_a`, `
 Scopes: `A` (the objects of house A, or agent X's), `B` (house B's, agent Y's), `-` for a
 route that names no house's object. The API is called with each role's bearer token, the
 pages with the session cookie of a sign-in through the login form, and their forms carry
-the form token, so the permission check is what answers.
+the form token, so the permission check is what answers. Whatever the status, no
+response shows a desk or an agent a citizen of the other house, nor a coordinator or
+nobody signed in any citizen (`NOT_THEIRS`). How many cases: `count_cases()`.
 """
 
 from __future__ import annotations
@@ -194,6 +196,7 @@ BOOKING_FORM = {
     "last_name": "Boudou",
 }
 SET_UP = admins
+STATS = allowed(200, "desk", "coordinator", "admin")
 
 ROUTES: dict[str, list[Case]] = {
     # -------- signing in and out, languages, static files, monitoring
@@ -549,11 +552,12 @@ ROUTES: dict[str, list[Case]] = {
     # An administrator's form that is not a file upload: 400 (the role is checked first).
     "POST /admin/import": case(SET_UP(400)),
     # -------- statistics and the desk's tally
-    "GET /stats": case(allowed(200, "desk", "coordinator", "admin")),
-    "GET /stats/export": case(
-        allowed(200, "desk", "coordinator", "admin"), query={"table": "months"}
-    ),
-    "GET /stats/report": case(allowed(200, "desk", "coordinator", "admin")),
+    "GET /stats": [*case(STATS), *case(STATS, query={"site_id": "{site}"})],
+    "GET /stats/export": [
+        *case(STATS, query={"table": "months"}),
+        *case(STATS, query={"table": "months", "site_id": "{site}"}),
+    ],
+    "GET /stats/report": [*case(STATS), *case(STATS, query={"site_id": "{site}"})],
     "GET /api/v1/stats/sessions": case(
         allowed(200, "desk", "coordinator", "admin"), query={"site_id": "{site}"}
     ),
