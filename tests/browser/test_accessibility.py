@@ -64,6 +64,7 @@ async def _pages(live: Live) -> list[Visit]:
     return [
         Visit(None, "/login"),
         Visit(None, "/login?next=/desk"),
+        Visit(None, "/privacy"),  # the register of processing activities
         Visit(live.desk_email, "/"),
         Visit(live.desk_email, "/desk"),
         Visit(live.desk_email, "/desk?day=2026-03-17"),
@@ -107,6 +108,7 @@ async def _pages(live: Live) -> list[Visit]:
         Visit(ADMIN_EMAIL, "/admin/audit"),
         Visit(ADMIN_EMAIL, "/admin/audit?action=appointment&entity=appointment&from=2026-03-01"),
         Visit(ADMIN_EMAIL, "/admin/audit?action=nothing.here"),  # no entry
+        Visit(ADMIN_EMAIL, "/admin/audit?action=citizen"),  # the reads of citizens' details
         # the filters with their errors beside their fields
         Visit(ADMIN_EMAIL, "/admin/audit?from=31/02/2026&to=soon&entity_id=x"),
     ]

@@ -210,6 +210,7 @@ ROUTES: dict[str, list[Case]] = {
     ),
     "GET /password/changed": case(anyone(200)),
     "POST /language": case(anyone(303), body={"locale": "en"}),
+    "GET /privacy": case(anyone(200)),
     "GET /static": [Case(anyone(200), Call(path="/static/visio.css"))],
     "HEAD /static": [Case(anyone(200), Call(path="/static/visio.css"))],
     "GET /healthz": case(anyone(200)),

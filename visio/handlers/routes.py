@@ -23,6 +23,7 @@ from visio.handlers import (
     openapi,
     pages,
     partner_pages,
+    privacy_pages,
     setup,
     site_pages,
     slots,
@@ -49,6 +50,7 @@ def setup_routes(app: web.Application) -> None:
     add("POST", "/password/reset/{token}", user_pages.reset_submit, name="password_reset_submit")
     add("GET", "/password/changed", user_pages.password_changed, name="password_changed")
     add("POST", "/language", pages.set_language, name="language")
+    add("GET", "/privacy", privacy_pages.register, name="privacy")
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     # Monitoring
     add("GET", "/healthz", health.healthz, name="healthz")
