@@ -23,7 +23,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from baseline import smtp_loop
 from bench_slots import scratch_database
+from report import result
 from sqlalchemy import func, insert, select
 
 from visio.db.engine import make_engine, make_sessionmaker
@@ -123,6 +125,8 @@ async def measure(url: str, messages: int, batch_size: int) -> dict[str, Any]:
         started = time.perf_counter()
         report = await sender.send_due()
         elapsed = time.perf_counter() - started
+        # The same number of plain messages sent bare by aiosmtplib to the same server.
+        bare = await smtp_loop("127.0.0.1", port, messages)
     finally:
         received = await stop_server(server)
     async with make_sessionmaker(engine)() as session:
@@ -132,8 +136,8 @@ async def measure(url: str, messages: int, batch_size: int) -> dict[str, Any]:
             )).all())
         )  # fmt: skip
     await engine.dispose()
-    return {"messages": messages, "sent": report.sent, "received": received,
-            "elapsed": elapsed, "statuses": statuses}  # fmt: skip
+    return {"messages": messages, "sent": report.sent, "received": received - messages,
+            "elapsed": elapsed, "bare": bare, "statuses": statuses}  # fmt: skip
 
 
 async def main() -> int:
@@ -152,6 +156,14 @@ async def main() -> int:
         f"sent={figures['sent']} received={figures['received']} in {figures['elapsed']:.2f} s: "
         f"{rate:.0f} messages/s | outbox drained: {'yes' if drained else 'NO'}"
     )
+    bare = figures["messages"] / figures["bare"]
+    print(
+        f"{backend:<10} same-run baseline, aiosmtplib alone on one connection: {bare:.0f} "
+        f"messages/s | the sender's share: {rate / bare:.0%}"
+    )
+    result(bench="sender", database=backend, figure=f"{rate:.0f} messages/s",
+           baseline=f"{bare:.0f} bare aiosmtplib messages/s", share=rate / bare,
+           check=f"received {figures['received']} of {figures['messages']}")  # fmt: skip
     return 0 if drained and figures["received"] == figures["messages"] else 1
 
 
