@@ -25,7 +25,7 @@ from multidict import MultiMapping
 from pydantic import ValidationError
 
 from visio import web_session
-from visio.handlers.api import IDEMPOTENT_REPLAYED, current_actor, now
+from visio.handlers.api import IDEMPOTENT_REPLAYED, MAX_ID, current_actor, now
 from visio.handlers.meeting_pages import clock_time
 from visio.handlers.reads import ids_of, record_read
 from visio.handlers.render import posted_form, render
@@ -36,7 +36,7 @@ from visio.i18n import gettext as _
 from visio.keys import DB, LINKS
 from visio.services import booking, citizens, idempotency, slots
 from visio.services.citizens import CitizenDetails
-from visio.services.errors import Conflict, InvalidInput, Malformed, SlotUnavailable
+from visio.services.errors import Conflict, InvalidInput, Malformed, NotFound, SlotUnavailable
 from visio.services.records import CitizenView
 
 # How many days the slots screen shows at once.
@@ -78,7 +78,7 @@ class Draft:
     def ids(self) -> tuple[int, int]:
         """The house and the motive: both needed past the first screen."""
         try:
-            return int(self.site_id), int(self.motive_id)
+            return form_id(self.site_id), form_id(self.motive_id)
         except ValueError:
             raise Malformed(_("Choose a house and a motive first.")) from None
 
@@ -102,8 +102,18 @@ def _private(response: web.Response) -> web.Response:
     return response
 
 
+def form_id(text: str) -> int:
+    """An id as a form or a link carries it: ValueError when it is no number, `NotFound`
+    when no record can have it (ids stop at MAX_ID, and PostgreSQL refuses larger numbers
+    in a query rather than find nothing)."""
+    value = int(text)
+    if not 1 <= value <= MAX_ID:
+        raise NotFound()
+    return value
+
+
 def _optional_id(text: str) -> int | None:
-    return int(text) if text else None
+    return form_id(text) if text else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +264,7 @@ async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
     if draft.citizen_id:
         try:
             known = await citizens.get_citizen(
-                request[DB], current_actor(request), int(draft.citizen_id)
+                request[DB], current_actor(request), form_id(draft.citizen_id)
             )
         except ValueError:
             raise Malformed() from None
