@@ -20,6 +20,7 @@ from visio.meetings.jitsi import (
     JitsiConfig,
     JoinLink,
     Participant,
+    carries_token,
     join_link,
     join_state,
     join_window,
@@ -114,10 +115,8 @@ def link_for(
 @pytest.mark.parametrize(
     ("config", "participant", "expected"),
     [
-        # self-hosted Jitsi, agent side: shared secret, no key id
+        # self-hosted Jitsi, agent side: shared secret, no key id (the station has no token)
         (HS256, AGENT, {"alg": "HS256", "typ": "JWT"}),
-        # self-hosted Jitsi, station side: same header
-        (HS256, STATION, {"alg": "HS256", "typ": "JWT"}),
         # JaaS, agent side: RS256 and the kid of the uploaded public key
         (RS256, AGENT, {"alg": "RS256", "typ": "JWT", "kid": KID}),
         # JaaS, station side: same header
@@ -176,18 +175,7 @@ WINDOW = {"room": ROOM, "iat": IAT, "nbf": NBF, "exp": EXP, "aud": "jitsi"}
                 "context": {"user": AGENT_USER, "features": FEATURES_OFF},
             },
         ),
-        # self-hosted, station: a guest named after the site, no e-mail at all
-        (
-            HS256,
-            STATION,
-            {
-                **WINDOW,
-                "iss": APP_ID,
-                "sub": DOMAIN,
-                "moderator": False,
-                "context": {"user": STATION_USER, "features": FEATURES_OFF},
-            },
-        ),
+        # (self-hosted, station: no token at all, see the tests of who holds one below)
         # JaaS, agent: iss "chat", sub the AppID
         (
             RS256,
@@ -200,7 +188,8 @@ WINDOW = {"room": ROOM, "iat": IAT, "nbf": NBF, "exp": EXP, "aud": "jitsi"}
                 "context": {"user": AGENT_USER, "features": FEATURES_OFF},
             },
         ),
-        # JaaS, station: never a moderator
+        # JaaS, station: a token (JaaS wants one from everyone), a guest named after the
+        # site, no e-mail at all, never a moderator
         (
             RS256,
             STATION,
@@ -221,10 +210,9 @@ def test_claims(config: JitsiConfig, participant: Participant, expected: dict[st
         assert claims[name] == value, name
 
 
-@pytest.mark.parametrize("config", [HS256, RS256])
-def test_only_the_agent_is_moderator(config: JitsiConfig) -> None:
-    agent = decode(link_for(config, AGENT), config)
-    station = decode(link_for(config, STATION), config)
+def test_with_jaas_only_the_agent_is_moderator() -> None:
+    agent = decode(link_for(RS256, AGENT), RS256)
+    station = decode(link_for(RS256, STATION), RS256)
     assert (agent["moderator"], agent["context"]["user"]["moderator"]) == (True, "true")
     assert (station["moderator"], station["context"]["user"]["moderator"]) == (False, "false")
     assert agent["context"]["user"]["affiliation"] == "owner"
@@ -234,11 +222,63 @@ def test_only_the_agent_is_moderator(config: JitsiConfig) -> None:
     assert (agent["nbf"], agent["exp"]) == (station["nbf"], station["exp"])
 
 
+def test_self_hosted_the_agent_holds_the_only_token_and_it_makes_them_owner() -> None:
+    agent_link, station_link = link_for(HS256, AGENT), link_for(HS256, STATION)
+    agent = decode(agent_link, HS256)
+    assert (agent["moderator"], agent["context"]["user"]["moderator"]) == (True, "true")
+    assert agent["context"]["user"]["affiliation"] == "owner"
+    # Prosody's wait-for-host takes any token for the host's: the station holds none, so it
+    # cannot open the room, nor carry moderator rights; it joins as a guest.
+    assert station_link.jwt is None
+    assert station_link.url == f"https://{DOMAIN}/{ROOM}"
+    assert urlsplit(station_link.url).query == "" and "jwt" not in station_link.url
+    # both sides meet in the same room, within the same window
+    assert urlsplit(agent_link.url).path == urlsplit(station_link.url).path == f"/{ROOM}"
+    assert (agent_link.not_before, agent_link.expires) == (
+        station_link.not_before,
+        station_link.expires,
+    )
+
+
+# A participant who is not the agent nor a station: on a self-hosted Jitsi, no token either.
+OBSERVER = Participant(id="observer-1", name="Relais Cantal", email=None, moderator=False)
+
+
+@pytest.mark.parametrize(
+    ("config", "participant", "token"),
+    [
+        # the demo: nobody
+        (PLAIN, AGENT, False),
+        (PLAIN, STATION, False),
+        # self-hosted: the moderator only, since any token would be taken for the host's
+        (HS256, AGENT, True),
+        (HS256, STATION, False),
+        (HS256, OBSERVER, False),
+        # self-hosted with a tenant: the same rule
+        (dataclasses.replace(HS256, tenant="cantal"), AGENT, True),
+        (dataclasses.replace(HS256, tenant="cantal"), STATION, False),
+        # JaaS: everyone, since JaaS admits nobody without one
+        (RS256, AGENT, True),
+        (RS256, STATION, True),
+        (RS256, OBSERVER, True),
+    ],
+)
+def test_who_holds_a_token(config: JitsiConfig, participant: Participant, token: bool) -> None:
+    link = link_for(config, participant)
+    assert carries_token(config.mode, participant) is token
+    assert (link.jwt is not None) is token
+    assert ("?jwt=" in link.url) is token
+    if token:
+        assert decode(link, config)["moderator"] is participant.moderator
+
+
 @pytest.mark.parametrize("config", [HS256, RS256])
 def test_context_user_values_are_all_strings(config: JitsiConfig) -> None:
     # Prosody throws on a non-string context.user value; JaaS wants "true"/"false".
     with_avatar = dataclasses.replace(AGENT, avatar="https://caf.example/a/12.png")
-    for participant in (with_avatar, STATION):
+    holders = [p for p in (with_avatar, STATION) if carries_token(config.mode, p)]
+    assert with_avatar in holders
+    for participant in holders:
         user = decode(link_for(config, participant), config)["context"]["user"]
         assert user and all(isinstance(value, str) for value in user.values())
     assert decode(link_for(config, with_avatar), config)["context"]["user"]["avatar"] == (
@@ -307,13 +347,18 @@ def test_participant_refuses_empty_fields(field: str, value: str) -> None:
     ],
 )
 def test_nbf_and_exp(start: datetime, end: datetime, nbf: int, exp: int) -> None:
-    link = link_for(HS256, STATION, start=start, end=end)
+    link = link_for(HS256, AGENT, start=start, end=end)
     claims = decode(link, HS256)
     assert (claims["nbf"], claims["exp"]) == (nbf, exp)
     # what the API returns is exactly what Jitsi will enforce, in aware UTC
     assert link.not_before == datetime.fromtimestamp(nbf, UTC)
     assert link.expires == datetime.fromtimestamp(exp, UTC)
     assert link.not_before.utcoffset() == link.expires.utcoffset() == timedelta(0)
+    # the station's link (no token) and JaaS's station token give the same window
+    guest = link_for(HS256, STATION, start=start, end=end)
+    assert (guest.not_before, guest.expires) == (link.not_before, link.expires)
+    jaas = decode(link_for(RS256, STATION, start=start, end=end), RS256)
+    assert (jaas["nbf"], jaas["exp"]) == (nbf, exp)
 
 
 def test_margins_come_from_the_config() -> None:
@@ -359,7 +404,7 @@ def test_a_token_is_expired_for_a_later_clock(config: JitsiConfig) -> None:
     # The appointment ended two hours ago: its token expired 1 h 30 ago (end + 30 min).
     now = wall_clock()
     start, end = now - timedelta(hours=2, minutes=30), now - timedelta(hours=2)
-    link = link_for(config, STATION, start=start, end=end, now=start)
+    link = link_for(config, AGENT, start=start, end=end, now=start)
     with pytest.raises(jwt.ExpiredSignatureError):
         decode(link, config, check_times=True)
     # a verifier whose clock is 1 h 31 behind still accepts it: exp is exactly end + 30 min
@@ -387,7 +432,7 @@ def test_a_token_fetched_as_the_button_opens_survives_clock_skew() -> None:
     # A negative leeway is a verifier clock that is behind (iat is not checked by Jitsi).
     now = wall_clock()
     start = now + HS256.early_join
-    link = link_for(HS256, STATION, start=start, end=start + timedelta(minutes=30), now=now)
+    link = link_for(HS256, AGENT, start=start, end=start + timedelta(minutes=30), now=now)
     assert link.jwt is not None
 
     def decode_with_clock_behind(behind: timedelta) -> dict[str, Any]:
@@ -483,12 +528,21 @@ def test_a_verifier_refuses_the_wrong_algorithm_or_audience(
     ],
 )
 def test_url_and_subject(config: JitsiConfig, netloc: str, path: str, sub: str) -> None:
-    link = link_for(config, STATION)
+    link = link_for(config, AGENT)
     parts = urlsplit(link.url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", netloc, path)
     assert parse_qs(parts.query, strict_parsing=True) == {"jwt": [link.jwt]}
     assert decode(link, config)["sub"] == sub
     assert link.room == ROOM
+    # the station reaches the same room: a bare URL self-hosted, its own token with JaaS
+    station = link_for(config, STATION)
+    station_parts = urlsplit(station.url)
+    assert (station_parts.netloc, station_parts.path) == (netloc, path)
+    if config.mode == "hs256":
+        assert (station_parts.query, station.jwt) == ("", None)
+    else:
+        assert parse_qs(station_parts.query, strict_parsing=True) == {"jwt": [station.jwt]}
+        assert decode(station, config)["sub"] == sub
 
 
 def test_rooms_need_no_escaping() -> None:
@@ -707,12 +761,18 @@ def test_the_token_is_valid_whenever_the_button_is_open(
     # daylight-saving change (or from a time that does not exist) is not a duration.
     end = start.astimezone(UTC) + duration
     link = join_link(HS256, room=ROOM, start=start, end=end, participant=participant, now=now)
-    claims = decode(link, HS256)
+    # self-hosted, a token is the moderator's alone: the station's link never holds one
+    assert (link.jwt is not None) is moderator
+    # JaaS gives the station a token too: the window and the rights are checked on it
+    config = HS256 if moderator else RS256
+    if not moderator:
+        link = join_link(RS256, room=ROOM, start=start, end=end, participant=participant, now=now)
+    claims = decode(link, config)
     # the token's window contains the button's window, with the skew allowance before it
-    opens_at, closes_at = join_window(start, end, HS256)
-    assert claims["nbf"] <= (opens_at - HS256.not_before_margin).timestamp() < claims["nbf"] + 1
+    opens_at, closes_at = join_window(start, end, config)
+    assert claims["nbf"] <= (opens_at - config.not_before_margin).timestamp() < claims["nbf"] + 1
     assert claims["exp"] - 1 < closes_at.timestamp() <= claims["exp"]
-    if join_state(now, start, end, HS256) == "open":
+    if join_state(now, start, end, config) == "open":
         assert claims["nbf"] <= now.timestamp() < claims["exp"]
     # moderator rights follow the participant, never anything else
     assert claims["moderator"] is moderator

@@ -1,7 +1,9 @@
 """Meeting links, straight through `visio.services.meetings`.
 
 Promised: the agent side is a moderator link given to the appointment's own agent only
-(and admins), the station side a guest link named after the house, given to its desk;
+(and admins), the station side a guest link named after the house, given to its desk (on
+a self-hosted Jitsi without any token, so that it waits for the agent and never holds
+moderator rights; with JaaS a token that is no moderator's);
 anyone else is told the appointment does not exist; a settled appointment has no meeting
 to join; the agent opening their link while it is open tells the desk they are there.
 """
@@ -14,6 +16,8 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Clock
@@ -27,6 +31,17 @@ from visio.services.permissions import Actor
 
 SECRET = "a-jitsi-app-secret-of-at-least-32-bytes!!"
 TOKENS = JitsiConfig(domain="meet.example.org", app_id="visio", app_secret=SECRET)
+JAAS_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+JAAS_APP = "vpaas-magic-cookie-1fc542a3e4414a44b2611668195e2bfe"
+JAAS = JitsiConfig(
+    domain="8x8.vc",
+    tenant=JAAS_APP,
+    kid=f"{JAAS_APP}/4f4910",
+    private_key_pem=JAAS_KEY.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode(),
+)  # fmt: skip
 PLAIN = JitsiConfig(domain="meet.jit.si")
 OPEN = datetime(2026, 3, 17, 8, 50, tzinfo=UTC)  # 09:50 in Murat, ten minutes before
 
@@ -81,7 +96,15 @@ async def test_the_station_side_is_a_guest_named_after_the_house(
 
     meeting = await join(session, house.desk, view.id, "station", clock)
 
-    token = claims(meeting)
+    # Self-hosted: the same room, no token at all (a guest of the anonymous domain).
+    assert (meeting.link.url, meeting.link.jwt) == (f"https://meet.example.org/{view.room}", None)
+    # JaaS: a token, which JaaS wants from everyone, that is no moderator's.
+    meeting = await join(session, house.desk, view.id, "station", clock, config=JAAS)
+    assert meeting.link.jwt is not None
+    token: dict[str, Any] = jwt.decode(
+        meeting.link.jwt, JAAS_KEY.public_key(), algorithms=["RS256"], audience="jitsi",
+        options={"verify_nbf": False, "verify_exp": False},
+    )  # fmt: skip
     assert (token["room"], token["moderator"]) == (view.room, False)
     assert token["context"]["user"] == {
         "id": f"station-{view.station_id}",
@@ -102,7 +125,7 @@ async def test_an_admin_may_take_either_side(
     station_side = await join(session, house.admin, view.id, "station", clock)
 
     assert claims(agent_side)["context"]["user"]["id"] == f"agent-{house.agent.id}"
-    assert claims(station_side)["moderator"] is False
+    assert station_side.link.jwt is None  # a guest, whoever opens it
     # An admin looking is not the agent arriving.
     assert (await stored(session, view.id)).agent_joined_at is None
 

@@ -15,6 +15,13 @@ JaaS's (developer.8x8.com "The Jitsi JSON Web Token"). Only the partner agent is
 moderator; the citizen's side is the station, a guest named after the site, so no
 citizen's name or address ever goes into a token or a URL.
 
+Who holds a token (`carries_token`): on a self-hosted Jitsi, the moderator alone. Its
+Prosody counts anyone authenticated by a token as the room's host (``mod_muc_wait_for_host``
+lets them open the room and makes them its owner), so the station joins with no token, as
+a guest of the anonymous domain: it waits until the agent is in and is never given
+moderator rights (``deploy/jitsi/`` sets such a server up and explains the choice). JaaS
+admits nobody without a token, so there the station holds one that says it is no moderator.
+
 Nothing here reads the clock: the caller passes ``now``.
 """
 
@@ -220,7 +227,8 @@ class Participant:
 
     ``id`` is a technical id such as ``agent-12`` or ``station-3``, never a citizen's
     name; ``name`` is the agent's name or the site's name for the station. A station is
-    never a moderator: the constructor refuses it.
+    never a moderator: the constructor refuses it. Whether the participant's link holds a
+    token depends on the mode as well (`carries_token`).
     """
 
     id: str
@@ -246,13 +254,18 @@ class Participant:
 
     @classmethod
     def for_station(cls, station_id: int, name: str) -> Participant:
-        """The visio station where the citizen sits: ``station-<id>``, a guest, no email."""
+        """The visio station where the citizen sits: ``station-<id>``, a guest, no email.
+
+        On a self-hosted Jitsi its link has no token at all (a guest of the anonymous
+        domain, waiting for the agent); with JaaS, a token that is not a moderator's.
+        """
         return cls(id=f"station-{station_id}", name=name, email=None, moderator=False)
 
 
 @dataclass(frozen=True, slots=True)
 class JoinLink:
-    """A link for one side of one appointment; ``jwt`` is None in plain mode."""
+    """A link for one side of one appointment; ``jwt`` is None in plain mode and for a
+    guest of a self-hosted Jitsi (the station), see `carries_token`."""
 
     # The token is a bearer credential until it expires: keep it out of repr() and logs.
     url: str = field(repr=False)
@@ -300,6 +313,26 @@ def join_state(now: datetime, start: datetime, end: datetime, config: JitsiConfi
     return "over"
 
 
+def carries_token(mode: Mode, participant: Participant) -> bool:
+    """Tell whether the participant's link holds a token in this mode.
+
+    - ``plain``: nobody's (the demo);
+    - ``hs256``, a self-hosted Jitsi: the moderator's only. Prosody's
+      ``mod_muc_wait_for_host`` takes any occupant authenticated by a token for the host:
+      a token would let the station open the room before the agent, and be made its owner.
+      Without one the station is a guest of the anonymous domain: it waits for the host,
+      and a server set up as ``deploy/jitsi/`` says (jicofo's auto-owner off) has nothing
+      to make a guest moderator with;
+    - ``rs256``, JaaS: everyone's, since JaaS admits no participant without a token; a
+      non-moderator's says ``moderator: "false"``.
+    """
+    if mode == "plain":
+        return False
+    if mode == "hs256":
+        return participant.moderator
+    return True
+
+
 def join_link(
     config: JitsiConfig,
     *,
@@ -311,11 +344,14 @@ def join_link(
 ) -> JoinLink:
     """Build the link one participant uses to join the appointment's room.
 
-    The URL is ``https://domain/[tenant/]room``, plus ``?jwt=<token>`` unless in plain mode.
-    The token is valid for this room only, from ``not_before`` (``start − early_join −
-    not_before_margin``, floored to the second) to ``expires`` (``end + expiry_margin``,
-    rounded up), both returned in UTC and identical to its ``nbf`` and ``exp``. It makes
-    the participant a moderator only if ``participant.moderator``.
+    The URL is ``https://domain/[tenant/]room``, plus ``?jwt=<token>`` when the
+    participant holds a token (`carries_token`: never in plain mode, the moderator alone
+    on a self-hosted Jitsi, everyone with JaaS). The token is valid for this room only,
+    from ``not_before`` (``start − early_join − not_before_margin``, floored to the
+    second) to ``expires`` (``end + expiry_margin``, rounded up), both returned in UTC
+    and identical to its ``nbf`` and ``exp``; a link without a token gives the same two
+    instants, those of the other side's token. It makes the participant a moderator only
+    if ``participant.moderator``.
 
     Issuing is allowed at any ``now``: a link fetched too early is simply not yet valid, one
     fetched too late is already expired; `join_state` tells the UI which.
@@ -338,7 +374,7 @@ def join_link(
     url = f"https://{config.domain}/" + "/".join(quote(s, safe="") for s in segments)
 
     mode = config.mode
-    if mode == "plain":
+    if not carries_token(mode, participant):
         return JoinLink(url=url, room=room, jwt=None, not_before=not_before, expires=expires)
 
     # Jitsi and JaaS require every context.user value to be a string (a number or null

@@ -49,10 +49,11 @@ async def join(
 ) -> Meeting:
     """The meeting link of one side, and whether joining is open now.
 
-    The agent side is for the appointment's own agent (moderator) and admins; the station
-    side for the booking site's desk and admins (a guest, named after the site). Anyone
-    else gets `NotFound`, never a token. The agent opening their link while it is open
-    tells the desk they are there.
+    The agent side is for the appointment's own agent (moderator, with a token) and
+    admins; the station side for the booking site's desk and admins (a guest, named after
+    the site: on a self-hosted Jitsi a link without a token, which waits for the agent;
+    with JaaS a token that is no moderator's). Anyone else gets `NotFound`, never a link.
+    The agent opening their link while it is open tells the desk they are there.
     """
     view = await appointments.read(session, actor, appointment_id, now=now)
     action = Action.JOIN_AS_AGENT if side == "agent" else Action.JOIN_AS_STATION
