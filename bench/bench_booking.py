@@ -8,8 +8,14 @@ count(*) > 1, per agent and per station, the outbox rows, and the bookings that 
 confirmation for their agent. Prints bookings per second (target: at least 400/s on
 SQLite and on PostgreSQL).
 
+With `--keys`, every booking carries an `Idempotency-Key` of its own (what a careful
+client sends), and once the run is over every booking is sent again with its key, as a
+client that lost its answers would: each must come back as its first answer
+(`Idempotent-Replayed: true`), and nothing more is booked.
+
     python bench/bench_booking.py                                   # SQLite
     python bench/bench_booking.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
+    python bench/bench_booking.py --keys
 
 The PostgreSQL database named is used to create (and drop) a scratch database beside it.
 """
@@ -25,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
@@ -36,7 +43,6 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_slots import scratch_database
-from report import result
 
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
@@ -157,28 +163,31 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the server did not become ready")
 
 
-async def load(
-    port: int,
-    token: str,
-    requests: list[dict[str, Any]],
-    clients: int,
-    total: int,
-    path: str = "/api/v1/appointments",
-) -> tuple[float, dict[int, int]]:
-    statuses: dict[int, int] = {}
+async def load(port: int, token: str, requests: list[dict[str, Any]], clients: int,
+               total: int) -> tuple[float, dict[int | str, int]]:  # fmt: skip
+    """Send the requests from `clients` clients at once; the time taken and how many got
+    each status ("201 replayed": a first answer given again). A request with a "key"
+    sends it as its Idempotency-Key; each request keeps the citizen it was sent with."""
+    statuses: dict[int | str, int] = {}
     queue = iter(requests[:total])
-    headers = {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
 
         async def client(number: int) -> None:
             for request in queue:
-                body = {**request, "citizen": {
+                headers = {"Authorization": f"Bearer {token}"}
+                body = dict(request)
+                if "key" in body:
+                    headers["Idempotency-Key"] = body.pop("key")
+                body["citizen"] = request["citizen"] = request.get("citizen") or {
                     "first_name": f"Usager{number}", "last_name": f"Banc{request['agent_id']}",
-                    "email": f"u{number}@courriel.example" if number % 2 else None}}  # fmt: skip
-                async with http.post(path, json=body, headers=headers) as reply:
+                    "email": f"u{number}@courriel.example" if number % 2 else None}  # fmt: skip
+                async with http.post("/api/v1/appointments", json=body, headers=headers) as reply:
                     await reply.read()
-                    statuses[reply.status] = statuses.get(reply.status, 0) + 1
+                    status: int | str = reply.status
+                    if reply.headers.get("Idempotent-Replayed") == "true":
+                        status = f"{reply.status} replayed"
+                    statuses[status] = statuses.get(status, 0) + 1
 
         began = time.perf_counter()
         await asyncio.gather(*(client(n) for n in range(clients)))
@@ -218,29 +227,10 @@ async def double_bookings(url: str) -> tuple[int, int, int, int]:
         await engine.dispose()
 
 
-async def baseline(url: str, requests: list[dict[str, Any]], clients: int, total: int) -> float:
-    """Requests per second of the bare one-INSERT server (bench/baseline.py) on the same
-    database, with the same clients and bodies."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("baseline.py")), "serve",
-         "--database-url", url, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        await asyncio.to_thread(wait_ready, port, server)
-        await load(port, "", requests[: total // 10], clients, total // 10, "/insert")
-        elapsed, statuses = await load(port, "", requests, clients, total, "/insert")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    return statuses.get(201, 0) / elapsed
-
-
-async def run(url: str, clients: int, total: int, warmup: int) -> None:
+async def run(url: str, clients: int, total: int, warmup: int, keys: bool) -> None:
     token, requests = await populate(url)
-    # The bare server before and after visio, so a machine slowing down in between shows.
-    bare_before = await baseline(url, requests, clients, total)
+    if keys:
+        requests = [{**request, "key": str(uuid.uuid4())} for request in requests]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISIO_")}
     env.update(VISIO_DATABASE_URL=url, VISIO_SECRET_KEY=SECRET)
@@ -252,27 +242,28 @@ async def run(url: str, clients: int, total: int, warmup: int) -> None:
         await asyncio.to_thread(wait_ready, port, server)
         await load(port, token, requests[:warmup], clients, warmup)
         elapsed, statuses = await load(port, token, requests[warmup:], clients, total)
+        if keys:
+            resent = requests[warmup : warmup + total]
+            replay_elapsed, replays = await load(port, token, resent, clients, total)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    bare_after = await baseline(url, requests, clients, total)
     agents_twice, stations_twice, outbox, unannounced = await double_bookings(url)
     backend = url.split(":")[0].split("+")[0]
     booked = statuses.get(201, 0)
-    rate, bare = booked / elapsed, (bare_before + bare_after) / 2
+    keyed = " with keys" if keys else ""
     print(
-        f"{backend:<10} {clients} clients, {total} bookings: {rate:.0f} bookings/s "
-        f"({elapsed:.2f} s; statuses {dict(sorted(statuses.items()))}) | double bookings: "
+        f"{backend:<10} {clients} clients, {total} bookings{keyed}: "
+        f"{booked / elapsed:.0f} bookings/s "
+        f"({elapsed:.2f} s; statuses {dict(sorted(statuses.items(), key=str))}) | double bookings: "
         f"agents {agents_twice}, stations {stations_twice} | outbox rows {outbox}, "
         f"bookings without their agent's confirmation {unannounced}"
     )
-    print(
-        f"{backend:<10} same-run baseline, bare aiohttp + one INSERT transaction: "
-        f"{bare_before:.0f} then {bare_after:.0f} requests/s | visio's share: {rate / bare:.0%}"
-    )
-    result(bench="booking", database=backend, figure=f"{rate:.0f} bookings/s",
-           baseline=f"{bare:.0f} bare INSERT requests/s", share=rate / bare,
-           check=f"double bookings {agents_twice + stations_twice}")  # fmt: skip
+    if keys:
+        print(
+            f"{'':<10} every booking sent again with its key: {total / replay_elapsed:.0f} "
+            f"answers/s ({replay_elapsed:.2f} s; statuses {dict(sorted(replays.items(), key=str))})"
+        )
 
 
 async def main() -> None:
@@ -281,9 +272,12 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--bookings", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument(
+        "--keys", action="store_true", help="an Idempotency-Key per booking, then each sent again"
+    )
     arguments = parser.parse_args()
     async with scratch_database(arguments.database_url) as url:
-        await run(url, arguments.clients, arguments.bookings, arguments.warmup)
+        await run(url, arguments.clients, arguments.bookings, arguments.warmup, arguments.keys)
 
 
 if __name__ == "__main__":
