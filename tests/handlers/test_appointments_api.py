@@ -3,6 +3,8 @@ arrival, join links; every refusal clear, and nothing half-written."""
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tests.conftest import Clock
 from tests.handlers.conftest import MONDAY_10, NOW, World, book, booking
+from visio.app import MAX_BODY_BYTES
 from visio.db.models import (
     Appointment,
     AppointmentEvent,
@@ -696,3 +699,29 @@ async def test_reminders_follow_the_appointment(
     assert {at for _kind, _status, at in new} == {datetime(2026, 3, 16, 9, 0, tzinfo=UTC)}
     await client.post(f"/api/v1/appointments/{moved['id']}/cancel", json={}, headers=world.headers)
     assert {status for _kind, status, _at in await reminders(moved["id"])} == {"cancelled"}
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    client: Any, session: AsyncSession, world: World
+) -> None:
+    """A body past the application's limit (1 MiB) answers 413 in the error format, in the
+    caller's language, and books nothing; one just under it is read and judged as usual."""
+    before = await count(session, Appointment)
+    padding = "x" * (MAX_BODY_BYTES + 1)
+    huge = await client.post(
+        "/api/v1/appointments",
+        data=io.BytesIO(json.dumps(booking(world, note=padding)).encode()),
+        headers={**world.headers, "Content-Type": "application/json", "Accept-Language": "en"},
+    )
+    assert huge.status == 413
+    error = (await huge.json())["error"]
+    assert error["code"] == "too_large"
+    assert error["message"] == "The request is too large."
+    just_under = await client.post(
+        "/api/v1/appointments",
+        data=io.BytesIO(json.dumps(booking(world, note="x" * (MAX_BODY_BYTES - 1000))).encode()),
+        headers={**world.headers, "Content-Type": "application/json"},
+    )
+    assert just_under.status == 422  # read, then refused for its unknown field
+    assert "note" in (await just_under.json())["error"]["fields"]
+    assert await count(session, Appointment) == before

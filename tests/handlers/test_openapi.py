@@ -39,3 +39,32 @@ async def test_user_creation_is_described_from_its_model(client: Any) -> None:
     assert set(schema["required"]) == {"email", "name", "role"}
     assert schema["additionalProperties"] is False
     assert "/api/v1/users/{id}/tokens" in document["paths"]
+
+
+async def test_the_document_states_what_validation_enforces(client: Any) -> None:
+    """What visio refuses, the document says: a request valid by it is not refused for
+    one of its fields, and every answer visio gives is described."""
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    site = schemas["SiteCreate"]["properties"]
+    assert "Europe/Paris" in site["timezone"]["enum"]
+    assert "CET" not in site["timezone"]["enum"]
+    assert "974" in site["holiday_calendar"]["anyOf"][0]["enum"]
+    assert site["email"]["anyOf"][0]["maxLength"] == 254
+    assert "pattern" in site["phone"]["anyOf"][0]
+    # A correction's field may be left out, not emptied: no null offered.
+    assert site["name"]["minLength"] == 1
+    assert schemas["SitePatch"]["properties"]["name"]["type"] == "string"
+    assert "anyOf" not in schemas["SitePatch"]["properties"]["name"]
+    # Days and instants within the years visio takes, times of day without an offset.
+    closure = schemas["ClosureCreate"]["properties"]["start"]
+    assert closure["pattern"].startswith("^")
+    assert schemas["RuleCreate"]["properties"]["weekdays"]["uniqueItems"] is True
+    assert schemas["OpeningHoursIn"]["properties"]["start"]["pattern"].startswith("^(?:[01]")
+    # Statistics come as CSV too; a group that never opened has no per_opening_day.
+    sessions = document["paths"]["/api/v1/stats/sessions"]["get"]["responses"]["200"]
+    assert set(sessions["content"]) == {"application/json", "text/csv"}
+    assert "per_opening_day" not in schemas["DeskStatsRow"]["required"]
+    # A body too large is refused where a body is taken.
+    assert "413" in document["paths"]["/api/v1/appointments"]["post"]["responses"]
+    assert "413" not in document["paths"]["/api/v1/appointments"]["get"]["responses"]

@@ -421,3 +421,53 @@ async def test_an_agent_sees_the_sites_they_serve(
     listed = await (await client.get("/api/v1/sites", headers=await bearer(user))).json()
     assert [site["name"] for site in listed] == ["Murat"]
     assert await count(session, Agent) >= 1 and await count(session, Partner) >= 1
+
+
+async def test_numbers_flags_and_times_are_what_the_document_says(
+    client: Any, session: AsyncSession, create_user: Any, bearer: Any
+) -> None:
+    """A JSON body is read strictly: a number is a JSON number (`30` or `30.0`), never
+    `false` nor `"30"`; a time of day has no offset; a time zone is a place of the IANA
+    list; an address has no control character. Each refusal names its field, nothing is
+    written."""
+    headers = await admin_headers(create_user, bearer)
+    partner = await client.post(
+        "/api/v1/partners", json={"code": "CAF", "name": "CAF"}, headers=headers
+    )
+    partner_id = (await partner.json())["id"]
+    motives = f"/api/v1/partners/{partner_id}/motives"
+    before = await count(session, Motive)
+    for refused in (False, "60", 60.5):
+        answer = await client.post(
+            motives,
+            json={"name": "RSA", "duration_minutes": 30, "min_notice_minutes": refused},
+            headers=headers,
+        )
+        assert answer.status == 422, refused
+        assert set((await answer.json())["error"]["fields"]) == {"min_notice_minutes"}
+    assert await count(session, Motive) == before
+    whole = await client.post(
+        motives, json={"name": "RSA", "duration_minutes": 30.0}, headers=headers
+    )
+    assert whole.status == 201, await whole.text()
+    assert (await whole.json())["duration_minutes"] == 30
+
+    site = {**MURAT, "opening_hours": [{"weekday": 1, "start": "09:00Z", "end": "12:00"}]}
+    answer = await client.post("/api/v1/sites", json=site, headers=headers)
+    assert answer.status == 422
+    assert set((await answer.json())["error"]["fields"]) == {"opening_hours.0.start"}
+    for zone in ("posix/Europe/Paris", "CET", ""):
+        answer = await client.post(
+            "/api/v1/sites", json={**MURAT, "timezone": zone}, headers=headers
+        )
+        assert answer.status == 422, zone
+        assert set((await answer.json())["error"]["fields"]) == {"timezone"}
+    answer = await client.post(
+        "/api/v1/agents",
+        json={"partner_id": partner_id, "name": "Claire Vidal", "email": "claire\x1f@caf.fr",
+              "timezone": "Europe/Paris"},
+        headers=headers,
+    )  # fmt: skip
+    assert answer.status == 422
+    assert set((await answer.json())["error"]["fields"]) == {"email"}
+    assert await count(session, Agent) == 0

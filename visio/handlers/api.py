@@ -44,6 +44,8 @@ class Operation:
     tags: tuple[str, ...] = ()
     # Response headers of a success, by name: their meaning.
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Other media types a success may come in (`text/csv`…), each with when it does.
+    other_media: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Whether a call made again with the same `Idempotency-Key` gets its first answer.
     idempotent: bool = False
 
@@ -62,6 +64,7 @@ def operation(
     status: int = 200,
     tags: Iterable[str] = (),
     headers: Mapping[str, str] | None = None,
+    other_media: Mapping[str, str] | None = None,
     idempotent: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Declare a JSON endpoint.
@@ -82,6 +85,7 @@ def operation(
         status=status,
         tags=tuple(tags),
         headers=dict(headers or {}),
+        other_media=dict(other_media or {}),
         idempotent=idempotent,
     )
 

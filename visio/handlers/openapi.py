@@ -20,6 +20,7 @@ _ERRORS = {
     "403": "Not allowed",
     "404": "Unknown or out of scope",
     "409": "Conflict with the current state",
+    "413": "Body larger than the server takes",
     "422": "Invalid fields",
 }
 _REF = "#/components/schemas/{model}"
@@ -110,6 +111,10 @@ def build_document(app: web.Application) -> dict[str, Any]:
             )
             schemas.update(response_schema.pop("$defs", {}))
             success["content"] = {"application/json": {"schema": response_schema}}
+        for media, meaning in declared.other_media.items():
+            success.setdefault("content", {})[media] = {
+                "schema": {"type": "string", "description": meaning}
+            }
         if declared.headers:
             success["headers"] = {
                 name: {"description": meaning, "schema": {"type": "string"}}
@@ -119,6 +124,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
         error_ref = {"$ref": _REF.format(model="ErrorResponse")}
         for status, description in _ERRORS.items():
             if declared.roles is None and status in ("401", "403"):
+                continue
+            if declared.body is None and status == "413":
                 continue
             responses[status] = {
                 "description": description,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -13,41 +14,69 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from visio.domain import AppointmentStatus, RequestChannel, Role
 from visio.handlers.validation import EARLIEST, LATEST, field_error
-from visio.scheduling.calendars import is_valid_holiday_calendar
+from visio.scheduling.calendars import HOLIDAY_CALENDARS, is_valid_holiday_calendar
 
 # How many days one slot search may span (API.md).
 MAX_SEARCH_DAYS = 62
 
 # Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is the SMTP
 # server's call; this catches typing slips at the desk.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# No @, control character nor space in a part (written out: `\s` differs between the
+# document's regular expressions and Python's).
+_EMAIL_PART = r"[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+_EMAIL = rf"{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}"
+# The document states the same check: an address without the spaces around it.
+EMAIL_MAX_LENGTH = 254
 
 
 def _check_email(value: str) -> str:
     value = value.strip().lower()
-    if len(value) > 254 or not _EMAIL.fullmatch(value):
+    if len(value) > EMAIL_MAX_LENGTH or not re.fullmatch(_EMAIL, value):
         raise field_error("email")
     return value
 
 
-Email = Annotated[str, AfterValidator(_check_email)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160)]
+Email = Annotated[
+    str,
+    AfterValidator(_check_email),
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^{_EMAIL}$", "maxLength": EMAIL_MAX_LENGTH,
+         "description": "An email address (one @, a dot in the domain); kept in lower case."}
+    ),
+]  # fmt: skip
+# Something besides the spaces pydantic strips (Unicode's White_Space).
+_NOT_BLANK = r"[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=160, pattern=_NOT_BLANK),
+]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 Locale = Literal["fr", "en"]
+
+
+def _no_null_default(schema: dict[str, Any]) -> None:
+    """A field that may be left out but not null (`NOT_NULL`) has no default to state."""
+    for field in schema.get("properties", {}).values():
+        if "default" in field and field["default"] is None and "anyOf" not in field:
+            del field["default"]
 
 
 class Strict(BaseModel):
     """Requests refuse unknown fields: a typo must not pass silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_default)
 
 
 class UserCreate(Strict):
@@ -119,13 +148,15 @@ class ErrorResponse(BaseModel):
 # ---------------------------------------------------------------- set-up: sites, partners, agents
 
 
+# IANA zone names of places ("CET", "EST"…: ambiguous abbreviations, not places, are
+# refused), as the system's time zone database knows them; the document lists them.
+TIMEZONES = sorted(name for name in available_timezones() if "/" in name or name == "UTC")
+_TIMEZONE_SET = frozenset(TIMEZONES)
+
+
 def _check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise field_error("timezone") from None
-    if "/" not in value and value != "UTC":
-        raise field_error("timezone")  # "CET", "EST"…: ambiguous abbreviations, not places
+    if value not in _TIMEZONE_SET:
+        raise field_error("timezone")
     return value
 
 
@@ -155,11 +186,34 @@ def _check_birth_date(value: date) -> date:
     return value
 
 
+# Six to fifteen digits, a + before them, spaces, dots, dashes and brackets between them.
+_PHONE_SEPARATORS = r"[ .()-]"
+_PHONE = rf"{_PHONE_SEPARATORS}*\+?(?:{_PHONE_SEPARATORS}*[0-9]){{6,15}}{_PHONE_SEPARATORS}*"
+
+
+PHONE_MAX_LENGTH = 40
+
+
 def _check_phone(value: str) -> str:
-    digits = re.sub(r"[\s.\-()]", "", value)
-    if not re.fullmatch(r"\+?\d{6,15}", digits):
+    if len(value) > PHONE_MAX_LENGTH or not re.fullmatch(_PHONE, value):
         raise field_error("phone")
-    return digits
+    return re.sub(_PHONE_SEPARATORS, "", value)
+
+
+def _whole_number(value: object, info: ValidationInfo) -> object:
+    """A whole number of a JSON body is a JSON number, `3` or `3.0` (JSON Schema's integer),
+    never `false` nor `"3"`; queries and forms, text by nature, are read as before."""
+    if info.mode != "json":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "int_type")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# After the bounds, so the document still states them.
+WHOLE = BeforeValidator(_whole_number)
 
 
 def _not_null(value: object) -> object:
@@ -168,17 +222,123 @@ def _not_null(value: object) -> object:
     return value
 
 
-# A correction's field that may be left out but not emptied: null is refused.
-NOT_NULL = BeforeValidator(_not_null)
-Timezone = Annotated[str, AfterValidator(_check_timezone)]
-HolidayCalendar = Annotated[str | None, AfterValidator(_check_holiday_calendar)]
-Instant = Annotated[datetime, AfterValidator(_check_aware)]
-Day = Annotated[date, AfterValidator(_check_date)]
-BirthDate = Annotated[date, AfterValidator(_check_birth_date)]
+class _NotNull:
+    """A correction's field that may be left out but not emptied: null is refused, and the
+    document offers no null either."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        # After the type's own validation: a validator before it would hand the type a
+        # Python value, and strict JSON bodies would then refuse dates and enums as text.
+        return core_schema.no_info_after_validator_function(_not_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        document = dict(handler(schema))
+        choices = [choice for choice in document.pop("anyOf", []) if choice != {"type": "null"}]
+        if len(choices) == 1:
+            document.update(choices[0])
+        elif choices:
+            document["anyOf"] = choices
+        return document
+
+
+def _shaped(pattern: str, kind: str, parse: Callable[[str], object]) -> Any:
+    """Text read as the document states it: refused unless of `pattern`, so pydantic's
+    wider parsing (`2026-03-30 09:00`, a week date…) does not pass silently, then `parse`d
+    here, as strict JSON bodies hand the type a Python value."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not re.fullmatch(pattern, value):
+            raise PydanticCustomError(kind, kind)
+        try:
+            return parse(value)
+        except ValueError:
+            raise PydanticCustomError(kind, kind) from None
+
+    return BeforeValidator(check)
+
+
+def _days_of(years: str, leap_years: str) -> str:
+    """A pattern of the calendar's days in `years`, February 29 in `leap_years` only."""
+    days = (
+        r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+        r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    )
+    return rf"(?:{years}-{days}|{leap_years}-02-29)"
+
+
+# The days visio takes (EARLIEST to LATEST, validation.py), as the document states them
+# (2000 is a leap year, 2100 is not).
+_DAY = _days_of(r"(?:20[0-9]{2}|2100)", r"(?:20(?:[02468][048]|[13579][26]))")
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+_INSTANT = rf"{_DAY}T{_CLOCK}(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_WALL_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+
+NOT_NULL = _NotNull()
+Timezone = Annotated[
+    str,
+    AfterValidator(_check_timezone),
+    WithJsonSchema({"type": "string", "enum": TIMEZONES, "description": "An IANA time zone."}),
+]
+HolidayCalendar = Annotated[
+    str | None,
+    AfterValidator(_check_holiday_calendar),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "enum": sorted(code for code in HOLIDAY_CALENDARS if code)},
+                   {"type": "null"}],
+         "description": "null: metropolitan France; else a French subdivision's code."}
+    ),
+]  # fmt: skip
+Instant = Annotated[
+    datetime,
+    _shaped(_INSTANT, "datetime_parsing", datetime.fromisoformat),
+    AfterValidator(_check_aware),
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^{_INSTANT}$",
+         "description": "A date and time with its offset, years 2000 to 2100."}
+    ),
+]  # fmt: skip
+Day = Annotated[
+    date,
+    _shaped(_DAY, "date_parsing", date.fromisoformat),
+    AfterValidator(_check_date),
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^{_DAY}$",
+         "description": "A date YYYY-MM-DD, years 2000 to 2100."}
+    ),
+]  # fmt: skip
+# A time of day on a wall clock, without an offset (the zone is the house's or the agent's).
+WallClock = Annotated[
+    time,
+    _shaped(_WALL_CLOCK, "time_parsing", time.fromisoformat),
+    WithJsonSchema({"type": "string", "pattern": f"^{_WALL_CLOCK}$", "description": "HH:MM"}),
+]
+_BIRTH_DAY = _days_of(
+    r"(?:19[0-9]{2}|20[0-9]{2}|2100)",
+    r"(?:19(?:0[48]|[2468][048]|[13579][26])|20(?:[02468][048]|[13579][26]))",
+)
+BirthDate = Annotated[
+    date,
+    _shaped(_BIRTH_DAY, "date_parsing", date.fromisoformat),
+    AfterValidator(_check_birth_date),
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^{_BIRTH_DAY}$",
+         "description": "A date YYYY-MM-DD, years 1900 to 2100."}
+    ),
+]  # fmt: skip
 # Ids are 32-bit integers in the database: anything larger is refused before it gets there.
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
-Phone = Annotated[str, AfterValidator(_check_phone)]
-Weekday = Annotated[int, Field(ge=1, le=7)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1), WHOLE]
+Phone = Annotated[
+    str,
+    AfterValidator(_check_phone),
+    WithJsonSchema({"type": "string", "pattern": f"^{_PHONE}$", "maxLength": PHONE_MAX_LENGTH}),
+]
+Weekday = Annotated[int, Field(ge=1, le=7), WHOLE]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9_-]{2,32}$")
@@ -188,8 +348,8 @@ Code = Annotated[
 class TimeRange(Strict):
     """A wall-clock range; the end must come after the start."""
 
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
 
     @field_validator("end")
     @classmethod
@@ -320,16 +480,18 @@ class PartnerListQuery(Strict):
     )  # fmt: skip
 
 
-Duration = Annotated[int, Field(ge=5, le=480)]
-Buffer = Annotated[int, Field(ge=0, le=240)]
-Notice = Annotated[int, Field(ge=0, le=60 * 24 * 30)]
-Horizon = Annotated[int, Field(ge=1, le=730)]
+Duration = Annotated[int, Field(ge=5, le=480), WHOLE]
+Buffer = Annotated[int, Field(ge=0, le=240), WHOLE]
+Notice = Annotated[int, Field(ge=0, le=60 * 24 * 30), WHOLE]
+Horizon = Annotated[int, Field(ge=1, le=730), WHOLE]
 Documents = Annotated[
     list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]],
     Field(max_length=30),
 ]
 Instructions = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-ReminderOffsets = Annotated[list[Annotated[int, Field(ge=5, le=60 * 24 * 14)]], Field(max_length=5)]
+ReminderOffsets = Annotated[
+    list[Annotated[int, Field(ge=5, le=60 * 24 * 14), WHOLE]], Field(max_length=5)
+]
 
 
 class MotiveCreate(Strict):
@@ -399,8 +561,10 @@ class AgentListQuery(Strict):
 
 
 class RuleCreate(TimeRange):
-    weekdays: list[Weekday] = Field(min_length=1, max_length=7)
-    every_weeks: int = Field(default=1, ge=1, le=8)
+    weekdays: list[Weekday] = Field(
+        min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}
+    )
+    every_weeks: Annotated[int, Field(ge=1, le=8), WHOLE] = 1
     anchor_date: Day | None = None
     valid_from: Day | None = None
     valid_until: Day | None = None
@@ -428,11 +592,11 @@ class RulePatch(Strict):
     at creation (hours and validity in order, no overlap with the agent's others)."""
 
     weekdays: Annotated[list[Weekday] | None, NOT_NULL] = Field(
-        default=None, min_length=1, max_length=7
+        default=None, min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}
     )
-    start: Annotated[time | None, NOT_NULL] = None
-    end: Annotated[time | None, NOT_NULL] = None
-    every_weeks: Annotated[int | None, NOT_NULL] = Field(default=None, ge=1, le=8)
+    start: Annotated[WallClock | None, NOT_NULL] = None
+    end: Annotated[WallClock | None, NOT_NULL] = None
+    every_weeks: Annotated[Annotated[int, Field(ge=1, le=8), WHOLE] | None, NOT_NULL] = None
     anchor_date: Day | None = None
     valid_from: Day | None = None
     valid_until: Day | None = None
@@ -638,12 +802,21 @@ class StatsQuery(Strict):
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            return [part.strip(" ") for part in value.split(",") if part.strip(" ")]
         return value
 
 
+def _groupings(*keys: str) -> Any:
+    """`group_by` as the document states it: keys separated by commas (spaces allowed)."""
+    key = "(?:" + "|".join(keys) + ")"
+    part = rf" *(?:{key} *)?"
+    return WithJsonSchema({"type": "string", "pattern": f"^{part}(?:,{part})*$"})
+
+
 class SessionStatsQuery(StatsQuery):
-    group_by: list[str] = Field(
+    group_by: Annotated[
+        list[str], _groupings("year", "month", "week", "day", "site", "partner", "motive", "agent")
+    ] = Field(
         default_factory=list,
         description="Any of year, month, week, day, site, partner, motive, agent, separated "
         "by commas; none: one row for everything.",
@@ -674,7 +847,9 @@ class CrossTabOut(BaseModel):
 
 
 class DeskStatsQuery(StatsQuery):
-    group_by: list[str] = Field(
+    group_by: Annotated[
+        list[str], _groupings("year", "month", "week", "day", "site", "partner", "theme", "channel")
+    ] = Field(
         default_factory=list,
         description="Any of year, month, week, day, site, partner, theme, channel, separated "
         "by commas; none: one row for everything.",
@@ -726,7 +901,10 @@ class DeskStatsRow(StatsKeys):
     new_people: int = Field(description="Requests from people first seen this year")
     people_accompanied: int = Field(description="People accompanied, each once a year")
     opening_days: int = Field(description="Days the group's houses opened in its period")
-    per_opening_day: float | None = Field(description="Requests per opening day")
+    per_opening_day: float | None = Field(
+        default=None,
+        description="Requests per opening day; absent when the group's houses never opened",
+    )
 
 
 class DeskStatsOut(BaseModel):
@@ -754,7 +932,7 @@ class ThemeCreate(Strict):
 class ThemeChange(Strict):
     name: Label | None = None
     name_en: Label | None = None
-    position: int | None = Field(default=None, ge=1, le=1000)
+    position: Annotated[int, Field(ge=1, le=1000), WHOLE] | None = None
     active: bool | None = None
 
 

@@ -42,6 +42,8 @@ KEY_COLUMNS = {
     "channel": ("channel",),
 }
 SESSION_COUNTS = ("held", "no_show", "agent_absent", "cancelled", "booked", "minutes")
+# format=csv answers a spreadsheet instead of JSON.
+CSV = {"text/csv": "format=csv: the same rows, UTF-8 with a byte order mark"}
 DESK_COUNTS = (
     "count", "accompanied", "new_people", "people_accompanied", "opening_days",
     "per_opening_day",
@@ -93,6 +95,7 @@ def _answer(
     query=SessionStatsQuery,
     response=SessionStatsOut,
     tags=["statistics"],
+    other_media=CSV,
 )
 async def session_stats(request: web.Request, query: SessionStatsQuery) -> web.Response:
     rows = await statistics.session_counts(
@@ -123,6 +126,7 @@ def crosstab_table(year: int, rows: Sequence[statistics.CrossRow]) -> Table:
     query=CrossTabQuery,
     response=CrossTabOut,
     tags=["statistics"],
+    other_media=CSV,
 )
 async def session_crosstab(request: web.Request, query: CrossTabQuery) -> web.Response:
     rows = await statistics.crosstab(
@@ -144,6 +148,7 @@ async def session_crosstab(request: web.Request, query: CrossTabQuery) -> web.Re
     query=DeskStatsQuery,
     response=DeskStatsOut,
     tags=["statistics"],
+    other_media=CSV,
 )
 async def desk_stats(request: web.Request, query: DeskStatsQuery) -> web.Response:
     rows = await statistics.desk_counts(
