@@ -185,8 +185,9 @@ async def test_the_import_page_passes_axe_empty_and_with_its_report(
 
 async def test_the_account_pages_pass_axe_at_every_width(chromium: Any, live: Live) -> None:
     """The accounts' list, the new account's form empty and refused (its errors beside
-    the fields), an account's page with a token and a reset link made, and the page where
-    the link sets a password, in French and in English."""
+    the fields), an account's page with a token, an open session and a reset link made,
+    and with its sessions closed, and the page where the link sets a password, in French
+    and in English."""
     from axe_playwright_python.async_playwright import Axe
 
     from visio.services import password_resets
@@ -219,6 +220,14 @@ async def test_the_account_pages_pass_axe_at_every_width(chromium: Any, live: Li
     for locale in ("fr", "en"):
         admin_page = await live.sign_in(chromium, ADMIN_EMAIL, language=locale)
         nobody = await live.sign_in(chromium, None, language=locale)
+        # The desk is signed in: its account page lists that session.
+        await live.sign_in(chromium, live.desk_email, language=locale)
+
+        async def sessions_closed(page: Any, locale: str = locale) -> None:
+            await live.sign_in(chromium, live.desk_email, language=locale)
+            await page.goto(live.url(f"/admin/users/{live.desk_id}"))
+            await page.click("form[action$='/sessions/end'] button")
+            await page.wait_for_selector("p.success")
 
         async def new_account_refused(page: Any) -> None:
             await page.goto(live.url("/admin/users/new"))
@@ -248,6 +257,7 @@ async def test_the_account_pages_pass_axe_at_every_width(chromium: Any, live: Li
             (admin_page, "new-refused", new_account_refused),
             (admin_page, f"/admin/users/{live.desk_id}", None),
             (admin_page, "reset-made", reset_made),
+            (admin_page, "sessions-closed", sessions_closed),
             (nobody, "reset", None),
             (nobody, "reset-refused", reset_refused),
             (nobody, "/password/changed", None),

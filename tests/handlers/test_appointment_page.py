@@ -115,6 +115,7 @@ async def test_cancel_with_a_reason_and_record_an_outcome(
     assert "Ce rendez-vous est annulé. Motif : Usager malade" in printed
 
     clock.now = datetime(2026, 3, 16, 10, 5, tzinfo=UTC)  # 11:05, the second one started
+    await signed_in(client, house.desk)  # hours later: that session has ended meanwhile
     other = f"/appointments/{second['id']}"
     no_choice = await post(client, f"{other}/outcome", await page(client, other))
     assert no_choice.status == 422
