@@ -22,7 +22,7 @@ from tests.handlers.test_meeting_pages import (  # the house fixture, its settin
     signed_in,
 )
 from tests.handlers.test_pages import PASSWORD
-from visio.db.models import AuditEntry, Role
+from visio.db.models import AuditEntry, OutboxMessage, Role
 from visio.services import retention
 
 __all__ = ["house", "settings"]
@@ -175,3 +175,34 @@ async def test_the_audit_log_lists_the_reads_in_the_reader_language(
         html = await page(client, "/admin/audit?action=citizen")
         assert label in html and group in html, locale
         assert "appointment_page" in html  # the route it was seen from
+
+
+async def test_the_station_and_the_outbox_record_what_they_show(
+    client: Any, session: AsyncSession, house: House, create_user: Any, clock: Clock
+) -> None:
+    citizen = {"first_name": "Monique", "last_name": "Chassang",
+               "email": "monique.chassang@courriel.example"}  # fmt: skip
+    booked = await book(client, house, citizen=citizen)
+    citizen_id = booked["citizen"]["id"]
+    await signed_in(client, house.desk)
+    start = await last_entry(session)
+    await page(client, f"/station/{booked['station_id']}")
+    [entry] = await reads_since(session, start)
+    assert entry.details == {"citizen_ids": [citizen_id], "route": "station"}
+
+    admin = await create_user(Role.ADMIN, email="admin@visio.example", password=PASSWORD)
+    await signed_in(client, admin)
+    start = await last_entry(session)
+    html = await page(client, "/admin/outbox")
+    assert "monique.chassang@courriel.example" in html
+    [entry] = await reads_since(session, start)
+    assert (entry.details, entry.user_id) == (
+        {"citizen_ids": [citizen_id], "route": "admin_outbox"}, admin.id,
+    )  # fmt: skip
+    message_id = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.kind == "booked.agent")
+    )
+    start = await last_entry(session)
+    await page(client, f"/admin/outbox/{message_id}")  # the agent's, naming the citizen
+    [entry] = await reads_since(session, start)
+    assert entry.details == {"citizen_ids": [citizen_id], "route": "admin_outbox_message"}
