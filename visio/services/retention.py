@@ -202,8 +202,9 @@ async def _erase(
     if dry_run:
         return len(appointment_ids), len(found)
     await statements.erase_citizens(connection, citizen_ids, appointment_ids, now)
-    for message in found:
-        await statements.scrub_message(connection, message.id, scrubbed(message))
+    await statements.scrub_messages(
+        connection, [(message.id, scrubbed(message)) for message in found]
+    )
     return len(appointment_ids), len(found)
 
 

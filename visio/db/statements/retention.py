@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from visio.db.base import table
 from visio.db.models import Appointment, AppointmentEvent, AuditEntry, Citizen, OutboxMessage
 
 # The key of PostgreSQL's advisory lock that lets one process at a time purge: any number
@@ -111,12 +112,25 @@ async def messages_about(
     ]
 
 
-async def scrub_message(
-    connection: AsyncConnection, message_id: int, values: dict[str, object]
+async def scrub_messages(
+    connection: AsyncConnection, changes: Sequence[tuple[int, dict[str, object]]]
 ) -> None:
-    await connection.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
-    )
+    """Write each message's new columns (id, columns): one executemany per set of columns
+    written, not a statement a message."""
+    outbox = table(OutboxMessage)
+    by_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for message_id, values in changes:
+        columns = tuple(sorted(values))
+        row = {"message_id": message_id, **{f"new_{name}": values[name] for name in columns}}
+        by_columns.setdefault(columns, []).append(row)
+    for columns, rows in by_columns.items():
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("message_id"))
+            .values({name: bindparam(f"new_{name}", type_=outbox.c[name].type)
+                     for name in columns})
+        )  # fmt: skip
+        await connection.execute(statement, rows)
 
 
 async def purge_audit(connection: AsyncConnection, before: datetime) -> int:
