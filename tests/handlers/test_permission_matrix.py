@@ -404,6 +404,9 @@ ROUTES: dict[str, list[Case]] = {
     # At one's own house with the other house's agent and station: no such slot (409).
     "POST /desk/book": [
         *case(allowed(303, "desk", "admin"), body=BOOKING_FORM),
+        # Who asks is checked before the form is read: an empty form is refused for its
+        # content (400) to those who may book only.
+        *case(allowed(400, "desk", "admin"), body={}),
         *case(
             allowed(409, "desk", "admin"),
             body={**BOOKING_FORM, "slot": MONDAY_11 + "|{other_agent}|{other_station}"},
@@ -463,6 +466,7 @@ ROUTES: dict[str, list[Case]] = {
         allowed(409, "desk", "agent", "admin"), {"id": "{appointment}"}, body={"status": "held"}
     ),
     "POST /appointments/{id}/move": [
+        *case(allowed(400, "desk", "admin"), {"id": "{appointment}"}, body={}),
         *case(
             allowed(303, "desk", "admin"), {"id": "{appointment}"}, body={"slot": MONDAY_11 + "||"}
         ),

@@ -19,8 +19,9 @@ from visio.i18n import format_date
 from visio.i18n import gettext as _
 from visio.i18n import lazy_gettext as _l
 from visio.keys import DB, LINKS
-from visio.services import booking, idempotency, transitions
+from visio.services import appointments, booking, idempotency, transitions
 from visio.services.errors import Conflict
+from visio.services.permissions import Action, require
 from visio.services.records import AppointmentView
 from visio.services.transitions import STATUS_LABELS
 
@@ -122,6 +123,9 @@ async def outcome(request: web.Request) -> web.StreamResponse:
 async def move(request: web.Request) -> web.StreamResponse:
     """Move to the time chosen on the free times screen (the booking's step 2)."""
     appointment_id = match_int(request, "id")
+    # Who asks, and whether the appointment is theirs to see (404 otherwise), before the form.
+    require(current_actor(request), Action.RESCHEDULE)
+    await appointments.read(request[DB], current_actor(request), appointment_id, now=now(request))
     form = await posted_form(request)
     # The form sent again (a double click, a browser retrying): the first move's page.
     claim = await claim_form(request, form)

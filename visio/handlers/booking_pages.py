@@ -37,6 +37,7 @@ from visio.keys import DB, LINKS
 from visio.services import booking, citizens, idempotency, slots
 from visio.services.citizens import CitizenDetails
 from visio.services.errors import Conflict, InvalidInput, Malformed, NotFound, SlotUnavailable
+from visio.services.permissions import Action, require
 from visio.services.records import CitizenView
 
 # How many days the slots screen shows at once.
@@ -283,6 +284,9 @@ async def _citizen(request: web.Request, draft: Draft) -> CitizenDetails:
 
 async def book_submit(request: web.Request) -> web.StreamResponse:
     """Book what the summary showed; a slot taken meanwhile goes back to the slots."""
+    # Who asks comes first: nobody signed in is sent to sign in, a role that never books is
+    # refused, whatever the form holds.
+    require(current_actor(request), Action.BOOK)
     form = await posted_form(request)
     claim = await claim_form(request, form)
     draft = Draft.of(form)
