@@ -725,3 +725,18 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(
     assert just_under.status == 422  # read, then refused for its unknown field
     assert "note" in (await just_under.json())["error"]["fields"]
     assert await count(session, Appointment) == before
+
+
+async def test_a_citizen_name_longer_than_its_column_is_refused(
+    client: Any, session: AsyncSession, world: World
+) -> None:
+    """A citizen's names are kept in 120 characters: a longer one is refused with its field
+    (PostgreSQL answered 500), nothing is booked."""
+    before = await count(session, Appointment)
+    citizen = {"first_name": "Monique", "last_name": "C" * 121}
+    answer = await client.post(
+        "/api/v1/appointments", json=booking(world, citizen=citizen), headers=world.headers
+    )
+    assert answer.status == 422
+    assert set((await answer.json())["error"]["fields"]) == {"citizen.last_name"}
+    assert await count(session, Appointment) == before

@@ -471,3 +471,27 @@ async def test_numbers_flags_and_times_are_what_the_document_says(
     assert answer.status == 422
     assert set((await answer.json())["error"]["fields"]) == {"email"}
     assert await count(session, Agent) == 0
+
+
+async def test_names_fit_their_columns_and_text_holds_no_nul(
+    client: Any, session: AsyncSession, create_user: Any, bearer: Any
+) -> None:
+    """A house's, a commune's and a station's names are kept in 120 characters, and no text
+    holds NUL: both answered 500 on PostgreSQL; now each is refused with its field (in a
+    body or a query), and nothing is written."""
+    headers = await admin_headers(create_user, bearer)
+    for changes in ({"name": "M" * 121}, {"commune": "M" * 121}, {"name": "Murat\x00"}):
+        answer = await client.post("/api/v1/sites", json={**MURAT, **changes}, headers=headers)
+        assert answer.status == 422, changes
+        assert set((await answer.json())["error"]["fields"]) == set(changes)
+    assert await count(session, Site) == 0
+    site = await client.post("/api/v1/sites", json={**MURAT, "name": "M" * 120}, headers=headers)
+    assert site.status == 201, await site.text()
+    stations = f"/api/v1/sites/{(await site.json())['id']}/stations"
+    for name in ("\x00\x1b0", "C" * 121):
+        answer = await client.post(stations, json={"name": name}, headers=headers)
+        assert answer.status == 422
+        assert set((await answer.json())["error"]["fields"]) == {"name"}
+    search = await client.get("/api/v1/sites", params={"q": "Mu\x00"}, headers=headers)
+    assert search.status == 422
+    assert set((await search.json())["error"]["fields"]) == {"q"}

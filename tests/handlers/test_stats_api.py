@@ -303,3 +303,14 @@ async def test_the_network_cross_tab_one_row_per_house(
         assert field in (await refused.json())["error"]["fields"]
     assert (await client.get(crosstab, params={"year": "2026"},
                              headers=world.agent_headers)).status == 403  # fmt: skip
+
+
+async def test_a_request_kind_longer_than_its_column_is_refused(client: Any, world: World) -> None:
+    """A kind is kept in 80 characters: a longer one is refused with its field (PostgreSQL
+    answered 500 for 81 to 120), and one of 80 is recorded."""
+    body = {"site_id": world.site.id, "channel": "email"}
+    refused = await client.post(TALLY, json={**body, "kind": "x" * 81}, headers=world.headers)
+    assert refused.status == 422
+    assert set((await refused.json())["error"]["fields"]) == {"kind"}
+    kept = await client.post(TALLY, json={**body, "kind": "x" * 80}, headers=world.headers)
+    assert kept.status == 201, await kept.text()

@@ -144,7 +144,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
             "description": (
                 "Videoconference appointments between France Services houses and remote "
                 "partner agents. Errors: {error: {code, message, fields}} in the caller's "
-                "language (Accept-Language, French by default)."
+                "language (Accept-Language, French by default). Text never contains the NUL "
+                "character (422)."
             ),
         },
         "servers": [{"url": "/"}],

@@ -62,6 +62,11 @@ Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=160, pattern=_NOT_BLANK),
 ]
+# A house's, a commune's, a station's or a citizen's name: their columns hold 120 characters.
+ShortName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=_NOT_BLANK),
+]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
 Locale = Literal["fr", "en"]
 
@@ -86,7 +91,15 @@ class UserCreate(Strict):
     site_ids: list[Id] = Field(default_factory=list, max_length=500)
     agent_id: Id | None = None
     locale: Locale = "fr"
-    password: Annotated[str, StringConstraints(max_length=200)] | None = None
+    password: (
+        Annotated[
+            str,
+            StringConstraints(max_length=200),
+            # The service asks for 10 characters at least (accounts.MIN_PASSWORD_LENGTH).
+            WithJsonSchema({"type": "string", "minLength": 10, "maxLength": 200}),
+        ]
+        | None
+    ) = None
 
 
 class UserPatch(Strict):
@@ -365,8 +378,8 @@ class OpeningHoursIn(TimeRange):
 
 
 class SiteCreate(Strict):
-    name: Name
-    commune: Name
+    name: ShortName
+    commune: ShortName
     timezone: Timezone
     holiday_calendar: HolidayCalendar = None
     opening_hours: list[OpeningHoursIn] = Field(default_factory=list, max_length=50)
@@ -376,15 +389,15 @@ class SiteCreate(Strict):
 
 
 class StationCreate(Strict):
-    name: Name
+    name: ShortName
 
 
 class SitePatch(Strict):
     """A site's correction: only the fields given change, each checked as at creation;
     `opening_hours` given replace the week's; `active` false closes the house for good."""
 
-    name: Annotated[Name | None, NOT_NULL] = None
-    commune: Annotated[Name | None, NOT_NULL] = None
+    name: Annotated[ShortName | None, NOT_NULL] = None
+    commune: Annotated[ShortName | None, NOT_NULL] = None
     timezone: Annotated[Timezone | None, NOT_NULL] = None
     holiday_calendar: HolidayCalendar = None
     opening_hours: Annotated[list[OpeningHoursIn] | None, NOT_NULL] = Field(
@@ -397,7 +410,7 @@ class SitePatch(Strict):
 
 
 class StationPatch(Strict):
-    name: Annotated[Name | None, NOT_NULL] = None
+    name: Annotated[ShortName | None, NOT_NULL] = None
     active: Annotated[bool | None, NOT_NULL] = Field(
         default=None,
         description="false: out of service (bookings to come on it: 409 listing them, unless "
@@ -695,8 +708,8 @@ class FirstSlotsOut(BaseModel):
 
 
 class CitizenIn(Strict):
-    first_name: Name
-    last_name: Name
+    first_name: ShortName
+    last_name: ShortName
     birth_date: BirthDate | None = None
     email: Email | None = None
     phone: Phone | None = None
@@ -917,7 +930,9 @@ class DeskRequestCreate(Strict):
     site_id: Id
     partner_id: Id | None = Field(default=None, description="None: no partner in particular")
     theme_id: Id | None = Field(default=None, description="Required unless kind is given")
-    kind: Label | None = Field(default=None, description="What it was about, in a few words")
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = Field(
+        default=None, description="What it was about, in a few words"
+    )
     channel: RequestChannel
     accompanied: bool = False
     new_person: bool = Field(default=False, description="First time this year at the house")

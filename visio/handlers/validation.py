@@ -134,6 +134,7 @@ def parse_json(model: type[M], body: bytes) -> M:
         raise Malformed(_l("The body is not valid JSON.")) from None
     if not isinstance(document, dict):
         raise Malformed(_l("The body must be a JSON object."))
+    _refuse_nul(document, ())
     try:
         # JSON mode: strict there still reads a date from its string, as Python mode would not.
         return model.model_validate_json(body, strict=True)
@@ -143,6 +144,21 @@ def parse_json(model: type[M], body: bytes) -> M:
         raise InvalidInput(fields=fields_of(error)) from None
 
 
+# PostgreSQL's text cannot hold the NUL character: refused as any other invalid text.
+_NUL_MESSAGE = _l("Text may not contain the NUL character.")
+
+
+def _refuse_nul(value: object, location: tuple[int | str, ...]) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidInput(fields={field_path(location): _NUL_MESSAGE})
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(item, (*location, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, (*location, index))
+
+
 def _no_constant(name: str) -> object:
     """NaN and Infinity are not JSON."""
     raise ValueError(name)
@@ -150,6 +166,9 @@ def _no_constant(name: str) -> object:
 
 def parse_query(model: type[M], query: Mapping[str, str]) -> M:
     """Validate query parameters (strings) against `model`: 422 field by field."""
+    for name, value in query.items():
+        if "\x00" in value:
+            raise InvalidInput(fields={name: _NUL_MESSAGE})
     try:
         return model.model_validate(dict(query))
     except ValidationError as error:
