@@ -21,10 +21,11 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from visio import __version__
+from visio import __version__, logs
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import current_revision, head_revision, upgrade_engine
 from visio.db.models import Role, Site
+from visio.keys import REQUEST_ID
 from visio.services import accounts, counters, desk_tally
 from visio.services.errors import DomainError
 from visio.services.setup.importing import ImportReport, import_agents
@@ -109,6 +110,15 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     email or phone, which must not end up in the server's logs."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        # The fields also go to a JSON line (VISIO_LOG_FORMAT=json) one by one.
+        fields = {
+            "remote": request.remote,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round(time * 1000, 1),
+            "request_id": request.get(REQUEST_ID) or "-",
+        }
         self.logger.info(
             "%s %s %s %d %.1fms",
             request.remote,
@@ -116,6 +126,7 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
             request.path,
             response.status,
             time * 1000,
+            extra=fields,
         )
 
 
@@ -467,6 +478,7 @@ def _run(arguments: argparse.Namespace) -> int:
         return 0
 
     settings = Settings.from_env(demo=arguments.command != "serve")
+    logs.configure(settings.log_format)
     if arguments.command == "serve":
         asyncio.run(_serve(settings, arguments.host, arguments.port))
     elif arguments.command == "worker":
@@ -563,11 +575,9 @@ async def _check_database(settings: Settings) -> tuple[str | None, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; every expected failure ends with one line on stderr and exit status 1."""
-    # Our own log lines (requests included) at INFO; libraries only when they warn.
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    log.setLevel(logging.INFO)
+    # Our own log lines (requests included) at INFO; libraries only when they warn. As text
+    # until the settings are read, then as they say (VISIO_LOG_FORMAT).
+    logs.configure("text")
     arguments = _parser().parse_args(argv)
     try:
         return _run(arguments)

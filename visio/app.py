@@ -30,9 +30,11 @@ from visio.keys import (
     Clock,
 )
 from visio.middlewares import (
+    answer_request_id,
     auth_middleware,
     error_middleware,
     locale_middleware,
+    request_id_middleware,
     security_headers,
     security_headers_middleware,
     transaction_middleware,
@@ -80,6 +82,7 @@ def create_app(
     """
     app = web.Application(
         middlewares=[
+            request_id_middleware,
             locale_middleware,
             error_middleware,
             security_headers_middleware,
@@ -90,6 +93,7 @@ def create_app(
     )
     # Added to every response as it goes out, errors, redirects and static files included.
     app.on_response_prepare.append(security_headers(settings))
+    app.on_response_prepare.append(answer_request_id)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[JITSI] = settings.jitsi()

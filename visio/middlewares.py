@@ -20,9 +20,11 @@ from visio.keys import (
     DB,
     KEEP_REFUSAL_WRITES,
     LOCALE,
+    REQUEST_ID,
     SESSIONMAKER,
     SETTINGS,
 )
+from visio.logs import REQUEST_ID_HEADER, current_request_id, request_id_from
 from visio.services import accounts, sessions
 from visio.services.errors import (
     Conflict,
@@ -52,6 +54,26 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def is_api(request: web.Request) -> bool:
     return request.path.startswith(API_PREFIX) or request.path in ("/healthz", "/readyz")
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The request's id (`X-Request-Id`, see `visio.logs`), for its log lines, its audit
+    entries, its answer's header and its error page."""
+    request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+    request[REQUEST_ID] = request_id
+    token = current_request_id.set(request_id)
+    try:
+        return await handler(request)
+    finally:
+        current_request_id.reset(token)
+
+
+async def answer_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """`app.on_response_prepare`: every answer names its request, errors and files included."""
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
+        response.headers[REQUEST_ID_HEADER] = request_id
 
 
 @web.middleware

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from visio.logs import LOG_FORMATS, LogFormat
 from visio.meetings.jitsi import JitsiConfig
 from visio.notify.sender import SmtpConfig, SmtpTls
 
@@ -65,6 +66,8 @@ class Settings:
     # a database that stops answering gets a 503 after that, not a request hanging.
     db_connect_timeout: int = 5
     db_statement_timeout: int = 10
+    # How log lines are written on stderr: text for a person, json for a log collector.
+    log_format: LogFormat = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -173,6 +176,10 @@ class Settings:
         if "@" not in mail_from:
             raise ConfigError(f"VISIO_MAIL_FROM: not an email address: {mail_from!r}")
 
+        log_format = text("VISIO_LOG_FORMAT", cls.log_format)
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"VISIO_LOG_FORMAT: text or json, got {log_format!r}")
+
         settings = cls(
             database_url=database_url,
             secret_key=secret_key,
@@ -196,6 +203,7 @@ class Settings:
                 "VISIO_AUDIT_RETENTION_DAYS", cls.audit_retention_days, 1, 3650
             ),
             run_worker=boolean("VISIO_RUN_WORKER", cls.run_worker),
+            log_format=log_format,  # type: ignore[arg-type]  # checked above
             shutdown_grace_seconds=integer(
                 "VISIO_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 1, 3600
             ),

@@ -11,7 +11,7 @@ from visio import web_session
 from visio.domain import Role
 from visio.i18n import SUPPORTED_LOCALES, language_name
 from visio.i18n import lazy_gettext as _l
-from visio.keys import ACTOR, CSP_NONCE, LOCALE
+from visio.keys import ACTOR, CSP_NONCE, LOCALE, REQUEST_ID
 from visio.services.errors import Malformed
 
 ROLE_LABELS = {
@@ -41,6 +41,8 @@ def page_context(request: web.Request) -> dict[str, object]:
         "csrf_token": lambda: web_session.csrf_token(request),
         # An inline script runs only with it: <script nonce="{{ csp_nonce }}">.
         "csp_nonce": request.get(CSP_NONCE, ""),
+        # Quoted to the administrator, it finds the request's log lines and audit entries.
+        "request_id": request.get(REQUEST_ID),
         "languages": [(code, language_name(code)) for code in SUPPORTED_LOCALES],
         "role_label": lambda role: str(ROLE_LABELS[Role(role)]),
     }

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from visio.db.models import Appointment, AuditEntry, Citizen, User
 from visio.db.statements.audit import AuditRow, Details, write_entry
+from visio.logs import current_request_id
 from visio.scheduling.calendars import time_zone
 from visio.services.changes import matching
 from visio.services.permissions import Action, Actor, require
@@ -39,6 +40,7 @@ def record(
         entity=entity,
         entity_id=entity_id,
         details=details or {},
+        request_id=current_request_id.get(),
     )
     session.add(entry)
     return entry
@@ -56,7 +58,8 @@ async def write(
 ) -> None:
     """Like `record`, written at once by a plain statement (hot paths: no unit of work)."""
     row = AuditRow(at=now, user_id=actor_id, action=action, entity=entity,
-                   entity_id=entity_id, details=details or {})  # fmt: skip
+                   entity_id=entity_id, details=details or {},
+                   request_id=current_request_id.get())  # fmt: skip
     await write_entry(await session.connection(), row)
 
 

@@ -51,6 +51,7 @@ from visio.db.statements.statistics import (
     counter_parameters,
 )
 from visio.domain import AppointmentScope, AppointmentStatus, RebookReason
+from visio.logs import current_request_id
 
 
 class NewAppointment(TypedDict):
@@ -105,7 +106,7 @@ async def insert_appointment(
     the counter neither: the caller decides.
     """
     if not writers_take_turns(connection):
-        parameters = {**values, **record}
+        parameters = {**values, **record, "record_request_id": current_request_id.get()}
         if counted is not None:
             parameters.update(counter_parameters(counted))
         found = await connection.scalar(_insert_recorded(counted is not None), parameters)
@@ -166,7 +167,7 @@ def _insert_recorded(counted: bool) -> Select[int]:
     audited = (
         insert(entries)
         .from_select(
-            ["at", "user_id", "action", "entity", "entity_id", "details"],
+            ["at", "user_id", "action", "entity", "entity_id", "details", "request_id"],
             select(
                 bindparam("created_at", type_=appointments.c.created_at.type),
                 bindparam("booked_by_id", type_=Integer),
@@ -174,6 +175,7 @@ def _insert_recorded(counted: bool) -> Select[int]:
                 literal("appointment"),
                 booked.c.id,
                 bindparam("record_details", type_=entries.c.details.type),
+                bindparam("record_request_id", type_=Text),
             ),
         )
         .cte("audited")

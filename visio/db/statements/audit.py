@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from visio.db.base import table
 from visio.db.models import AuditEntry
+from visio.logs import current_request_id
 
 # What an audit entry's `details` may hold: ids, codes, instants as text. Never citizen
 # data: the log outlives the retention period.
@@ -34,5 +35,7 @@ def insert_entry() -> Insert:
 
 
 async def write_entry(connection: AsyncConnection, row: AuditRow) -> None:
-    """One audit entry, in the connection's transaction."""
-    await connection.execute(insert_entry(), dict(row))
+    """One audit entry, in the connection's transaction; the request's id when it names none."""
+    values = dict(row)
+    values.setdefault("request_id", current_request_id.get())
+    await connection.execute(insert_entry(), values)
