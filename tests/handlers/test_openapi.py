@@ -68,3 +68,14 @@ async def test_the_document_states_what_validation_enforces(client: Any) -> None
     # A body too large is refused where a body is taken.
     assert "413" in document["paths"]["/api/v1/appointments"]["post"]["responses"]
     assert "413" not in document["paths"]["/api/v1/appointments"]["get"]["responses"]
+
+
+async def test_a_public_operation_documents_the_refusal_of_a_bad_token(client: Any) -> None:
+    """Anyone may read /healthz, but a bearer token that is unknown is refused (401) there
+    too, as the document says; no role is ever refused there (no 403)."""
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    responses = document["paths"]["/healthz"]["get"]["responses"]
+    assert "401" in responses and "403" not in responses
+    refused = await client.get("/healthz", headers={"Authorization": "Bearer unknown"})
+    assert refused.status == 401
+    assert (await refused.json())["error"]["code"] == "not_authenticated"

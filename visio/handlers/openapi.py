@@ -123,7 +123,8 @@ def build_document(app: web.Application) -> dict[str, Any]:
         responses[str(declared.status)] = success
         error_ref = {"$ref": _REF.format(model="ErrorResponse")}
         for status, description in _ERRORS.items():
-            if declared.roles is None and status in ("401", "403"):
+            # A public operation still refuses a bad bearer token (401), never a role (403).
+            if declared.roles is None and status == "403":
                 continue
             if declared.body is None and status == "413":
                 continue
