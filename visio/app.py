@@ -29,6 +29,7 @@ from visio.keys import (
     SETTINGS,
     Clock,
 )
+from visio.metrics import METRICS, Metrics, metrics_middleware
 from visio.middlewares import (
     answer_request_id,
     auth_middleware,
@@ -83,6 +84,7 @@ def create_app(
     app = web.Application(
         middlewares=[
             request_id_middleware,
+            metrics_middleware,
             locale_middleware,
             error_middleware,
             security_headers_middleware,
@@ -95,6 +97,7 @@ def create_app(
     app.on_response_prepare.append(security_headers(settings))
     app.on_response_prepare.append(answer_request_id)
     app[SETTINGS] = settings
+    app[METRICS] = Metrics()
     app[CLOCK] = clock
     app[JITSI] = settings.jitsi()
     app[LINKS] = Links(base_url=settings.base_url, mail_from=settings.mail_from)

@@ -53,7 +53,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_api(request: web.Request) -> bool:
-    return request.path.startswith(API_PREFIX) or request.path in ("/healthz", "/readyz")
+    return request.path.startswith(API_PREFIX) or request.path in (
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    )
 
 
 @web.middleware
@@ -349,6 +353,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     now = request.app[CLOCK]()
     actor: accounts.Actor | None = None
     authorization = request.headers.get("Authorization")
+    if request.match_info.route.name == "metrics":
+        # Its own token (VISIO_METRICS_TOKEN), no account's: checked by the handler.
+        authorization = None
     if authorization is not None:
         scheme, _sep, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -68,6 +68,9 @@ class Settings:
     db_statement_timeout: int = 10
     # How log lines are written on stderr: text for a person, json for a log collector.
     log_format: LogFormat = "text"
+    # A bearer token Prometheus may read /metrics with from another machine (unset: only
+    # from this one).
+    metrics_token: str | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -176,6 +179,11 @@ class Settings:
         if "@" not in mail_from:
             raise ConfigError(f"VISIO_MAIL_FROM: not an email address: {mail_from!r}")
 
+        metrics_token = text("VISIO_METRICS_TOKEN")
+        if metrics_token is not None and len(metrics_token) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"VISIO_METRICS_TOKEN: must be at least {MIN_SECRET_LENGTH} characters"
+            )
         log_format = text("VISIO_LOG_FORMAT", cls.log_format)
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"VISIO_LOG_FORMAT: text or json, got {log_format!r}")
@@ -204,6 +212,7 @@ class Settings:
             ),
             run_worker=boolean("VISIO_RUN_WORKER", cls.run_worker),
             log_format=log_format,  # type: ignore[arg-type]  # checked above
+            metrics_token=metrics_token,
             shutdown_grace_seconds=integer(
                 "VISIO_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 1, 3600
             ),

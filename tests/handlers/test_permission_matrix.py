@@ -215,6 +215,9 @@ ROUTES: dict[str, list[Case]] = {
     "HEAD /static": [Case(anyone(200), Call(path="/static/visio.css"))],
     "GET /healthz": case(anyone(200)),
     "GET /readyz": case(anyone(200)),
+    # Prometheus's, from this machine (the test client's loopback) with no account's token:
+    # an account's API token is no metrics token (403).
+    "GET /metrics": case(Access(200, frozenset(), outside=403, anonymous=200)),
     "GET /api/v1/openapi.json": case(anyone(200)),
     # -------- accounts: the person themselves or an administrator
     "GET /api/v1/me": case(signed_in(200)),
@@ -591,7 +594,7 @@ ROUTES: dict[str, list[Case]] = {
 
 
 def is_api(path: str) -> bool:
-    return path.startswith("/api/") or path in ("/healthz", "/readyz")
+    return path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics")
 
 
 def route_key(route: web.AbstractRoute) -> str:

@@ -55,6 +55,7 @@ def setup_routes(app: web.Application) -> None:
     # Monitoring
     add("GET", "/healthz", health.healthz, name="healthz")
     add("GET", "/readyz", health.readyz, name="readyz")
+    add("GET", "/metrics", health.metrics, name="metrics")
     add("GET", "/api/v1/openapi.json", openapi.openapi_document, name="openapi")
     # Accounts
     add("GET", "/api/v1/me", accounts.me, name="api_me")
