@@ -52,6 +52,22 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures tests measured (`record_property("summary", line)`), after the run,
+    from every worker."""
+    lines = [
+        str(value)
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        for name, value in getattr(report, "user_properties", ())
+        if name == "summary"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
