@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from visio.forwarded import DEFAULT_TRUSTED, Network, parse_trusted
 from visio.logs import LOG_FORMATS, LogFormat
 from visio.meetings.jitsi import JitsiConfig
 from visio.notify.sender import SmtpConfig, SmtpTls
@@ -71,6 +72,8 @@ class Settings:
     # A bearer token Prometheus may read /metrics with from another machine (unset: only
     # from this one).
     metrics_token: str | None = dataclasses.field(default=None, repr=False)
+    # The proxies whose X-Forwarded-For names the client (addresses, networks, or *).
+    forwarded_allow_ips: str = DEFAULT_TRUSTED
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -179,6 +182,11 @@ class Settings:
         if "@" not in mail_from:
             raise ConfigError(f"VISIO_MAIL_FROM: not an email address: {mail_from!r}")
 
+        forwarded = text("VISIO_FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips) or ""
+        try:
+            parse_trusted(forwarded)
+        except ValueError as error:
+            raise ConfigError(f"VISIO_FORWARDED_ALLOW_IPS: {error}") from None
         metrics_token = text("VISIO_METRICS_TOKEN")
         if metrics_token is not None and len(metrics_token) < MIN_SECRET_LENGTH:
             raise ConfigError(
@@ -213,6 +221,7 @@ class Settings:
             run_worker=boolean("VISIO_RUN_WORKER", cls.run_worker),
             log_format=log_format,  # type: ignore[arg-type]  # checked above
             metrics_token=metrics_token,
+            forwarded_allow_ips=forwarded,
             shutdown_grace_seconds=integer(
                 "VISIO_SHUTDOWN_GRACE_SECONDS", cls.shutdown_grace_seconds, 1, 3600
             ),
@@ -259,6 +268,10 @@ class Settings:
             password=self.smtp_password,
             mail_from=self.mail_from,
         )
+
+    def trusted_proxies(self) -> tuple[Network, ...] | None:
+        """The proxies of VISIO_FORWARDED_ALLOW_IPS (None: any peer)."""
+        return parse_trusted(self.forwarded_allow_ips)
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed (tests, the demo)."""

@@ -9,11 +9,12 @@ from aiohttp import web
 from yarl import URL
 
 from visio import web_session
+from visio.forwarded import client_address
 from visio.handlers.api import now
 from visio.handlers.render import render
 from visio.i18n import SUPPORTED_LOCALES, ngettext
 from visio.i18n import gettext as _
-from visio.keys import ACTOR, DB, KEEP_REFUSAL_WRITES
+from visio.keys import ACTOR, DB, KEEP_REFUSAL_WRITES, SETTINGS
 from visio.middlewares import LANGUAGE_COOKIE
 from visio.services import sessions
 from visio.services.errors import NotAuthenticated
@@ -56,8 +57,11 @@ async def login(request: web.Request) -> web.StreamResponse:
         return render("login.html", request, context, status=400)
     result = await sessions.sign_in(
         request[DB], email, str(form.get("password", "")),
-        # The peer's address: behind a proxy, the proxy's (X-Forwarded-For is not trusted).
-        address=request.remote or "",
+        # The client's address; behind a proxy, the one it vouches for (VISIO_FORWARDED_ALLOW_IPS).
+        address=client_address(
+            request.remote, request.headers.getall("X-Forwarded-For", []),
+            request.app[SETTINGS].trusted_proxies(),
+        ),
         user_agent=request.headers.get("User-Agent", ""),
         previous_token=web_session.session_token(request), now=now(request),
     )  # fmt: skip
