@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,9 +26,47 @@ SECRET = "cli-secret-" + "y" * 40
 
 
 def free_port() -> int:
+    """A port free now, for a client to find nobody there. A server is better started with
+    `--port 0` and `listening_port`: this port is released on return, and another process
+    (a server of a parallel test, an outgoing connection) may take it before ours binds."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# The most a server is given to start: far above what it takes even on a busy machine, only
+# there so that a server that never starts fails the test instead of hanging it.
+START_SECONDS = 180
+
+
+def listening_port(
+    process: subprocess.Popen[str], last_line: str = "listening on", seconds: float = START_SECONDS
+) -> tuple[int, str]:
+    """The port of a `visio serve --port 0` (or `visio demo --port 0`) process, and its
+    banner: printed once the socket listens, so nothing is polled and no port is guessed.
+    Reads stdout up to the banner's last line (containing `last_line`), then leaves it."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    banner: list[str] = []
+
+    def read() -> None:
+        for line in stdout:
+            banner.append(line)
+            if last_line in line:
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=seconds)
+    text = "".join(banner)
+    if reader.is_alive():
+        raise AssertionError(f"no banner in {seconds} s: {text}")
+    if last_line not in text:
+        _out, errors = process.communicate(timeout=30)
+        raise AssertionError(f"the server stopped: {text}{errors or ''}")
+    found = re.search(r"http://[^\s:]+:(\d+)", text)
+    assert found, text
+    return int(found.group(1)), text
 
 
 def environment(**variables: str) -> dict[str, str]:
@@ -58,7 +98,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0]
 
 
-def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> int:
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = START_SECONDS) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -198,33 +238,45 @@ def test_upgrade_account_token_serve_and_a_port_in_use(
         visio("tokens", "create", "--email", "nobody@visio.example", env=env), "nobody"
     )
 
-    port = free_port()
+    # Port 0: the server takes a port the system gives it and names it in its banner, so
+    # no other process can hold that port meanwhile, and the requests below reach this one.
     server = subprocess.Popen(
-        [sys.executable, "-m", "visio", "serve", "--port", str(port)],
+        [sys.executable, "-m", "visio", "serve", "--port", "0"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     server_processes.append(server)
-    assert wait_for(f"http://127.0.0.1:{port}/readyz", server) == 200
+    port, _banner = listening_port(server)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=60) as response:
+        assert response.status == 200
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
         assert b"admin@visio.example" in response.read()
     search = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/v1/citizens?q=Chassang",
         headers={"Authorization": f"Bearer {bearer}"},
     )
-    with urllib.request.urlopen(search, timeout=5) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(search, timeout=60) as response:  # noqa: S310 (loopback)
         assert response.status == 200
 
+    # The port is held by the running server for as long as the test needs it taken.
     second = visio("serve", "--port", str(port), env=env)
     assert_one_line_error(second, f"port {port}", "already in use")
+    # And one held by another program (a listening socket here) is refused as clearly.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        held = int(taken.getsockname()[1])
+        assert_one_line_error(
+            visio("serve", "--port", str(held), env=env), f"port {held}", "already in use"
+        )
     # The access log names the path, never the query: a search may carry a citizen's name.
     server.send_signal(signal.SIGINT)
-    _out, log_lines = server.communicate(timeout=20)
+    _out, log_lines = server.communicate(timeout=60)
     assert "GET /api/v1/citizens 200" in log_lines
     assert "Chassang" not in log_lines
 

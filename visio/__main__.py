@@ -13,7 +13,7 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -45,7 +45,11 @@ def _now() -> datetime:
 # ---------------------------------------------------------------- serve
 
 
-async def _serve(settings: Settings, host: str, port: int, banner: str | None = None) -> None:
+async def _serve(
+    settings: Settings, host: str, port: int, banner: Callable[[int], str] | None = None
+) -> None:
+    """Serve on host:port until SIGTERM or Ctrl+C; the banner (given the port) goes to stdout
+    once the socket listens. With port 0 the system picks a free port, the one named."""
     from visio.app import SchemaNotAtHead, create_app
 
     app = create_app(settings)
@@ -80,7 +84,11 @@ async def _serve(settings: Settings, host: str, port: int, banner: str | None = 
     # requests' own objects.
     gc.collect()
     gc.freeze()
-    print(banner or f"visio {__version__} listening on http://{host}:{port}", flush=True)
+    port = int(runner.addresses[0][1])  # the one the system chose for --port 0
+    print(
+        banner(port) if banner else f"visio {__version__} listening on http://{host}:{port}",
+        flush=True,
+    )
     terminated = asyncio.Event()
     with contextlib.suppress(NotImplementedError):
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
@@ -335,18 +343,22 @@ async def _demo(settings: Settings, arguments: argparse.Namespace) -> None:
         accounts_ = await prepare_demo(settings, reset=arguments.reset, now=_now())
     except (SQLAlchemyError, OSError) as error:
         raise CommandError(f"cannot prepare the demo database: {_first_line(error)}") from None
-    url = f"http://{arguments.host}:{arguments.port}"
-    lines = [
-        f"visio demo on {url}  (database: {settings.database_url_for_display})",
-        "Sign in with one of these demo accounts:",
-    ]
-    lines += [f"  {a.role:<12} {a.email:<34} {a.password}" for a in accounts_]
-    if accounts_:
-        admin: DemoAccount = accounts_[0]
-        lines.append(f"API token of {admin.email}: {admin.token}")
-    lines.append("Meeting links are plain Jitsi rooms without tokens: for trying only.")
-    lines.append("Press Ctrl+C to stop.")
-    await _serve(settings, arguments.host, arguments.port, banner="\n".join(lines))
+
+    def banner(port: int) -> str:
+        lines = [
+            f"visio demo on http://{arguments.host}:{port}  "
+            f"(database: {settings.database_url_for_display})",
+            "Sign in with one of these demo accounts:",
+        ]
+        lines += [f"  {a.role:<12} {a.email:<34} {a.password}" for a in accounts_]
+        if accounts_:
+            admin: DemoAccount = accounts_[0]
+            lines.append(f"API token of {admin.email}: {admin.token}")
+        lines.append("Meeting links are plain Jitsi rooms without tokens: for trying only.")
+        lines.append("Press Ctrl+C to stop.")
+        return "\n".join(lines)
+
+    await _serve(settings, arguments.host, arguments.port, banner=banner)
 
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///./visio-demo.db"
@@ -365,7 +377,12 @@ def _parser() -> argparse.ArgumentParser:
 
     def listen_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--host", default="127.0.0.1", help="address to listen on")
-        command.add_argument("--port", type=int, default=8080, help="port to listen on")
+        command.add_argument(
+            "--port",
+            type=int,
+            default=8080,
+            help="port to listen on (0: a free one, named in the first line printed)",
+        )
 
     serve = commands.add_parser("serve", help="run the web server")
     listen_options(serve)
