@@ -98,6 +98,22 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0]
 
 
+def logged_port(log: Path, process: subprocess.Popen[str], seconds: float = START_SECONDS) -> int:
+    """`listening_port` for a `visio serve --port 0` whose stdout goes to the file `log`: the
+    port named in its banner, read once the banner is written (checked every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        text = log.read_text() if log.exists() else ""
+        found = re.search(r"listening on http://[^\s:]+:(\d+)", text)
+        if found:
+            return int(found.group(1))
+        if process.poll() is not None:
+            raise AssertionError(f"the server stopped: {text}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no banner in {seconds} s: {text}")
+        time.sleep(0.05)
+
+
 def wait_for(url: str, process: subprocess.Popen[str], seconds: float = START_SECONDS) -> int:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

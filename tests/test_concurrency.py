@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.test_cli import environment, free_port, wait_for
+from tests.test_cli import environment, listening_port
 from visio.app import create_app
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
@@ -215,22 +215,21 @@ async def test_two_processes_on_one_postgresql(
     url, seeded_world = seeded
     world = {**seeded_world, "name_the_station": name_the_station}
     env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=url)
-    ports = [free_port(), free_port()]
-    # Popen only starts the servers; nothing here waits on them while the loop runs.
+    # Popen only starts the servers; nothing here waits on them while the loop runs. Port 0:
+    # each takes the port the system gives it and names it once it listens.
     servers = [
         subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", "visio", "serve", "--port", str(port)],
+            [sys.executable, "-m", "visio", "serve", "--port", "0"],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for port in ports
+        for _ in range(2)
     ]
     logs: list[str] = []
     try:
-        for port, server in zip(ports, servers, strict=True):
-            await asyncio.to_thread(wait_for, f"http://127.0.0.1:{port}/readyz", server)
+        ports = [(await asyncio.to_thread(listening_port, server))[0] for server in servers]
         outcome = await fire([f"http://127.0.0.1:{port}" for port in ports], world)
     finally:
         for server in servers:

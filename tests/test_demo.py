@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from tests.test_cli import environment, free_port, wait_for
+from tests.test_cli import environment, listening_port
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.models import (
     ACTIVE_STATUSES,
@@ -244,10 +244,9 @@ async def _is_alive_today(session: AsyncSession) -> None:
 
 
 def test_visio_demo_serves_a_ready_populated_service(tmp_path: Path) -> None:
-    port = free_port()
     env = environment()
     process = subprocess.Popen(
-        [sys.executable, "-m", "visio", "demo", "--port", str(port)],
+        [sys.executable, "-m", "visio", "demo", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -255,13 +254,13 @@ def test_visio_demo_serves_a_ready_populated_service(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert wait_for(f"http://127.0.0.1:{port}/readyz", process, seconds=90) == 200
+        # The banner comes once the demo listens, on the port the system gave it (port 0).
+        port, banner = listening_port(process, last_line="Ctrl+C")
+        ready = f"http://127.0.0.1:{port}/readyz"
+        with urllib.request.urlopen(ready, timeout=60) as response:
+            assert response.status == 200
         assert (tmp_path / "visio-demo.db").is_file()
-        banner = ""
-        assert process.stdout is not None
-        while "Ctrl+C" not in banner:
-            banner += process.stdout.readline()
-        assert f"http://127.0.0.1:{port}" in banner
+        assert f"visio demo on http://127.0.0.1:{port} " in banner
         token = re.search(r"API token of admin@visio.example: (\S+)", banner)
         assert token, banner
         for role in ("admin", "desk", "coordinator", "agent"):
@@ -270,7 +269,7 @@ def test_visio_demo_serves_a_ready_populated_service(tmp_path: Path) -> None:
             f"http://127.0.0.1:{port}/api/v1/sites",
             headers={"Authorization": f"Bearer {token.group(1)}"},
         )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
             sites = json.loads(response.read())
         assert len(sites) == 5
         assert "secret" not in banner.lower()

@@ -26,7 +26,7 @@ import holidays
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.test_cli import environment, free_port, wait_for
+from tests.test_cli import environment, logged_port
 from tests.test_concurrency import seed
 from visio.db.engine import make_sessionmaker
 from visio.db.models import Appointment, Citizen, Station
@@ -110,20 +110,19 @@ class Burst:
 
 def start_server(url: str, log_path: Path, **variables: str) -> tuple[subprocess.Popen[str], str]:
     """`visio serve` on a free loopback port, its log in `log_path`; returns it and its URL
-    once /healthz answers."""
-    port = free_port()
+    once it listens. Port 0: the server takes the port the system gives it and names it in
+    its banner, so no other process can take it between the choice and the bind."""
     env = environment(
         **{"VISIO_SECRET_KEY": SECRET, "VISIO_DATABASE_URL": url, "VISIO_RUN_WORKER": "false",
            **variables}
     )  # fmt: skip
     with log_path.open("w") as log_file:
         server = subprocess.Popen(
-            [sys.executable, "-m", "visio", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=log_file, text=True,
+            [sys.executable, "-m", "visio", "serve", "--port", "0"],
+            env=env, stdout=log_file, stderr=log_file, text=True,
         )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/healthz", server)
+        base = f"http://127.0.0.1:{logged_port(log_path, server)}"
     except BaseException:
         server.kill()
         server.wait()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.handlers.test_meeting_pages import House, book, house, settings
-from tests.test_cli import SECRET, environment, free_port, visio, wait_for
+from tests.test_cli import SECRET, environment, logged_port, visio
 from visio.db.models import AuditEntry
 from visio.logs import JsonFormatter, configure, current_request_id, request_id_from
 
@@ -125,15 +125,14 @@ def test_visio_serve_writes_one_json_line_a_request_with_its_id(
         VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url, VISIO_LOG_FORMAT="json"
     )
     assert visio("db", "upgrade", env=env).returncode == 0
-    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "visio", "serve", "--port", str(port)],
+            [sys.executable, "-m", "visio", "serve", "--port", "0"],
             env=env, stdout=output, stderr=output, text=True,
         )  # fmt: skip
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", server)
+        port = logged_port(log, server)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/me", headers={"X-Request-Id": "json-line-0001"}
         )
