@@ -310,7 +310,7 @@ async def _book_slot(
     day = inputs.first_day
     loads: dict[int, int] = {}
     if locked_first:
-        candidates = _candidates(inputs, request, day, now, exclude=set())
+        candidates = _candidates(inputs, request, day, now)
         if len(candidates) > 1:
             loads = await _week_loads(connection, inputs, candidates, request.start)
             candidates.sort(key=lambda slot: (loads.get(slot.agent_id, 0), slot.agent_id))
@@ -332,9 +332,8 @@ async def _book_slot(
             # it back, nothing of this request stays.
             raise SlotUnavailable() from None
         return _Booked(appointment_id, values, inputs)
-    tried: set[int] = set()
     for attempt_number in range(MAX_AGENT_ATTEMPTS):
-        candidates = _candidates(inputs, request, day, now, exclude=tried)
+        candidates = _candidates(inputs, request, day, now)
         if not candidates:
             break
         if attempt_number == 0 and len(candidates) > 1:
@@ -369,10 +368,14 @@ async def _book_slot(
             if isinstance(refused, DBAPIError) and not lost_race(refused):
                 raise
             # Another booking took this agent or station first (the exclusion constraint,
-            # or a deadlock PostgreSQL broke: `lost_race`): the database said no, so do we,
-            # and try the next free agent.
+            # or a deadlock PostgreSQL broke: `lost_race`): the database said no, so do we.
+            # What is free is read again (the winner has committed): an agent taken is
+            # passed over for the next fairest, an agent whose station was taken gets
+            # another free station (every booking picks the smallest free one first).
             await attempt.rollback()
-            tried.add(slot.agent_id)
+            inputs = await availability.load_schedules(
+                session, inputs.head, first_day=day, last_day=day, agent_id=request.agent_id
+            )
             continue
         await attempt.commit()
         return _Booked(appointment_id, values, fresh)
@@ -447,15 +450,15 @@ def _new_appointment(
 
 
 def _candidates(
-    inputs: SearchInputs, request: BookingRequest, day: date, now: datetime, exclude: set[int]
+    inputs: SearchInputs, request: BookingRequest, day: date, now: datetime
 ) -> list[Slot]:
     """The slots at exactly the requested start, best first (the agent asked for, else
-    each free agent by id), leaving out agents that already lost a race."""
+    each free agent by id)."""
     stations = inputs.stations
     if request.station_id is not None:
         stations = tuple(s for s in stations if s.station_id == request.station_id)
     slots = find_slots(inputs.site, stations, inputs.motive, inputs.agents, day, day, now)
-    return [s for s in slots if s.start == request.start and s.agent_id not in exclude]
+    return [s for s in slots if s.start == request.start]
 
 
 async def _next_slots(
