@@ -506,6 +506,9 @@ async def test_each_block_is_audited_without_the_email(
     # Only hashes are kept of what was tried.
     keys = [row.key for row in (await session.scalars(select(LoginThrottle))).all()]
     assert keys and all(re.fullmatch(r"[0-9a-f]{64}", key) for key in keys)
+    # Keyed by the secret key: a list of emails hashed alone matches none of them.
+    for tried in (DESK_EMAIL, NOBODY_EMAIL):
+        assert hashlib.sha256(tried.lower().encode()).hexdigest() not in keys
 
 
 async def test_one_address_trying_many_emails_is_blocked(

@@ -134,7 +134,7 @@ async def test_a_wrong_password_is_counted_and_a_blocked_key_is_not_checked(
     async def attempt(password: str, email: str = "Rose@Visio.example ") -> object:
         return await sessions.sign_in(
             session, email, password, address="192.0.2.7", user_agent="",
-            previous_token=None, now=clock(),
+            previous_token=None, secret="s" * 40, now=clock(),
         )  # fmt: skip
 
     for _ in range(5):

@@ -63,7 +63,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             request.app[SETTINGS].trusted_proxies(),
         ),
         user_agent=request.headers.get("User-Agent", ""),
-        previous_token=web_session.session_token(request), now=now(request),
+        previous_token=web_session.session_token(request),
+        secret=request.app[SETTINGS].secret_key, now=now(request),
     )  # fmt: skip
     if isinstance(result, sessions.TooManyAttempts):
         context["error"] = _too_many(result.retry_after)

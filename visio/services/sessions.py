@@ -17,6 +17,7 @@ is audited. A successful sign-in clears the account's and the address's counts.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import math
 import secrets
@@ -56,8 +57,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _key(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def _key(secret: str, text: str) -> str:
+    """A throttle key: an HMAC under the secret key, so a copy of the table alone cannot be
+    matched against a list of emails or addresses to learn who was tried."""
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------- sessions
@@ -221,6 +224,7 @@ async def sign_in(
     address: str,
     user_agent: str,
     previous_token: str | None,
+    secret: str,
     now: datetime,
 ) -> SignInResult:
     """Check an email and password from a client `address` and open a session.
@@ -231,7 +235,10 @@ async def sign_in(
     them (commits) although it refuses. On success the counts are cleared, and the
     browser's `previous_token` session, if any, ends: a sign-in always starts a new one.
     """
-    keys = {"account": _key(accounts.normalise_email(email)), "address": _key(address)}
+    keys = {
+        "account": _key(secret, accounts.normalise_email(email)),
+        "address": _key(secret, address),
+    }
     connection = await session.connection()
     found = await connection.execute(
         statements.throttles(), {"account_key": keys["account"], "address_key": keys["address"]}

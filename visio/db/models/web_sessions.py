@@ -32,8 +32,9 @@ class WebSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins in a row, per account or per client address (`scope`); `key` is the
-    SHA-256 of the folded email or of the address, so no list of tried emails is kept."""
+    """Failed sign-ins in a row, per account or per client address (`scope`); `key` is an
+    HMAC-SHA-256 under the secret key of the folded email or of the address, so no list of
+    tried emails is kept, nor can one be matched against the table without the key."""
 
     __tablename__ = "login_throttles"
 
