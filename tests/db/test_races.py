@@ -16,13 +16,17 @@ from visio.db.races import lost_race
 BUMP = text("UPDATE races SET v = v + 1 WHERE id = :id")
 
 
-async def _refused(engine: AsyncEngine, first: int, second: int) -> DBAPIError | None:
-    """Update two rows in this order, pausing between them; the error, if any."""
+async def _refused(
+    engine: AsyncEngine, first: int, second: int, both_hold_one: asyncio.Barrier
+) -> DBAPIError | None:
+    """Update two rows in this order, the second once the other transaction holds its first
+    row too (a pause instead would not do on a busy machine: the other might come after
+    this one committed, and wait instead of deadlocking); the error, if any."""
     async with engine.connect() as connection:
         try:
             async with connection.begin():
                 await connection.execute(BUMP, {"id": first})
-                await asyncio.sleep(0.3)
+                await both_hold_one.wait()
                 await connection.execute(BUMP, {"id": second})
         except DBAPIError as error:
             return error
@@ -37,8 +41,12 @@ async def test_a_deadlock_postgresql_breaks_is_a_lost_race(scratch_url: str) -> 
             await connection.execute(text("CREATE TABLE races (id int PRIMARY KEY, v int)"))
             await connection.execute(text("INSERT INTO races VALUES (1, 0), (2, 0)"))
         # Two transactions taking the same two rows in opposite orders: one is broken.
-        errors = [e for e in await asyncio.gather(_refused(engine, 1, 2), _refused(engine, 2, 1))
-                  if e is not None]  # fmt: skip
+        both_hold_one = asyncio.Barrier(2)
+        async with asyncio.timeout(120):  # only so that a failure cannot hang the suite
+            refused = await asyncio.gather(
+                _refused(engine, 1, 2, both_hold_one), _refused(engine, 2, 1, both_hold_one)
+            )
+        errors = [error for error in refused if error is not None]
         assert len(errors) == 1
         assert getattr(errors[0].orig, "sqlstate", None) == "40P01"
         assert lost_race(errors[0])
