@@ -339,7 +339,8 @@ def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
 
     handler = Counting()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    # ready_timeout: aiosmtpd gives its thread 5 s to start, short on a busy machine.
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=START_SECONDS)
     controller.start()
     env.update(VISIO_SMTP_HOST="127.0.0.1", VISIO_SMTP_PORT=str(port), VISIO_SMTP_TLS="none")
     worker = subprocess.Popen(

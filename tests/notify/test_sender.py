@@ -26,7 +26,7 @@ from visio.notify.sender import OutboxSender, SmtpConfig, retry_delay
 from visio.settings import Settings
 
 from ..conftest import SECRET, Clock
-from ..test_cli import free_port
+from ..test_cli import START_SECONDS, free_port
 
 ICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
 
@@ -72,7 +72,10 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        # ready_timeout: aiosmtpd gives its thread 5 s to start, short on a busy machine.
+        self._controller = Controller(
+            self.recorder, hostname="127.0.0.1", port=self.port, ready_timeout=START_SECONDS
+        )
         self._controller.start()
 
     def stop(self) -> None:
@@ -458,7 +461,7 @@ async def test_tls_and_authentication(
     )
     controller = Controller(
         recorder, hostname="127.0.0.1", port=port, authenticator=authenticator,
-        auth_required=True, **options,
+        auth_required=True, ready_timeout=START_SECONDS, **options,
     )  # fmt: skip
     controller.start()
     try:
