@@ -40,6 +40,13 @@ SECRET = "test-secret-" + "x" * 40
 DEFAULT_NOW = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
 
 
+# argon2 at its production cost takes a tenth of a second and 64 MiB a hash (seconds on a
+# loaded machine), and the suite signs in thousands of times: the tests check the rules of
+# passwords and sessions at a low cost, the same algorithm (argon2id). One test below
+# checks the production cost itself, in a process of its own.
+accounts.set_password_cost(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """Two workers a core: many tests wait (on a browser, a subprocess, a poll), and the
     other worker of the core runs meanwhile."""

@@ -8,6 +8,8 @@ role and houses, and an unknown, revoked or disabled one gives nobody.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -346,3 +348,16 @@ async def test_a_wrong_password_unknown_email_or_closed_account_gives_nobody(
     assert await accounts.authenticate_password(session, email, PASSWORD, clock()) is None
     last_login = await session.scalar(select(User.last_login_at).where(User.id == created.id))
     assert last_login is None
+
+
+def test_visio_hashes_passwords_at_argon2s_recommended_cost() -> None:
+    """What the suite lowers for speed is the production default: argon2id, 64 MiB, three
+    passes, four lanes (checked in a fresh interpreter, as visio runs)."""
+    code = (
+        "from visio.services import accounts\n"
+        "print(accounts.hash_password('un mot de passe solide'))\n"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert made.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

@@ -44,9 +44,36 @@ TOKEN_PREFIX = "visio_"  # noqa: S105 (a marker, not a secret)
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 10
 
-_hasher = PasswordHasher()
-# Verifying against this keeps a wrong email as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password, only a timing guard")
+
+class _Passwords:
+    """argon2id at the library's recommended cost (RFC 9106's second choice: 64 MiB, 3
+    passes, 4 lanes), and the hash a wrong email is verified against, made at first use."""
+
+    def __init__(self) -> None:
+        self.hasher = PasswordHasher()
+        self._dummy: str | None = None
+
+    @property
+    def dummy(self) -> str:
+        # Verifying against this keeps a wrong email as slow as a wrong password.
+        if self._dummy is None:
+            self._dummy = self.hasher.hash("not a real password, only a timing guard")
+        return self._dummy
+
+    def set_cost(self, *, time_cost: int, memory_cost: int, parallelism: int) -> None:
+        self.hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
+        )
+        self._dummy = None
+
+
+_passwords = _Passwords()
+
+
+def set_password_cost(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """argon2's cost for this process from now on (memory in KiB). The test suite lowers it:
+    thousands of sign-ins there check the rules, not the cost; visio itself never calls it."""
+    _passwords.set_cost(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 def actor_of(user: User) -> Actor:
@@ -80,7 +107,7 @@ async def load_by_ids(
 
 def hash_password(password: str) -> str:
     """An argon2id hash of `password`."""
-    return _hasher.hash(password)
+    return _passwords.hasher.hash(password)
 
 
 def hash_token(token: str) -> str:
@@ -429,12 +456,12 @@ async def authenticate_password(
     user = await find_user_by_email(session, email)
     stored = user.password_hash if user is not None and user.active else None
     # argon2 takes a good tenth of a second on purpose: in a thread, not on the event loop.
-    if not await asyncio.to_thread(_verify, stored or _DUMMY_HASH, password):
+    if not await asyncio.to_thread(_verify, stored or _passwords.dummy, password):
         return None
     if user is None or stored is None:
         return None
     values: dict[str, object] = {"last_login_at": now}
-    if _hasher.check_needs_rehash(stored):
+    if _passwords.hasher.check_needs_rehash(stored):
         values["password_hash"] = hash_password(password)
     await session.execute(update(User).where(User.id == user.id).values(**values))
     return actor_of(user)
@@ -442,7 +469,7 @@ async def authenticate_password(
 
 def _verify(stored: str, password: str) -> bool:
     try:
-        return bool(_hasher.verify(stored, password))
+        return bool(_passwords.hasher.verify(stored, password))
     except (VerificationError, InvalidHashError):
         return False
 
