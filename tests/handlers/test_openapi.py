@@ -79,3 +79,15 @@ async def test_a_public_operation_documents_the_refusal_of_a_bad_token(client: A
     refused = await client.get("/healthz", headers={"Authorization": "Bearer unknown"})
     assert refused.status == 401
     assert (await refused.json())["error"]["code"] == "not_authenticated"
+
+
+async def test_every_operation_says_it_may_answer_503_with_retry_after(client: Any) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    for path, methods in document["paths"].items():
+        for method, entry in methods.items():
+            unavailable = entry["responses"]["503"]
+            assert "Retry-After" in unavailable.get("headers", {}), (method, path)
+    readiness = document["paths"]["/readyz"]["get"]["responses"]["503"]
+    schema = readiness["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/ErrorResponse"} in schema["oneOf"]
+    assert len(schema["oneOf"]) == 2

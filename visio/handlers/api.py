@@ -48,6 +48,8 @@ class Operation:
     other_media: Mapping[str, str] = dataclasses.field(default_factory=dict)
     # Whether a call made again with the same `Idempotency-Key` gets its first answer.
     idempotent: bool = False
+    # Refusals answered with the success's own model, not the error format (status: when).
+    answered_in_kind: Mapping[int, str] = dataclasses.field(default_factory=dict)
 
 
 OPERATION_ATTRIBUTE = "__visio_operation__"
@@ -66,6 +68,7 @@ def operation(
     headers: Mapping[str, str] | None = None,
     other_media: Mapping[str, str] | None = None,
     idempotent: bool = False,
+    answered_in_kind: Mapping[int, str] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Declare a JSON endpoint.
 
@@ -87,6 +90,7 @@ def operation(
         headers=dict(headers or {}),
         other_media=dict(other_media or {}),
         idempotent=idempotent,
+        answered_in_kind=dict(answered_in_kind or {}),
     )
 
     def decorate(handler: Handler) -> Handler:

@@ -34,6 +34,9 @@ async def healthz(request: web.Request) -> web.Response:
     signed_in=False,
     response=Readiness,
     tags=["monitoring"],
+    answered_in_kind={
+        503: "Not ready: the database does not answer, or its schema is not the code's"
+    },
 )
 async def readyz(request: web.Request) -> web.Response:
     expected = head_revision()

@@ -22,6 +22,7 @@ _ERRORS = {
     "409": "Conflict with the current state",
     "413": "Body larger than the server takes",
     "422": "Invalid fields",
+    "503": "The database cannot be reached for now: try again after Retry-After seconds",
 }
 _REF = "#/components/schemas/{model}"
 # The request header of the operations a client may safely send again.
@@ -132,6 +133,21 @@ def build_document(app: web.Application) -> dict[str, Any]:
                 "description": description,
                 "content": {"application/json": {"schema": error_ref}},
             }
+            if int(status) in declared.answered_in_kind and "content" in success:
+                # The success's own model, or the error format when the refusal comes
+                # before the handler (a token that cannot be checked with no database).
+                own = success["content"]["application/json"]["schema"]
+                responses[status] = {
+                    "description": f"{declared.answered_in_kind[int(status)]}; or {description}",
+                    "content": {"application/json": {"schema": {"oneOf": [own, error_ref]}}},
+                }
+            if status == "503":
+                responses[status]["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds before trying again",
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                }
         entry["responses"] = responses
         paths.setdefault(path, {})[method] = entry
     for model in named:
