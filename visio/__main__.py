@@ -122,7 +122,7 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
         fields = {
             "remote": request.remote,
             "method": request.method,
-            "path": request.path,
+            "path": logs.loggable_path(request),
             "status": response.status,
             "duration_ms": round(time * 1000, 1),
             "request_id": request.get(REQUEST_ID) or "-",
@@ -131,7 +131,7 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
             "%s %s %s %d %.1fms",
             request.remote,
             request.method,
-            request.path,
+            fields["path"],
             response.status,
             time * 1000,
             extra=fields,

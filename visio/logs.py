@@ -17,6 +17,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+from aiohttp import web
+
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: Final = ("text", "json")
 REQUEST_ID_HEADER: Final = "X-Request-Id"
@@ -67,6 +69,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def loggable_path(request: web.BaseRequest) -> str:
+    """The request's path as logs may show it: its route's pattern when the path carries a
+    secret (a calendar feed's or a password link's token), so no log line hands it over;
+    never a query string (a search may hold a citizen's name)."""
+    match_info = getattr(request, "match_info", None)
+    if match_info is not None and "token" in match_info:
+        resource = match_info.route.resource
+        if resource is not None:
+            return str(resource.canonical)
+    return request.path
 
 
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"

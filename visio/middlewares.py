@@ -24,7 +24,7 @@ from visio.keys import (
     SESSIONMAKER,
     SETTINGS,
 )
-from visio.logs import REQUEST_ID_HEADER, current_request_id, request_id_from
+from visio.logs import REQUEST_ID_HEADER, current_request_id, loggable_path, request_id_from
 from visio.services import accounts, sessions
 from visio.services.errors import (
     Conflict,
@@ -172,7 +172,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # Our fault but not a bug: the outage is logged once, not once a request.
             request.app[DB_OUTAGE].failed(error)
             return _render_error(request, Unavailable())
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        log.exception("unexpected error on %s %s", request.method, loggable_path(request))
         return _render_error(request, Internal())
 
 

@@ -26,6 +26,7 @@ from visio.logs import JsonFormatter, configure, current_request_id, request_id_
 
 __all__ = ["house", "settings"]
 
+FEED_TOKEN = "visio_cal_Zq3vN8kL2xW9pR4tY7uB1cD6fG0hJ5mS"
 DRAWN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -141,6 +142,12 @@ def test_visio_serve_writes_one_json_line_a_request_with_its_id(
         with refused.value as answer:
             assert answer.code == 401
             assert answer.headers["X-Request-Id"] == "json-line-0001"
+        # A path holding a secret (a calendar feed's token, a password link's) is logged as
+        # its route's pattern.
+        for secret_path in (f"/calendar/{FEED_TOKEN}.ics", f"/password/reset/{FEED_TOKEN}"):
+            with pytest.raises(urllib.error.HTTPError) as unknown:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{secret_path}", timeout=10)
+            unknown.value.close()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=40)
@@ -149,6 +156,9 @@ def test_visio_serve_writes_one_json_line_a_request_with_its_id(
     assert access["request_id"] == "json-line-0001"
     assert access["status"] == 401 and access["method"] == "GET"
     assert access["level"] == "info" and isinstance(access["duration_ms"], float)
+    paths = {line.get("path") for line in lines}
+    assert {"/calendar/{token}.ics", "/password/reset/{token}"} <= paths
+    assert FEED_TOKEN not in log.read_text()
     # Every line of the log is JSON, the banner on stdout aside.
     assert all(
         line.startswith("{") for line in log.read_text().splitlines() if "listening on" not in line
