@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
-from tests.deploy.test_deploy_files import _tool
+from tests.deploy.test_deploy_files import _tool, nginx_check, self_signed
 from tests.test_cli import environment, free_port, wait_for
 
 ROOT = Path(__file__).parents[2]
@@ -64,31 +64,12 @@ def test_the_compose_file_is_valid_and_runs_what_the_issue_asks(tmp_path: Path) 
 
 
 def test_nginx_accepts_the_compose_site(tmp_path: Path) -> None:
-    nginx, openssl = _tool("nginx"), _tool("openssl")
-    certificate, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(certificate)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    self_signed(tmp_path)
     site = (DEPLOY / "compose.nginx.conf").read_text()
     site = site.replace("/etc/ssl/visio/", f"{tmp_path}/")
     # The containers' names resolve only inside compose's network; here, loopback.
     site = site.replace("web1:8080", "127.0.0.1:18081").replace("web2:8080", "127.0.0.1:18082")
-    site = site.replace("listen 80;", "listen 127.0.0.1:18080;")
-    site = site.replace("listen 443 ", "listen 127.0.0.1:18443 ")
-    (tmp_path / "site.conf").write_text(site)
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/logs/error.log;\nevents {{}}\n"
-        f"http {{\n    access_log off;\n    include {tmp_path}/site.conf;\n}}\n"
-    )
-    done = subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = nginx_check(tmp_path, site)
     assert done.returncode == 0, done.stderr
 
 

@@ -84,33 +84,45 @@ def test_only_the_worker_upgrades_the_schema_and_the_web_units_wait_for_it() -> 
     assert "VISIO_RUN_WORKER=false" in web
 
 
-def test_nginx_accepts_the_site(tmp_path: Path) -> None:
-    nginx, openssl = _tool("nginx"), _tool("openssl")
-    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate and its key for localhost, made with openssl in `folder`."""
+    openssl = _tool("openssl")
+    certificate, key = folder / "fullchain.pem", folder / "privkey.pem"
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(certificate)],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    site = (DEPLOY / "visio.nginx.conf").read_text()
-    site = site.replace("/etc/ssl/visio/fullchain.pem", str(certificate))
-    site = site.replace("/etc/ssl/visio/privkey.pem", str(key))
-    # The ports and addresses of this machine's test, nothing else changed.
+    return certificate, key
+
+
+def nginx_check(folder: Path, site: str) -> subprocess.CompletedProcess[str]:
+    """`nginx -t` of `site` inside an http block of its own, on loopback ports: its
+    `listen 80;` and `listen 443 …` lines moved to 127.0.0.1:18080 and :18443."""
+    nginx = _tool("nginx")
     site = re.sub(r"listen \[::\]:\d+[^;]*;\n", "", site)
     site = site.replace("listen 80;", "listen 127.0.0.1:18080;")
     site = site.replace("listen 443 ", "listen 127.0.0.1:18443 ")
-    (tmp_path / "site.conf").write_text(site)
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/logs/error.log;\nevents {{}}\n"
-        f"http {{\n    access_log off;\n    include {tmp_path}/site.conf;\n}}\n"
+    (folder / "site.conf").write_text(site)
+    (folder / "logs").mkdir(exist_ok=True)
+    (folder / "nginx.conf").write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/logs/error.log;\nevents {{}}\n"
+        f"http {{\n    access_log off;\n    include {folder}/site.conf;\n}}\n"
     )
-    done = subprocess.run(
-        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+    return subprocess.run(
+        [nginx, "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_nginx_accepts_the_site(tmp_path: Path) -> None:
+    certificate, key = self_signed(tmp_path)
+    site = (DEPLOY / "visio.nginx.conf").read_text()
+    site = site.replace("/etc/ssl/visio/fullchain.pem", str(certificate))
+    site = site.replace("/etc/ssl/visio/privkey.pem", str(key))
+    done = nginx_check(tmp_path, site)
     assert done.returncode == 0, done.stderr
     # Only the two lines of a clean check: no warning, no deprecation on this version.
     lines = [line for line in done.stderr.splitlines() if line.strip()]
