@@ -43,6 +43,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_slots import scratch_database
+from report import result
 
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
@@ -163,8 +164,14 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the server did not become ready")
 
 
-async def load(port: int, token: str, requests: list[dict[str, Any]], clients: int,
-               total: int) -> tuple[float, dict[int | str, int]]:  # fmt: skip
+async def load(
+    port: int,
+    token: str,
+    requests: list[dict[str, Any]],
+    clients: int,
+    total: int,
+    path: str = "/api/v1/appointments",
+) -> tuple[float, dict[int | str, int]]:
     """Send the requests from `clients` clients at once; the time taken and how many got
     each status ("201 replayed": a first answer given again). A request with a "key"
     sends it as its Idempotency-Key; each request keeps the citizen it was sent with."""
@@ -182,7 +189,7 @@ async def load(port: int, token: str, requests: list[dict[str, Any]], clients: i
                 body["citizen"] = request["citizen"] = request.get("citizen") or {
                     "first_name": f"Usager{number}", "last_name": f"Banc{request['agent_id']}",
                     "email": f"u{number}@courriel.example" if number % 2 else None}  # fmt: skip
-                async with http.post("/api/v1/appointments", json=body, headers=headers) as reply:
+                async with http.post(path, json=body, headers=headers) as reply:
                     await reply.read()
                     status: int | str = reply.status
                     if reply.headers.get("Idempotent-Replayed") == "true":
@@ -227,8 +234,29 @@ async def double_bookings(url: str) -> tuple[int, int, int, int]:
         await engine.dispose()
 
 
+async def baseline(url: str, requests: list[dict[str, Any]], clients: int, total: int) -> float:
+    """Requests per second of the bare one-INSERT server (bench/baseline.py) on the same
+    database, with the same clients and bodies."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("baseline.py")), "serve",
+         "--database-url", url, "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(wait_ready, port, server)
+        await load(port, "", requests[: total // 10], clients, total // 10, "/insert")
+        elapsed, statuses = await load(port, "", requests, clients, total, "/insert")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return statuses.get(201, 0) / elapsed
+
+
 async def run(url: str, clients: int, total: int, warmup: int, keys: bool) -> None:
     token, requests = await populate(url)
+    # The bare server before and after visio, so a machine slowing down in between shows.
+    bare_before = await baseline(url, [dict(r) for r in requests], clients, total)
     if keys:
         requests = [{**request, "key": str(uuid.uuid4())} for request in requests]
     port = free_port()
@@ -248,6 +276,7 @@ async def run(url: str, clients: int, total: int, warmup: int, keys: bool) -> No
     finally:
         server.terminate()
         server.wait(timeout=30)
+    bare_after = await baseline(url, [dict(r) for r in requests], clients, total)
     agents_twice, stations_twice, outbox, unannounced = await double_bookings(url)
     backend = url.split(":")[0].split("+")[0]
     booked = statuses.get(201, 0)
@@ -259,6 +288,14 @@ async def run(url: str, clients: int, total: int, warmup: int, keys: bool) -> No
         f"agents {agents_twice}, stations {stations_twice} | outbox rows {outbox}, "
         f"bookings without their agent's confirmation {unannounced}"
     )
+    rate, bare = booked / elapsed, (bare_before + bare_after) / 2
+    print(
+        f"{backend:<10} same-run baseline, bare aiohttp + one INSERT transaction: "
+        f"{bare_before:.0f} then {bare_after:.0f} requests/s | visio's share: {rate / bare:.0%}"
+    )
+    result(bench="booking", database=backend, figure=f"{rate:.0f} bookings/s",
+           baseline=f"{bare:.0f} bare INSERT requests/s", share=rate / bare,
+           check=f"double bookings {agents_twice + stations_twice}")  # fmt: skip
     if keys:
         print(
             f"{'':<10} every booking sent again with its key: {total / replay_elapsed:.0f} "
