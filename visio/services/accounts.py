@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -438,6 +438,32 @@ async def authenticate_token(session: AsyncSession, token: str, now: datetime) -
         await connection.execute(
             update(ApiToken).where(ApiToken.id == first.token_id).values(last_used_at=now)
         )
+    return actor_of_rows(rows)
+
+
+class UserRow(Protocol):
+    """What the sign-in statements read of a person: one row per house of theirs."""
+
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def agent_id(self) -> int | None: ...
+    @property
+    def site_id(self) -> int | None: ...
+
+
+def actor_of_rows(rows: Sequence[UserRow], houses: Iterable[str] = ()) -> Actor:
+    """The actor of the rows a sign-in statement read (a token's, a session's), with the
+    names of their houses when the statement read them."""
+    first = rows[0]
     return Actor(
         user_id=first.user_id,
         email=first.email,
@@ -446,6 +472,7 @@ async def authenticate_token(session: AsyncSession, token: str, now: datetime) -
         locale=first.locale,
         site_ids=frozenset(row.site_id for row in rows if row.site_id is not None),
         agent_id=first.agent_id,
+        houses=tuple(sorted(houses)),
     )
 
 

@@ -102,15 +102,8 @@ async def session_actor(session: AsyncSession, token: str, now: datetime) -> Act
         return None
     if now - first.last_seen_at >= TOUCH_INTERVAL:
         await statements.touch_session(connection, first.session_id, now)
-    return Actor(
-        user_id=first.user_id,
-        email=first.email,
-        name=first.name,
-        role=first.role,
-        locale=first.locale,
-        site_ids=frozenset(row.site_id for row in rows if row.site_id is not None),
-        agent_id=first.agent_id,
-        houses=tuple(sorted(row.site_name for row in rows if row.site_name is not None)),
+    return accounts.actor_of_rows(
+        rows, houses=(row.site_name for row in rows if row.site_name is not None)
     )
 
 
