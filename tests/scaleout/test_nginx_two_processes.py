@@ -35,7 +35,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.deploy.test_deploy_files import _tool
+from bench.nginx_loopback import nginx_conf, nginx_site
+from tests.deploy.test_deploy_files import _tool, self_signed
 from tests.handlers.test_pages import form_token
 from tests.test_cli import environment, free_port, wait_for
 from tests.test_concurrency import next_monday_10, seed
@@ -45,9 +46,6 @@ from visio.services import accounts
 
 pytestmark = pytest.mark.postgres
 
-CHECKOUT = Path(__file__).parents[2]
-SITE = CHECKOUT / "deploy" / "visio.nginx.conf"
-STATIC = CHECKOUT / "visio" / "static"
 SECRET = "scale-out-secret-" + "s" * 30
 DESK_EMAIL, PASSWORD = "guichet@visio.example", "un mot de passe assez long"
 AGENTS = STATIONS = 4
@@ -127,53 +125,6 @@ def stopped(deployment: Deployment) -> Iterator[Deployment]:
         yield deployment
     finally:
         deployment.stop_all()
-
-
-def nginx_site(folder: Path, *, http: int, https: int, upstreams: list[int]) -> str:
-    """The operator's site with this machine's addresses, ports, certificate and static
-    folder: nothing else changed."""
-    certificate, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    site = SITE.read_text()
-    site = site.replace("/etc/ssl/visio/fullchain.pem", str(certificate))
-    site = site.replace("/etc/ssl/visio/privkey.pem", str(key))
-    site = re.sub(r"listen \[::\]:\d+[^;]*;\n", "", site)
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{http};")
-    site = site.replace("listen 443 ", f"listen 127.0.0.1:{https} ")
-    servers = re.findall(r"server 127\.0\.0\.1:(\d+)", site)
-    assert servers == ["8081", "8082"], "the site's upstream changed: adapt this test"
-    for written, port in zip(servers, upstreams, strict=True):
-        site = site.replace(f"127.0.0.1:{written} ", f"127.0.0.1:{port} ")
-    alias = re.search(r"alias (\S+);", site)
-    assert alias is not None
-    site = site.replace(alias.group(1), f"{STATIC}/")
-    return site
-
-
-def nginx_conf(folder: Path, site: Path) -> str:
-    """nginx's main file, everything in `folder`; the access log has the id it sent on."""
-    temp = "\n".join(
-        f"    {kind}_temp_path {folder}/temp/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # Run as root (as CI does), the workers stay root: the test's folder is not theirs.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return (
-        f"{user}daemon off;\npid {folder}/nginx.pid;\nerror_log {folder}/nginx-error.log;\n"
-        "events { worker_connections 256; }\n"
-        "http {\n"
-        # As Debian's own nginx.conf: the static files' types.
-        "    include /etc/nginx/mime.types;\n"
-        "    log_format ids '$request_id $status $request_method $request_uri';\n"
-        f"    access_log {folder}/access.log ids;\n"
-        f"{temp}\n"
-        f"    include {site};\n"
-        "}\n"
-    )
 
 
 async def wait_https(url: str, process: subprocess.Popen[bytes], seconds: float = 20) -> None:
@@ -355,7 +306,8 @@ async def test_two_processes_behind_nginx(
     smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     site = folder / "site.conf"
-    site.write_text(nginx_site(folder, http=http, https=https, upstreams=visio_ports))
+    certificate, key = self_signed(folder)
+    site.write_text(nginx_site(certificate, key, http=http, https=https, upstreams=visio_ports))
     (folder / "nginx.conf").write_text(nginx_conf(folder, site))
     try:
         world = await arrange(engine)
