@@ -608,6 +608,66 @@ async def test_a_booking_reaches_the_agent_in_their_language_with_the_invitation
     assert not any("rigal" in rcpt[0] for rcpt, _s in received)
 
 
+async def test_the_sender_says_of_each_message_the_request_that_queued_it(
+    client: Any,
+    world: Any,
+    smtp: SmtpServer,
+    maker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A booking's messages keep its request id; the sender's line about each message, sent
+    or not, carries that id, so a reference quoted on the phone leads to the emails too."""
+    from tests.handlers.conftest import booking
+
+    response = await client.post(
+        "/api/v1/appointments", json=booking(world),
+        headers={**world.headers, "X-Request-Id": "desk-booking-0042"},
+    )  # fmt: skip
+    assert response.status == 201
+    queued = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.request_id).order_by(
+                OutboxMessage.id
+            )
+        )
+    ).all()
+    # The agent's and the citizen's confirmations, and their reminders: all of this request.
+    assert {kind for _id, kind, _rid in queued} >= {"booked.agent", "booked.citizen"}
+    assert {request_id for _id, _kind, request_id in queued} == {"desk-booking-0042"}
+    refused = "monique.chassang@courriel.example"
+    smtp.recorder.refusals = {refused: f"550 5.1.1 <{refused}>: no such mailbox"}
+    with caplog.at_level("INFO", logger="visio.notify.sender"):
+        report = await OutboxSender(maker, smtp.config(), clock=clock).send_due()
+    assert (report.sent, report.failed) == (1, 1)  # reminders wait for their time
+    lines = {
+        record.getMessage(): getattr(record, "request_id", None)
+        for record in caplog.records
+        if record.getMessage().startswith("outbox: message ")
+    }
+    agent_id = next(i for i, kind, _rid in queued if kind == "booked.agent")
+    citizen_id = next(i for i, kind, _rid in queued if kind == "booked.citizen")
+    assert lines == {
+        f"outbox: message {agent_id} (booked.agent) sent": "desk-booking-0042",
+        f"outbox: message {citizen_id} (booked.citizen) refused for good": "desk-booking-0042",
+    }
+
+
+async def test_a_message_queued_outside_a_request_has_no_request_id(
+    session: AsyncSession, maker: async_sessionmaker[AsyncSession], smtp: SmtpServer,
+    clock: Clock, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    (message_id,) = await queue(session, [outbox_row(1, clock)])
+    assert await session.scalar(
+        select(OutboxMessage.request_id).where(OutboxMessage.id == message_id)
+    ) is None  # fmt: skip
+    with caplog.at_level("INFO", logger="visio.notify.sender"):
+        await OutboxSender(maker, smtp.config(), clock=clock).send_due()
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("outbox: message ")]
+    assert getattr(record, "request_id", None) == "-"
+
+
 @pytest.mark.postgres
 def test_two_worker_processes_on_postgresql_send_each_message_once(
     scratch_url: str, smtp: SmtpServer

@@ -41,9 +41,18 @@ from visio.db.outage import unreachable
 from visio.db.statements import outbox
 from visio.db.statements.outbox import ClaimedRow, Outcome
 from visio.domain import OutboxStatus
+from visio.logs import current_request_id
 from visio.notify.mime import build_email
 
 log = logging.getLogger(__name__)
+
+# How a message's outcome reads in the log.
+_SAID = {
+    OutboxStatus.SENT: "sent",
+    OutboxStatus.PENDING: "to retry",
+    OutboxStatus.FAILED: "refused for good",
+    OutboxStatus.DEAD: "given up",
+}
 
 Clock = Callable[[], datetime]
 SmtpTls = Literal["none", "starttls", "tls"]
@@ -236,27 +245,50 @@ class OutboxSender:
                 # rest goes back to the outbox at once, for the next sender.
                 untried = batch[position:]
                 break
+            # Every line about a message carries the id of the request that queued it.
+            queued_by = current_request_id.set(message.request_id)
             try:
-                await self._send(message)
-            except _Permanent as refusal:
-                outcomes.append(self._outcome(message, OutboxStatus.FAILED, str(refusal)))
-                report.failed += 1
-            except _Unreachable as trouble:
-                # No connection to be had: the rest of the batch waits as well, rather
-                # than knocking on a closed door once per message.
-                for waiting in batch[position:]:
-                    outcomes.append(self._retry(waiting, str(trouble), report))
+                done = len(outcomes)
+                stop = await self._attempt(batch, position, outcomes, report)
+            finally:
+                current_request_id.reset(queued_by)
+            for outcome, told in zip(outcomes[done:], batch[position:], strict=False):
+                _log_outcome(told, outcome)
+            if stop:
                 break
-            except _Temporary as trouble:
-                outcomes.append(self._retry(message, str(trouble), report))
-            except Exception as error:
-                # Not foreseen: this message waits and retries, the batch goes on.
-                log.exception("outbox: message %d could not be sent", message.id)
-                outcomes.append(self._retry(message, f"{type(error).__name__}: {error}", report))
-            else:
-                outcomes.append(self._outcome(message, OutboxStatus.SENT, ""))
-                report.sent += 1
         await self._record(outcomes, untried)
+
+    async def _attempt(
+        self,
+        batch: Sequence[ClaimedRow],
+        position: int,
+        outcomes: list[Outcome],
+        report: SendReport,
+    ) -> bool:
+        """Send the message at `position`, adding its outcome (and, when the server cannot be
+        reached, those of the rest of the batch, which wait as well); whether to stop."""
+        message = batch[position]
+        try:
+            await self._send(message)
+        except _Permanent as refusal:
+            outcomes.append(self._outcome(message, OutboxStatus.FAILED, str(refusal)))
+            report.failed += 1
+        except _Unreachable as trouble:
+            # No connection to be had: the rest of the batch waits as well, rather than
+            # knocking on a closed door once per message.
+            for waiting in batch[position:]:
+                outcomes.append(self._retry(waiting, str(trouble), report))
+            return True
+        except _Temporary as trouble:
+            outcomes.append(self._retry(message, str(trouble), report))
+        except Exception as error:
+            # Not foreseen: this message waits and retries, the batch goes on.
+            log.exception("outbox: message %d could not be sent", message.id)
+            outcomes.append(self._retry(message, f"{type(error).__name__}: {error}", report))
+        else:
+            outcomes.append(self._outcome(message, OutboxStatus.SENT, ""))
+            report.sent += 1
+        return False
 
     def _retry(self, message: ClaimedRow, error: str, report: SendReport) -> Outcome:
         if message.attempts >= self._max_attempts:
@@ -398,3 +430,11 @@ async def send_due_messages(
 ) -> SendReport:
     """One pass over the outbox with a sender of default settings (scripts, tests)."""
     return await OutboxSender(sessionmaker, config, clock=clock).send_due()
+
+
+def _log_outcome(message: ClaimedRow, outcome: Outcome) -> None:
+    """One line per message handled, under the id of the request that queued it."""
+    log.info(
+        "outbox: message %d (%s) %s", message.id, message.kind, _SAID[outcome["outcome"]],
+        extra={"request_id": message.request_id or "-"},
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from visio.db.base import Base
 from visio.db.models._columns import created_at_column, enum_column
 from visio.domain import OutboxStatus
+from visio.logs import current_request_id
 
 
 class OutboxMessage(Base):
@@ -49,3 +50,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, server_default="")
     created_at: Mapped[datetime] = created_at_column()
     sent_at: Mapped[datetime | None]
+    # The request that queued it (None: queued by a command or the sender itself), taken
+    # when the row is inserted, however it is inserted: the sender's lines about the
+    # message carry it (`visio.notify.sender`).
+    request_id: Mapped[str | None] = mapped_column(
+        String(64), default=lambda: current_request_id.get()
+    )

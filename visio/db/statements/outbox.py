@@ -86,6 +86,9 @@ class ClaimedRow(NamedTuple):
     ics: str | None
     ics_method: str | None
     attempts: int
+    kind: str
+    # The request that queued it, for the sender's log lines.
+    request_id: str | None
 
 
 _now = bindparam("now", type_=UTCDateTime())
@@ -139,6 +142,8 @@ def claim_due() -> ReturningUpdate[*ClaimedRow]:
             OutboxMessage.ics.label("ics"),
             OutboxMessage.ics_method.label("ics_method"),
             OutboxMessage.attempts.label("attempts"),
+            OutboxMessage.kind.label("kind"),
+            OutboxMessage.request_id.label("request_id"),
         )
     )
     # Checked once, as `visio.db.statements.shaped` checks a select's.
