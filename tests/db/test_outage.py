@@ -3,6 +3,7 @@ outage) and which are bugs (a 500 with its traceback)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -60,3 +61,34 @@ def test_an_outage_is_logged_when_it_starts_and_when_it_ends(
     assert lines[0].startswith("database unreachable (TimeoutError: no answer in time)")
     assert lines[1].startswith("database reachable again after ")
     assert lines[1].endswith("5 requests were answered 503")
+
+
+@pytest.mark.postgres
+async def test_a_connection_the_server_closed_is_replaced_at_checkout(database_url: str) -> None:
+    """A pooled connection the server ended (a restart, an administrator) is not handed to a
+    request: the next request gets a live one, and no error."""
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            first = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            driver = raw.driver_connection
+        # Another session ends that backend; the idle pooled connection sees it close.
+        other = make_engine(database_url)
+        try:
+            async with other.connect() as admin:
+                assert await admin.scalar(text(f"SELECT pg_terminate_backend({int(first)})"))
+        finally:
+            await other.dispose()
+        for _tick in range(100):
+            if driver.is_closed():
+                break
+            await asyncio.sleep(0.02)
+        assert driver.is_closed()
+        async with engine.connect() as connection:
+            second = await connection.scalar(text("SELECT pg_backend_pid()"))
+        assert second != first
+    finally:
+        await engine.dispose()

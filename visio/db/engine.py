@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -53,8 +53,6 @@ def make_engine(
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    # A connection the server dropped (a restart) is found out at checkout and replaced.
-    kwargs.setdefault("pool_pre_ping", True)
     connect_args = dict(kwargs.pop("connect_args", {}))
     if connect_timeout is not None:
         connect_args.setdefault("timeout", connect_timeout)
@@ -67,7 +65,26 @@ def make_engine(
         server_settings = dict(connect_args.get("server_settings", {}))
         server_settings.setdefault("statement_timeout", str(int(statement_timeout * 900)))
         connect_args["server_settings"] = server_settings
-    return create_async_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    _replace_closed_connections(engine)
+    return engine
+
+
+def _replace_closed_connections(engine: AsyncEngine) -> None:
+    """A connection the server closed (a restart) is found out at checkout and replaced.
+
+    asyncpg keeps reading every connection, idle ones in the pool too, so it has already
+    seen the server close one; asking the server instead (SQLAlchemy's `pool_pre_ping`,
+    three round trips on asyncpg: BEGIN, a ping, ROLLBACK) cost every request a quarter of
+    its round trips. A connection lost while in use fails its request (503) and is thrown
+    away, as with a ping.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def on_checkout(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            # The pool throws it away and takes or makes another.
+            raise exc.DisconnectionError("the server closed this connection")
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
