@@ -46,6 +46,8 @@ BENCHES = (
     Bench("pages", "bench_pages.py", ("--quick",)),
     Bench("stats", "bench_stats.py", ("--quick",)),
     Bench("faults", "bench_faults.py", ("--skip-database-faults",)),
+    # PostgreSQL only: on SQLite it says so and stops (one SQLite file is no scale-out).
+    Bench("scaleout", "bench_scaleout.py", ("--bookings", "500", "--warmup", "100")),
 )
 
 
