@@ -9,6 +9,13 @@ itself offers, so that no agent and no station is ever double-booked. Then it ti
 agents of the motive's partner (what the availability service loads), many times over, and
 prints median and p95 per call, the slots returned and the 200-agent / 50-agent ratio.
 
+Same-run baseline: in the same rounds, call by call, a bare Python loop sorting and merging
+the intervals each query's inputs hold over the 28 days (the house's opening hours, the
+agents' rule windows on their weekdays, the busy times of the agents and the stations): a
+job of the same size done without the engine, so that the engine's figures can be compared
+across machines and days as a multiple of it. Its median and the engine's multiple of it
+are printed and marked as results for `python -m bench` (bench/report.py).
+
     python bench/bench_engine.py [--seed 7] [--repeat 15]
 
 Targets: median <= 5 ms with 50 agents; 200 agents <= 4.5 x the 50-agent median.
@@ -19,9 +26,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time as clock
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from visio.scheduling import slots as engine
 from visio.scheduling.calendars import public_holidays, to_utc
@@ -34,6 +43,9 @@ from visio.scheduling.slots import (
     StationSchedule,
     find_slots,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import result
 
 ZONE = "Europe/Paris"
 # Four weeks from Monday 16 March 2026: spans the change to summer time (29 March) and Easter
@@ -223,11 +235,57 @@ def build_world(agent_count: int, seed: int, *, with_bookings: bool = True) -> W
     )
 
 
-def measure(world: World, repeat: int) -> tuple[list[float], list[int], float]:
-    """Time find_slots for every (site, motive) over the 28 days; return per-call times in ms,
-    slots per (site, motive), and the very first call's time with a cold zone cache."""
+Interval = tuple[datetime, datetime]
+
+
+def query_intervals(world: World, site: SiteCalendar, partner_id: int) -> list[Interval]:
+    """The intervals one query's inputs hold over the 28 days, for the bare baseline: the
+    house's opening hours each day, each agent's rule windows on the days of their weekdays
+    (as UTC, without the engine's zone arithmetic), the busy times of the agents and of the
+    house's stations."""
+    intervals: list[Interval] = []
+    agents = world.agents_by_partner[partner_id]
+    for offset in range((LAST_DAY - FIRST_DAY).days + 1):
+        day = FIRST_DAY + timedelta(days=offset)
+        weekday = day.isoweekday()
+        windows = [(hours.start, hours.end) for hours in site.opening_hours
+                   if hours.weekday == weekday]  # fmt: skip
+        windows += [(rule.start, rule.end) for agent in agents for rule in agent.rules
+                    if weekday in rule.weekdays]  # fmt: skip
+        intervals += [
+            (datetime.combine(day, start, UTC), datetime.combine(day, end, UTC))
+            for start, end in windows
+        ]
+    for agent in agents:
+        intervals += agent.busy
+    for station in world.stations_by_site[site.site_id]:
+        intervals += station.busy
+    return intervals
+
+
+def merged(intervals: list[Interval]) -> list[Interval]:
+    """The bare job: the intervals sorted, those that overlap or touch joined."""
+    joined: list[Interval] = []
+    for start, end in sorted(intervals):
+        if joined and start <= joined[-1][1]:
+            if end > joined[-1][1]:
+                joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def measure(
+    world: World, repeat: int
+) -> tuple[list[float], list[int], float, list[float], list[int]]:
+    """Time find_slots for every (site, motive) over the 28 days, and in the same rounds the
+    bare baseline on the same query's intervals; return per-call times in ms, slots per
+    (site, motive), the very first call's time with a cold zone cache, the baseline's
+    per-call times in ms and its intervals per (site, motive)."""
     times: list[float] = []
     counts: list[int] = []
+    bare_times: list[float] = []
+    sizes: list[int] = []
     # Empty the engine's wall-clock conversion cache, so that the first call shows the cost of
     # a fresh process.
     engine._wall_micros.cache_clear()
@@ -244,6 +302,7 @@ def measure(world: World, repeat: int) -> tuple[list[float], list[int], float]:
                     LAST_DAY,
                     NOW,
                 )
+                intervals = query_intervals(world, site, partner_id)
                 for round_ in range(repeat):
                     started = clock.perf_counter()
                     offered = find_slots(*arguments)
@@ -251,8 +310,12 @@ def measure(world: World, repeat: int) -> tuple[list[float], list[int], float]:
                     if not times and round_ == 0:
                         cold = elapsed
                     times.append(elapsed)
+                    started = clock.perf_counter()
+                    merged(intervals)
+                    bare_times.append((clock.perf_counter() - started) * 1000)
                 counts.append(len(offered))
-    return times, counts, cold
+                sizes.append(len(intervals))
+    return times, counts, cold, bare_times, sizes
 
 
 def p95(values: list[float]) -> float:
@@ -267,14 +330,16 @@ def main() -> None:
     arguments = parser.parse_args()
 
     medians: dict[int, float] = {}
+    bare_medians: dict[int, float] = {}
     # The third run, agendas without any booking, is the most output per call.
     for agent_count, with_bookings in ((50, True), (200, True), (50, False)):
         started = clock.perf_counter()
         world = build_world(agent_count, arguments.seed, with_bookings=with_bookings)
         built = clock.perf_counter() - started
-        times, counts, cold = measure(world, arguments.repeat)
+        times, counts, cold, bare_times, sizes = measure(world, arguments.repeat)
         if with_bookings:
             medians[agent_count] = statistics.median(times)
+            bare_medians[agent_count] = statistics.median(bare_times)
         station_count = sum(len(listed) for listed in world.stations_by_site.values())
         partner_sizes = sorted(len(listed) for listed in world.agents_by_partner.values())
         print(
@@ -291,7 +356,28 @@ def main() -> None:
             f"  slots returned per query: median {statistics.median(counts):.0f}, "
             f"max {max(counts)}, total {sum(counts)}"
         )
-    print(f"200 / 50 agents, median time ratio: {medians[200] / medians[50]:.2f}")
+        bare, engine_median = statistics.median(bare_times), statistics.median(times)
+        print(
+            f"  same-run baseline, bare Python sorting and merging the query's intervals "
+            f"(median {statistics.median(sizes):.0f} a query): median {bare:.3f} ms, "
+            f"p95 {p95(bare_times):.3f} ms | find_slots median = {engine_median / bare:.1f}x it"
+        )
+    ratio = medians[200] / medians[50]
+    print(f"200 / 50 agents, median time ratio: {ratio:.2f}")
+    targets = {
+        50: f"median <= 5 ms: {_verdict(medians[50] <= 5)}",
+        200: f"200/50 = {ratio:.2f} <= 4.5: {_verdict(ratio <= 4.5)}",
+    }
+    for agent_count, target in targets.items():
+        engine_median, bare = medians[agent_count], bare_medians[agent_count]
+        result(bench="engine", database="-",
+               figure=f"find_slots {agent_count} agents, median {engine_median:.2f} ms",
+               baseline=f"bare Python sort+merge of its intervals, median {bare:.3f} ms",
+               share=engine_median / bare, check=target)  # fmt: skip
+
+
+def _verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
 
 
 def _at(day: date, wall: time) -> datetime:
