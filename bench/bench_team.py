@@ -10,16 +10,22 @@ as busy time), and times, in one run:
 
 - the per-agent search (`find_slots`: one row per start and free agent);
 - the any-agent search (`find_free_times`: one row per start at which someone is free,
-  with how many are).
+  with how many are);
+- the same-run baseline: the per-agent search of commit 8c51795 (2 December 2026, before
+  the any-agent sweep and the grouped grids), imported beside today's from git, on the
+  same inputs.
 
 Both answers are checked against `expected-starts.json` (the 240 start times at which at
 least one agent is free, the same for both team sizes): any difference fails loudly, exit
 status 1. Prints median and p95 of each mode per file, the ratio between the modes, the
-ratio of 200 agents to 50, and the peer's published figures for scale.
+ratio of 200 agents to 50, and the peer's published figures for scale; and marks each mode's
+median per file as a result for `python -m bench` (bench/report.py), beside the baseline's
+median and its share of it (a time: under 100 % is faster than the old search).
 
     python bench/bench_team.py                    # 30 repetitions of each
     python bench/bench_team.py --quick            # 3 repetitions: the correctness check of CI
-    python bench/bench_team.py --baseline 8c51795 # and an earlier engine, same run
+    python bench/bench_team.py --baseline REV     # another earlier engine as the baseline
+    python bench/bench_team.py --baseline none    # today's engine alone
 """
 
 from __future__ import annotations
@@ -44,10 +50,15 @@ from typing import Any
 from visio.scheduling import find_slots, to_local
 from visio.scheduling.slots import find_free_times
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import result
+
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "bench-data"
 SITE_ZONE = "Europe/Paris"
 # The peer's figures on these files (median, ms), from the data set's README.
 PEER_MS = {"rr-50.json": 1924.0, "rr-200.json": 7742.0}
+# The same-run baseline: the per-agent search before the sweep and the grouped grids.
+BASELINE = "8c51795"
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,17 @@ def engine_at(revision: str) -> Any:
     return importlib.import_module("baseline_scheduling.slots")
 
 
+def baseline_engine(revision: str) -> Any:
+    """`engine_at(revision)`, or None (said) when this clone lacks the revision."""
+    try:
+        return engine_at(revision)
+    except subprocess.CalledProcessError as failed:
+        print(
+            f"  no same-run baseline: {revision} not found in this clone ({failed.stderr.strip()})"
+        )
+        return None
+
+
 def timed(run: Callable[[], object], repeat: int) -> tuple[list[float], object]:
     times, answer = [], None
     for _ in range(repeat):
@@ -165,11 +187,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="3 repetitions (CI)")
     parser.add_argument(
-        "--baseline", metavar="REV",
-        help="also time the per-agent engine of this git revision, in the same run",
+        "--baseline", metavar="REV", default=BASELINE,
+        help="the same-run baseline: the per-agent engine of this git revision, timed in the "
+        f"same run ('none': without it; default {BASELINE})",
     )  # fmt: skip
     options = parser.parse_args()
-    baseline = engine_at(options.baseline) if options.baseline else None
+    wanted = options.baseline not in ("", "none")
+    baseline = baseline_engine(options.baseline) if wanted else None
     repeat = 3 if options.quick else options.repeat
     expected_document = json.loads((DATA / "expected-starts.json").read_text())
     expected = sorted(_instant(text) for text in expected_document["starts_utc"])
@@ -177,6 +201,7 @@ def main() -> int:
     failures = []
     medians: dict[tuple[str, str], float] = {}
     print(f"bench_team {datetime.now().isoformat(timespec='minutes')}, {repeat} repetitions")
+    checked: dict[str, str] = {}
     for name in ("rr-50.json", "rr-200.json"):
         scenario = load(DATA / name)
         arguments = (
@@ -205,6 +230,7 @@ def main() -> int:
                     f"{name} {mode}: {len(starts)} start times, expected {len(expected)} "
                     f"(missing {missing}, extra {extra})"
                 )
+                checked[f"{name} {mode}"] = f"WRONG: {len(starts)} start times"
             medians[(name, mode)] = statistics.median(times)
             print(
                 f"  {name:12} {mode:20} median {statistics.median(times):8.2f} ms  "
@@ -219,6 +245,15 @@ def main() -> int:
                 f"  {name:12} against {options.baseline}'s per agent: "
                 f"per agent {before / per:.1f}x faster, any agent {before / any_:.1f}x faster"
             )
+        for mode, median in (("per agent", per), ("any agent", any_)):
+            old = medians.get((name, "per agent, " + options.baseline))
+            result(
+                bench="team", database="-", figure=f"{name} {mode}, median {median:.2f} ms",
+                baseline="" if old is None else (
+                    f"{options.baseline}'s per-agent search, median {old:.2f} ms"),
+                share=None if old is None else median / old,
+                check=checked.get(f"{name} {mode}", f"the {len(expected)} expected start times"),
+            )  # fmt: skip
     for mode in ("per agent", "any agent"):
         print(
             f"  {mode}: 200 agents / 50 agents "
