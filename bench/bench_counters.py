@@ -14,7 +14,9 @@ conflict), on a scratch database.
 Prints the median and p95 of each, the ratio with/without of the medians (and of each
 pair of blocks, as their geometric mean), and the milliseconds a counter adds to a
 booking. Target (2026-12): keeping the counters costs at most 10 % of a booking's time,
-so of the throughput of a server whose bookings take turns (ratio <= 1.10).
+so of the throughput of a server whose bookings take turns (ratio <= 1.10). The median with
+the counter is marked as a result for `python -m bench` (bench/report.py), its same-run
+baseline the median without it.
 
     python bench/bench_counters.py                                   # SQLite
     python bench/bench_counters.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
@@ -38,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_booking import populate
 from bench_slots import scratch_database
+from report import result
 
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.services import accounts, booking, counters
@@ -139,6 +142,10 @@ def report(backend: str, with_counter: list[list[float]], without: list[list[flo
         f"{median_with - median_without:.2f} ms to a booking; target <= 1.10: "
         + ("PASS" if ratio <= 1.10 else "FAIL")
     )
+    result(bench="counters", database=backend,
+           figure=f"a booking with the counter, median {median_with:.2f} ms",
+           baseline=f"the same run's bookings without it, median {median_without:.2f} ms",
+           share=ratio, check=f"ratio <= 1.10: {'PASS' if ratio <= 1.10 else 'FAIL'}")  # fmt: skip
 
 
 async def main() -> None:
