@@ -8,7 +8,12 @@ times 4-week searches for random (site, motive) pairs from one client. Prints:
   agent=any (one row per start time);
 - the engine alone on the same inputs (median, p95);
 - SQL statements per search (the service alone, and the whole request with sign-in);
-- with --compare, the same at 4x the agents and bookings, and the ratio of engine medians.
+- with --compare, the same at 4x the agents and bookings, and the ratio of engine medians;
+- the same-run baseline: GET /select of the bare aiohttp server of bench/baseline.py (one
+  SELECT of ten rows on the same database through the same engine settings, no sign-in),
+  served from this process as visio is and asked by the same client in the same rounds,
+  one after each search: the floor under a web request that reads. The p95 of each search
+  is marked as a result for `python -m bench` (bench/report.py) beside the bare p95.
 
     python bench/bench_slots.py                                # SQLite, 50 agents
     python bench/bench_slots.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
@@ -41,6 +46,10 @@ from aiohttp import web
 from sqlalchemy import event, insert, text
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baseline import SELECT_ROWS, bare_server
+from report import result
+
 from visio.app import create_app
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
@@ -67,6 +76,7 @@ NOW = datetime(2026, 9, 4, 7, 0, tzinfo=UTC)
 FIRST_DAY = date(2026, 9, 7)
 DAYS = 28
 HALF_DAYS = ((wall(9), wall(12)), (wall(13, 30), wall(17)))
+TARGET_P95_MS = 25.0  # GET /api/v1/slots, on each database
 
 
 @dataclass
@@ -242,11 +252,16 @@ async def measure(url: str, agents: int, bookings: int, requests: int, seed: int
     headers = {"Authorization": f"Bearer {data.token}"}
     latencies: list[float] = []
     latencies_any: list[float] = []
+    latencies_bare: list[float] = []
     per_request: set[int] = set()
     slots_seen: list[int] = []
     last = FIRST_DAY + timedelta(days=DAYS - 1)
     try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
+        async with (
+            aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client,
+            bare_server(url) as bare_base,
+            aiohttp.ClientSession(bare_base) as bare_client,
+        ):
             for index in range(requests + 20):
                 site_id, motive_id = rng.choice(data.pairs)
                 params = {"site_id": site_id, "motive_id": motive_id,
@@ -267,9 +282,16 @@ async def measure(url: str, agents: int, bookings: int, requests: int, seed: int
                     assert reply.status == 200, times
                 elapsed_any = time.perf_counter() - began
                 assert len(times["slots"]) == len({slot["start"] for slot in body["slots"]})
+                # The baseline: the bare server's one SELECT, in the same round.
+                began = time.perf_counter()
+                async with bare_client.get("/select") as reply:
+                    rows = await reply.json()
+                    assert reply.status == 200 and len(rows) == SELECT_ROWS, rows
+                elapsed_bare = time.perf_counter() - began
                 if index >= 20:  # the first ones warm caches and the pool
                     latencies.append(elapsed * 1000)
                     latencies_any.append(elapsed_any * 1000)
+                    latencies_bare.append(elapsed_bare * 1000)
                     per_request.add(counted)
                     slots_seen.append(len(body["slots"]))
 
@@ -305,6 +327,8 @@ async def measure(url: str, agents: int, bookings: int, requests: int, seed: int
         "http_p95": percentile(latencies, 0.95),
         "any_median": statistics.median(latencies_any),
         "any_p95": percentile(latencies_any, 0.95),
+        "bare_median": statistics.median(latencies_bare),
+        "bare_p95": percentile(latencies_bare, 0.95),
         "engine_median": statistics.median(engine_times),
         "engine_p95": percentile(engine_times, 0.95),
         "statements_request": sorted(per_request),
@@ -322,6 +346,22 @@ def report(backend: str, figures: dict[str, Any]) -> None:
         f"p95={figures['engine_p95']:.2f} ms | statements: search={figures['statements_service']}"
         f" request={figures['statements_request']} | slots/search={figures['slots_median']:.0f}"
     )
+    bare = figures["bare_p95"]
+    print(
+        f"{backend:<10} same-run baseline, bare aiohttp GET /select (one SELECT of "
+        f"{SELECT_ROWS} rows): median={figures['bare_median']:.1f} ms p95={bare:.1f} ms | "
+        f"p95 of GET /api/v1/slots {figures['http_p95'] / bare:.1f}x it, agent=any "
+        f"{figures['any_p95'] / bare:.1f}x it"
+    )
+    verdict = "PASS" if figures["http_p95"] <= TARGET_P95_MS else "FAIL"
+    for what, key, checked in (
+        ("GET /api/v1/slots", "http_p95", f"p95 <= {TARGET_P95_MS:.0f} ms: {verdict}"),
+        ("agent=any", "any_p95", "its times = the per-agent starts"),
+    ):
+        result(bench="slots", database=backend,
+               figure=f"{what}, {figures['agents']} agents, 28 days: p95 {figures[key]:.1f} ms",
+               baseline=f"bare aiohttp GET /select (one SELECT), p95 {bare:.1f} ms",
+               share=figures[key] / bare, check=checked)  # fmt: skip
 
 
 async def main() -> None:
