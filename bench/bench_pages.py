@@ -27,7 +27,10 @@ included; not the HTTP parsing nor the writing). Every response must be a 200 sh
 it should (appointments, slots; step 2 each start time the API finds over its week, once), or the
 bench stops. Prints median and p95 (ms), requests, SQL statements per request, the ratio of
 step 2's p95 to the API's over the same weeks, and the verdict against the targets: p95 at
-most 50 ms for each page, step 2 at most 1.5 times the API call.
+most 50 ms for each page, step 2 at most 1.5 times the API call. Each page's round-trip
+p95 is marked as a result for `python -m bench` (bench/report.py), its same-run baseline
+the round-trip p95 of GET /api/v1/slots over seven days, asked in the same rounds: the
+JSON search that step 2 wraps, without a page around it.
 
     python bench/bench_pages.py                                # SQLite, 200 rounds
     python bench/bench_pages.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
@@ -62,6 +65,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_slots import percentile, scratch_database
+from report import result
 
 from visio.app import create_app
 from visio.db.engine import make_engine, make_sessionmaker
@@ -433,6 +437,14 @@ def report(backend: str, data: DataSet, timings: dict[str, Timings], warmup: int
         f"  targets (round-trip p95 <= {TARGET_MS:.0f} ms for each page, step 2 <= "
         f"{TARGET_RATIO}x the API over the same days): {verdict}"
     )
+    api = p95["API slots, 7 days"]
+    for name in ("GET /desk", "GET /agenda", "step 2, 7 days"):
+        checked = f"p95 <= {TARGET_MS:.0f} ms: {'PASS' if p95[name] <= TARGET_MS else 'FAIL'}"
+        if name.startswith("step 2"):
+            checked += f"; <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'}"
+        result(bench="pages", database=backend, figure=f"{name}: p95 {p95[name]:.1f} ms",
+               baseline=f"GET /api/v1/slots, 7 days, same rounds: p95 {api:.1f} ms",
+               share=p95[name] / api, check=checked)  # fmt: skip
 
 
 async def main() -> None:
