@@ -15,6 +15,11 @@ burst of bookings, and when its PostgreSQL stops or freezes.
    database up (baseline), stopped, then frozen (SIGSTOP): the statuses the clients got
    and the longest wait; and how soon the same process answers once it is back.
 
+Marked as results for `python -m bench` (bench/report.py), each beside its same-run
+baseline: the bookings stored after SIGKILL and those answered 201 under SIGTERM, beside
+the burst without a signal (their share of its bookings); the longest wait with the
+database stopped and frozen, beside the longest wait of the round with it up.
+
     python bench/bench_faults.py                                               # SQLite
     python bench/bench_faults.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
 
@@ -40,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_slots import scratch_database  # noqa: E402
+from report import result  # noqa: E402
 
 from tests.faults.bursts import (  # noqa: E402
     LARGEST_BURST,
@@ -110,10 +116,14 @@ async def burst(url: str, signal_name: str, folder: Path) -> dict[str, Any]:
     }
 
 
-def summary(replies: list[Reply]) -> str:
+def summary(replies: list[Reply], rounds: dict[str, tuple[float, str]] | None = None,
+            state: str = "") -> str:  # fmt: skip
+    """The statuses and the longest wait of a round (kept in `rounds[state]`)."""
     statuses = Counter(reply.status for reply in replies)
     longest = max(reply.seconds for reply in replies)
     shown = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+    if rounds is not None:
+        rounds[state] = (longest, f"{len(replies)} requests: {shown}")
     return f"{len(replies)} requests: {shown}; longest wait {longest:.2f} s"
 
 
@@ -127,7 +137,11 @@ async def back_after(base: str, world: dict[str, Any], since: float) -> float:
         await asyncio.sleep(0.1)
 
 
-async def database_faults(folder: Path, rounds: int) -> list[str]:
+async def database_faults(
+    folder: Path, rounds: int, answered: dict[str, tuple[float, str]] | None = None
+) -> list[str]:
+    """The lines to print; each round's longest wait and statuses in `answered` ("up",
+    "stopped", "frozen")."""
     programs = binaries()
     if programs is None:
         return ["database faults: no Debian PostgreSQL server here (/usr/lib/postgresql)"]
@@ -147,10 +161,12 @@ async def database_faults(folder: Path, rounds: int) -> list[str]:
         server, base = await asyncio.to_thread(start_server, own.url, log_path)
         probes = [probe for probe in PROBES if probe.name != "booking"] * rounds
         try:
-            lines.append(f"database up (baseline): {summary(await ask(base, world, probes))}")
+            replies = await ask(base, world, probes)
+            lines.append(f"database up (baseline): {summary(replies, answered, 'up')}")
             own.stop()
             stopped = time.monotonic()
-            lines.append(f"database stopped: {summary(await ask(base, world, probes))}")
+            replies = await ask(base, world, probes)
+            lines.append(f"database stopped: {summary(replies, answered, 'stopped')}")
             own.start()
             lines.append(
                 f"database started again: the API answers 200 after "
@@ -159,7 +175,8 @@ async def database_faults(folder: Path, rounds: int) -> list[str]:
             )
             own.freeze()
             try:
-                lines.append(f"database frozen: {summary(await ask(base, world, probes))}")
+                replies = await ask(base, world, probes)
+                lines.append(f"database frozen: {summary(replies, answered, 'frozen')}")
             finally:
                 thawed = time.monotonic()
                 own.thaw()
@@ -188,18 +205,59 @@ async def main(arguments: argparse.Namespace) -> None:
         folder = Path(folder_name)
         kind = "PostgreSQL" if (arguments.database_url or "").startswith("postgres") else "SQLite"
         print(f"Bursts of {LARGEST_BURST} bookings on {kind}")
+        bursts: dict[str, dict[str, Any]] = {}
         for signal_name in ("none", "SIGKILL", "SIGTERM"):
             async with scratch_database(arguments.database_url) as url:
-                figures = await burst(url, signal_name, folder)
+                figures = bursts[signal_name] = await burst(url, signal_name, folder)
             print(f"  {signal_name}: " + "; ".join(
                 f"{name} {value}" for name, value in figures.items()
                 if name != "signal" and value not in (None, {})
             ))  # fmt: skip
+        burst_results(kind.lower(), bursts)
         if not arguments.skip_database_faults:
             print("Database faults on a PostgreSQL of our own, visio serve at its default "
                   "timeouts (connect 5 s, statement 10 s)")  # fmt: skip
-            for line in await database_faults(folder, arguments.rounds):
+            answered: dict[str, tuple[float, str]] = {}
+            for line in await database_faults(folder, arguments.rounds, answered):
                 print(f"  {line}")
+            for state in ("stopped", "frozen"):
+                if "up" not in answered or state not in answered:
+                    continue
+                (longest, statuses), (up, _) = answered[state], answered["up"]
+                result(bench="faults", database="own postgresql",
+                       figure=f"database {state}: longest wait {longest:.2f} s",
+                       baseline=f"database up, same server: longest wait {up:.2f} s",
+                       share=longest / up, check=statuses)  # fmt: skip
+
+
+def burst_results(database: str, bursts: dict[str, dict[str, Any]]) -> None:
+    """The result lines of the bursts: after SIGKILL, the bookings stored; under SIGTERM,
+    those answered 201; each beside the burst without a signal."""
+    calm = bursts["none"]
+    calm_stored = calm["found"] + calm["kept without an answer"]
+    killed, stopped = bursts["SIGKILL"], bursts["SIGTERM"]
+    killed_stored = killed["found"] + killed["kept without an answer"]
+    baseline = (
+        f"no signal: {calm['answered 201']} of {calm['sent']} answered 201 and stored in "
+        f"{calm['seconds for the burst']} s"
+    )
+    result(bench="faults", database=database,
+           figure=f"SIGKILL: {killed_stored} of {killed['sent']} stored "
+                  f"({killed['answered 201']} answered 201)",
+           baseline=baseline, share=killed_stored / max(1, calm_stored),
+           check=f"lost {killed['lost']}, doubled {killed['doubled']}{_other(killed)}")  # fmt: skip
+    result(bench="faults", database=database,
+           figure=f"SIGTERM: {stopped['answered 201']} of {stopped['sent']} answered 201, "
+                  f"exit {stopped['exit status']} in {stopped['seconds from signal to exit']} s",
+           baseline=baseline, share=stopped["answered 201"] / max(1, calm["answered 201"]),
+           check=f"lost {stopped['lost']}, doubled {stopped['doubled']}, "
+                 f"resets {stopped['resets']}{_other(stopped)}")  # fmt: skip
+
+
+def _other(figures: dict[str, Any]) -> str:
+    """The statuses no burst should get (a 500…), for the result's check."""
+    other = figures["other statuses"]
+    return f"; other statuses {other}" if other else ""
 
 
 if __name__ == "__main__":
