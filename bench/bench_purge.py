@@ -5,8 +5,17 @@ recent ones, purged in one transaction (`visio.services.retention.purge`), as th
 job does. Prints the time of the purge (its one transaction, commit included), per
 citizen erased, and checks that the recent citizens are untouched.
 
+Same-run baseline: the same rows rewritten bare, one UPDATE statement per table (the due
+citizens, their appointments, the history entries holding a note, their outbox messages:
+each column the purge writes set to its own value) in one transaction, commit included,
+just before the purge and again just after it (on the rows as the purge left them). The
+purge's time is marked as a result for `python -m bench` (bench/report.py) beside the
+mean of the two and its multiple of it.
+
     python bench/bench_purge.py                                   # SQLite
     python bench/bench_purge.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
+
+The PostgreSQL database named is used to create (and drop) a scratch database beside it.
 """
 
 from __future__ import annotations
@@ -14,15 +23,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_slots import scratch_database
+from report import result
+
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.migrate import upgrade_engine
 from visio.db.models import (
@@ -137,56 +150,91 @@ async def fill(url: str, due: int, kept: int) -> None:
         await engine.dispose()
 
 
+async def bare_rewrite(engine: AsyncEngine, before: datetime) -> float:
+    """Seconds to rewrite bare, in one transaction, the rows the purge writes: one UPDATE
+    per table, each column the purge writes set to its own value (no row read into Python,
+    no change to the data)."""
+    due_appointments = select(Appointment.id).where(Appointment.end_at <= before)
+    statements = [
+        update(Citizen)
+        .where(Citizen.id.in_(select(Appointment.citizen_id).where(Appointment.end_at <= before)))
+        .values(first_name=Citizen.first_name, last_name=Citizen.last_name,
+                first_name_key=Citizen.first_name_key, last_name_key=Citizen.last_name_key,
+                birth_date=Citizen.birth_date, email=Citizen.email, phone=Citizen.phone,
+                erased_at=Citizen.erased_at),
+        update(Appointment)
+        .where(Appointment.end_at <= before)
+        .values(outcome_note=Appointment.outcome_note, cancel_reason=Appointment.cancel_reason),
+        # The entries the purge empties: in this data set, the held ones (they hold a note).
+        update(AppointmentEvent)
+        .where(AppointmentEvent.appointment_id.in_(due_appointments),
+               AppointmentEvent.to_status == AppointmentStatus.HELD)
+        .values(note=AppointmentEvent.note),
+        update(OutboxMessage)
+        .where(OutboxMessage.appointment_id.in_(due_appointments))
+        .values(recipient_email=OutboxMessage.recipient_email,
+                recipient_name=OutboxMessage.recipient_name,
+                last_error=OutboxMessage.last_error, payload=OutboxMessage.payload),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    async with engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(statement)
+    return time.perf_counter() - started
+
+
 async def measure(url: str, due: int, kept: int) -> None:
     await fill(url, due, kept)
     engine = make_engine(url)
     try:
         sessions = make_sessionmaker(engine)
+        before = NOW - timedelta(days=90)
+        bare_before = await bare_rewrite(engine, before)
         started = time.perf_counter()
         async with sessions() as session, session.begin():
             report = await retention.purge(
                 session, now=NOW, retention_days=90, audit_retention_days=365
             )
         seconds = time.perf_counter() - started
+        bare_after = await bare_rewrite(engine, before)
         async with sessions() as session:
             left = await session.scalar(
                 select(func.count()).select_from(Citizen).where(Citizen.erased_at.is_(None))
             )
         assert report.citizens == due and left == kept, (report, left)
+        backend = make_url(url).get_backend_name()
         print(
-            f"{make_url(url).get_backend_name()}: erased {report.citizens} citizens "
+            f"{backend}: erased {report.citizens} citizens "
             f"({report.appointments} appointments, {report.messages} messages) in "
             f"{seconds:.2f} s, {1000 * seconds / max(1, report.citizens):.2f} ms a citizen; "
             f"{left} recent citizens kept"
         )
+        bare = (bare_before + bare_after) / 2
+        print(
+            f"{backend}: same-run baseline, the same rows rewritten bare (one UPDATE a table, "
+            f"one transaction): {bare_before:.2f} s before the purge, {bare_after:.2f} s after "
+            f"| the purge takes {seconds / bare:.1f}x their mean"
+        )
+        result(bench="purge", database=backend,
+               figure=f"{report.citizens} citizens erased in {seconds:.2f} s",
+               baseline=f"bare UPDATEs of the same rows, one transaction: {bare:.2f} s",
+               share=seconds / bare, check=f"{left} of {kept} recent citizens kept")  # fmt: skip
     finally:
         await engine.dispose()
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
+async def run(database_url: str | None, due: int, kept: int) -> None:
+    async with scratch_database(database_url) as url:
+        await measure(url, due, kept)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help="an empty PostgreSQL database, emptied first (default: a temporary SQLite file)",
-    )
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--due", type=int, default=5000, help="citizens past the period")
     parser.add_argument("--kept", type=int, default=500, help="recent citizens")
     arguments = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = arguments.database_url or f"sqlite+aiosqlite:///{folder}/bench-purge.db"
-        if url.startswith("postgresql"):
-            asyncio.run(_reset_postgres(url))
-        asyncio.run(measure(url, arguments.due, arguments.kept))
+    asyncio.run(run(arguments.database_url, arguments.due, arguments.kept))
 
 
 if __name__ == "__main__":
