@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from visio.db.base import Base
+from visio.db.direct import direct
 from visio.db.models import Agent, ApiToken, Site, User, user_sites
 from visio.db.statements import accounts as statements
 from visio.db.statements import sessions as sessions_statements
@@ -429,7 +430,7 @@ async def authenticate_token(session: AsyncSession, token: str, now: datetime) -
     if not token.startswith(TOKEN_PREFIX):
         return None
     connection = await session.connection()
-    found = await connection.execute(statements.token_user(), {"hash": hash_token(token)})
+    found = await direct(statements.token_user()).rows(connection, {"hash": hash_token(token)})
     rows = [statements.TokenRow._make(row) for row in found]
     if not rows:
         return None

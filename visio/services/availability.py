@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visio.db.direct import direct
 from visio.db.statements import availability as statements
 from visio.db.statements.availability import (
     ABSENCE,
@@ -122,13 +122,14 @@ async def load_head(
         locked = {**parameters, "lock_agent_id": lock[0], "lock_station_id": lock[1]}
         rows = [
             HeadRow._make(row)
-            for row in await connection.execute(statements.head_locking(), locked)
+            for row in await direct(statements.head_locking()).rows(connection, locked)
         ]
         # No row: no such agent or station (nothing to lock; the booking will find no
         # slot), or no such site or motive: the plain statement tells.
     if not rows:
         rows = [
-            HeadRow._make(row) for row in await connection.execute(statements.head(), parameters)
+            HeadRow._make(row)
+            for row in await direct(statements.head()).rows(connection, parameters)
         ]
     if not rows:
         raise NotFound()
@@ -221,9 +222,9 @@ async def load_schedules(
     }
     connection = await session.connection()
     rule_rows = [
-        RuleRow._make(row) for row in await connection.execute(statements.rules(), parameters)
+        RuleRow._make(row) for row in await direct(statements.rules()).rows(connection, parameters)
     ]
-    blocked = (await connection.execute(statements.blocking(), parameters)).all()
+    blocked = await direct(statements.blocking()).rows(connection, parameters)
     site = SiteCalendar(
         site_id=head.site_id,
         timezone=timezone,
@@ -256,7 +257,7 @@ async def load_schedules(
 Interval = tuple[datetime, datetime]
 
 
-def _stations(blocked: Sequence[Row[*BlockingRow]]) -> tuple[StationSchedule, ...]:
+def _stations(blocked: Sequence[BlockingRow]) -> tuple[StationSchedule, ...]:
     closures: dict[int, list[Interval]] = defaultdict(list)
     busy: dict[int, list[Interval]] = defaultdict(list)
     station_ids = []
@@ -280,7 +281,7 @@ def _stations(blocked: Sequence[Row[*BlockingRow]]) -> tuple[StationSchedule, ..
 
 
 def _agents(
-    rule_rows: Sequence[RuleRow], blocked: Sequence[Row[*BlockingRow]]
+    rule_rows: Sequence[RuleRow], blocked: Sequence[BlockingRow]
 ) -> tuple[AgentSchedule, ...]:
     # One row per (rule, linked site, linked motive): fold them back into rules.
     rules: dict[int, RuleRow] = {}

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visio.db.direct import direct
 from visio.db.models import Citizen
 from visio.db.statements import citizens as statements
 from visio.db.statements.citizens import DetailsRow
@@ -98,7 +99,7 @@ async def find_or_create_citizen(
             "locale": details.locale,
             "created_at": now,
         }
-        citizen_id = await connection.scalar(statements.insert_citizen(), values)
+        citizen_id = await direct(statements.insert_citizen()).scalar(connection, values)
         assert citizen_id is not None
         return FoundCitizen(
             CitizenView(citizen_id, details.first_name, details.last_name, details.birth_date,

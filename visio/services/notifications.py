@@ -17,10 +17,12 @@ from typing import TypedDict
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from visio.db.direct import direct
 from visio.db.models import Appointment, OutboxMessage
 from visio.db.statements import outbox as statements
 from visio.domain import AppointmentStatus, OutboxStatus
 from visio.i18n import lazy_gettext as _l
+from visio.logs import current_request_id
 from visio.notify.compose import Composed, content
 from visio.notify.compose import subject as compose_subject
 from visio.notify.facts import (
@@ -126,6 +128,8 @@ class OutboxRow(TypedDict):
     attempts: int
     next_attempt_at: datetime
     created_at: datetime
+    # The request that queued it: the sender's lines about the message carry it.
+    request_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +189,7 @@ def message_row(change: Change, *, for_agent: bool) -> OutboxRow:
         appointment_id=moment.id, recipient_email=to_email, recipient_name=to_name,
         locale=locale, payload=facts.to_json(), status=OutboxStatus.PENDING, attempts=0,
         next_attempt_at=change.send_at or change.now, created_at=change.now,
+        request_id=current_request_id.get(),
     )  # fmt: skip
 
 
@@ -216,7 +221,7 @@ def _reminders(change: Change, offsets: list[int]) -> list[OutboxRow]:
 async def _insert(session: AsyncSession, rows: list[OutboxRow]) -> None:
     # One statement for all of them, in the transaction of the change they report.
     if rows:
-        await (await session.connection()).execute(statements.queue_messages(), list(rows))
+        await direct(statements.queue_messages()).run_many(await session.connection(), rows)
 
 
 async def queue_booked(

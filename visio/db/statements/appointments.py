@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from visio.db.base import table
+from visio.db.direct import direct
 from visio.db.models import (
     Agent,
     Appointment,
@@ -109,9 +110,9 @@ async def insert_appointment(
         parameters = {**values, **record, "record_request_id": current_request_id.get()}
         if counted is not None:
             parameters.update(counter_parameters(counted))
-        found = await connection.scalar(_insert_recorded(counted is not None), parameters)
+        found = await direct(_insert_recorded(counted is not None)).scalar(connection, parameters)
         assert found is not None
-        return found
+        return int(found)
     appointment_id = await connection.scalar(_insert_appointment(), dict(values))
     assert appointment_id is not None
     await insert_event(

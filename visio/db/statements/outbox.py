@@ -21,11 +21,21 @@ from visio.db.models import Agent, Motive, OutboxMessage, Partner, Site
 from visio.db.statements import shaped
 from visio.domain import OutboxStatus
 
+# The columns of a queued message (`visio.services.notifications.OutboxRow`).
+QUEUED = (
+    "kind", "appointment_id", "recipient_email", "recipient_name", "locale", "payload",
+    "status", "attempts", "next_attempt_at", "created_at", "request_id",
+)  # fmt: skip
+
 
 @functools.cache
 def queue_messages() -> Insert:
-    """Outbox rows (`visio.services.notifications.OutboxRow`), one statement for them all."""
-    return insert(table(OutboxMessage))
+    """Outbox rows (`visio.services.notifications.OutboxRow`), one statement for them all;
+    every column bound by name (as `visio.db.direct` wants)."""
+    messages = table(OutboxMessage)
+    return insert(messages).values(
+        {name: bindparam(name, type_=messages.c[name].type) for name in QUEUED}
+    )
 
 
 class PartiesRow(NamedTuple):
