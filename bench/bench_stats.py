@@ -35,7 +35,15 @@ turn, call by call, so that both meet the same noise of a shared machine:
 - once visio has a GET /stats route (or with `--page`), `visio serve` in a process of its
   own per set: GET /stats for the house and for the partner, signed in through /login,
   beside GET /healthz in the same rounds (round trips on loopback; their difference is the
-  page's own work).
+  page's own work);
+- the same-run baselines: for the dashboards whole, the cross-tab and its CSV export, the
+  very statements the call ran last, replayed bare with their parameters through the
+  driver (`exec_driver_sql`, rows fetched, nothing built from them), timed as the calls are
+  on both sets: the database's part of the work without visio's Python around it; beside
+  the page, GET /select of the bare aiohttp server of bench/baseline.py (one SELECT of ten
+  rows, same database and engine settings, no sign-in) in a process of its own per set,
+  asked in the same rounds. These figures (large set, p95) are marked as results for
+  `python -m bench` (bench/report.py) beside their baselines.
 
 Prints each figure on both sets with the ratio large/small, the counter rows each scope
 holds in 2026 (a scope whose rows grew a hundredfold grows with its data, not its history),
@@ -105,9 +113,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baseline import SELECT_ROWS
 from bench_booking import free_port, wait_ready
 from bench_pages import sign_in
 from bench_slots import percentile, scratch_database
+from report import result
 
 from visio.app import create_app
 from visio.db.base import Base, table
@@ -160,6 +170,15 @@ PAGE_PATHS = (
     "/stats?partner_id={partner_id}&from={first}&to={last}",
 )
 NOISE_MS = 1.0
+# The figures marked as results, each with the row of its statements replayed bare; and
+# the page's baseline: the bare server of bench/baseline.py.
+HEADLINE = {
+    "house: dashboard() whole": "baseline: house dashboard's SQL bare",
+    "partner: dashboard() whole": "baseline: partner dashboard's SQL bare",
+    "network: pivoted cross-tab house x month": "baseline: cross-tab's SQL bare",
+    "network: pivoted cross-tab CSV export": "baseline: cross-tab CSV's SQL bare",
+}
+BARE_PAGE = "page: bare GET /select (baseline.py)"
 
 # Past appointments' outcomes; the future ones are booked, or cancelled already.
 PAST_STATUSES = (
@@ -910,6 +929,21 @@ async def pivoted_csv(session: AsyncSession) -> str:
     return csv_text(crosstab_table(YEAR_FIRST.year, rows), separator="semicolon", locale="fr")
 
 
+def bare_sql(executed: Sequence[tuple[str, Any, float]]) -> Call:
+    """The in-process baseline of a call: the statements it ran (as the cursor got them,
+    with their parameters) run again through the driver, their rows fetched and nothing
+    made of them."""
+
+    async def run(session: AsyncSession) -> int:
+        connection = await session.connection()
+        rows = 0
+        for statement, parameters, _spent in executed:
+            rows += len((await connection.exec_driver_sql(statement, parameters)).all())
+        return rows
+
+    return run
+
+
 async def scope_rows(
     engine: AsyncEngine, site_id: int | None, partner_id: int | None, year: date | None
 ) -> tuple[int, int]:
@@ -935,7 +969,8 @@ async def measure(
     repeat: int, warmup: int,
 ) -> list[Measured]:  # fmt: skip
     """Every call of the house's and the partner's dashboards, the cross-tab, its CSV and the
-    page's filters, on each data set in turn."""
+    page's filters, on each data set in turn; then the statements of the HEADLINE calls
+    replayed bare."""
     house, partner = network.site_ids[0], network.partner_ids[0]
     results = [
         Measured(*size, *await scope_rows(engine, None, None, None))
@@ -969,6 +1004,12 @@ async def measure(
         timings = await time_both(engines, call, repeat, warmup)
         for measured, timing in zip(results, timings, strict=True):
             measured.timings[name] = timing
+    for name, bare in HEADLINE.items():  # the statements of its last call on the large set
+        progress(f"  {bare}")
+        timings = await time_both(engines, bare_sql(results[-1].timings[name].executed),
+                                  repeat, warmup)  # fmt: skip
+        for measured, timing in zip(results, timings, strict=True):
+            measured.timings[bare] = timing
     return results
 
 
@@ -1027,20 +1068,45 @@ async def serving(url: str) -> AsyncIterator[aiohttp.ClientSession]:
             server.wait(timeout=30)
 
 
+@asynccontextmanager
+async def bare_serving(url: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """The bare server of bench/baseline.py on the database in a process of its own, as
+    `visio serve` runs here, its ten rows for GET /select inserted; a client of it."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("baseline.py")), "serve",
+         "--database-url", url, "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await asyncio.to_thread(wait_ready, port, server)
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
+            for number in range(SELECT_ROWS):
+                async with client.post("/insert", json={"row": number}) as reply:
+                    reply.raise_for_status()
+            yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 async def measure_page(
     urls: Sequence[str], paths: Sequence[str], repeat: int, warmup: int
 ) -> list[dict[str, Timing]]:
-    """GET /healthz then each page, from one server per data set, the sets in turn."""
+    """GET /healthz then each page, from one server per data set, then the bare server's
+    GET /select (one per data set too), the sets in turn."""
     names = {"page: GET /healthz": "/healthz", **{f"page: GET {path}": path for path in paths}}
-    timings = [{name: Timing() for name in names} for _ in urls]
+    timings = [{name: Timing() for name in (*names, BARE_PAGE)} for _ in urls]
     async with AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(serving(url)) for url in urls]
+        bare = [await stack.enter_async_context(bare_serving(url)) for url in urls]
         for number in range(warmup + repeat):
             order = list(range(len(urls)))
             for index in order if number % 2 == 0 else reversed(order):
-                for name, target in names.items():
+                asked = [(name, clients[index], target) for name, target in names.items()]
+                for name, client, target in [*asked, (BARE_PAGE, bare[index], "/select")]:
                     began = time.perf_counter()
-                    async with clients[index].get(target, allow_redirects=False) as reply:
+                    async with client.get(target, allow_redirects=False) as reply:
                         body = await reply.read()
                     elapsed = (time.perf_counter() - began) * 1000
                     if reply.status != 200:
@@ -1055,8 +1121,9 @@ async def measure_page(
 
 
 def target_of(name: str) -> float:
-    if name.startswith("network: house-and-month rows"):
-        return math.inf  # the same figures as the cross-tab, not pivoted: for comparison
+    if name.startswith(("network: house-and-month rows", "baseline:")):
+        # The same figures as the cross-tab, not pivoted; the baselines: for comparison.
+        return math.inf
     if name.endswith("cross-tab CSV export"):
         return CSV_MS
     if name.endswith("cross-tab house x month") or name.endswith("every house"):
@@ -1156,6 +1223,32 @@ def report(
         f"ms, the dashboards and the page large/small <= {GROWTH:.0f}x (or within "
         f"{NOISE_MS:.0f} ms): " + ("FAIL: " + "; ".join(misses) if misses else "PASS")
     )
+    results(backend, small, large)
+
+
+def results(backend: str, small: Measured, large: Measured) -> None:
+    """The result lines for `python -m bench`: the headline figures (large set, p95) beside
+    their same-run baselines: a call's statements replayed bare, and beside the page the
+    bare server's GET /select."""
+    pages = [name for name in large.timings if name.startswith("page: GET /stats")]
+    for name in (*HEADLINE, *pages):
+        big, little = large.timings[name], small.timings[name]
+        page = name.startswith("page:")
+        bare = large.timings.get(BARE_PAGE if page else HEADLINE[name])
+        target, ratio = target_of(name), big.p95 / little.p95 if little.p95 else math.inf
+        checked = f"p95 <= {target:.0f} ms: {'PASS' if big.p95 <= target else 'FAIL'}"
+        if name.endswith("dashboard() whole") or page:
+            grown = ratio > GROWTH and big.p95 - little.p95 > NOISE_MS
+            checked += f"; large/small {ratio:.2f}x: {'FAIL' if grown else 'PASS'}"
+        what = (
+            "bare aiohttp GET /select, same rounds" if page
+            else f"its {len(big.executed)} statements replayed bare"
+        )  # fmt: skip
+        shown = name.removeprefix("page: ").split("&")[0]  # a page's path without its dates
+        result(bench="stats", database=backend,
+               figure=f"{shown}, large set: p95 {big.p95:.1f} ms",
+               baseline="" if bare is None else f"{what}: p95 {bare.p95:.2f} ms",
+               share=None if bare is None else big.p95 / bare.p95, check=checked)  # fmt: skip
 
 
 def progress(message: str) -> None:
