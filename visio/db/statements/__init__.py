@@ -6,9 +6,10 @@ and SQLite (row locks, data-modifying CTEs), live here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select, Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _Statement = TypeVar("_Statement", bound=Select)  # type: ignore[type-arg]
@@ -32,3 +33,12 @@ def writers_take_turns(connection: AsyncConnection) -> bool:
     PostgreSQL writers run side by side and take row locks (`lock_agent_and_station`).
     """
     return connection.dialect.name == "sqlite"
+
+
+def bound_insert(into: Table, names: Iterable[str] | None = None) -> Insert:
+    """An INSERT of one row whose columns (`names`; None: every one but an `id`) are each
+    bound by name, as `visio.db.direct` runs them: every value is given at execution, none
+    is left to a column's default."""
+    if names is None:
+        names = [column.name for column in into.columns if column.name != "id"]
+    return insert(into).values({name: bindparam(name, type_=into.c[name].type) for name in names})

@@ -43,7 +43,7 @@ from visio.db.models import (
     Site,
     Station,
 )
-from visio.db.statements import shaped, writers_take_turns
+from visio.db.statements import bound_insert, shaped, writers_take_turns
 from visio.db.statements.audit import AuditRow, Details, write_entry
 from visio.db.statements.statistics import (
     CountChange,
@@ -113,7 +113,7 @@ async def insert_appointment(
         found = await direct(_insert_recorded(counted is not None)).scalar(connection, parameters)
         assert found is not None
         return int(found)
-    appointment_id = await connection.scalar(_insert_appointment(), dict(values))
+    appointment_id = await direct(_insert_appointment()).scalar(connection, values)
     assert appointment_id is not None
     await insert_event(
         connection, appointment_id=appointment_id, at=values["created_at"],
@@ -130,13 +130,13 @@ async def insert_appointment(
     )  # fmt: skip
     if counted is not None:
         await add_counts(connection, {counted.key: counted.measures})
-    return appointment_id
+    return int(appointment_id)
 
 
 @functools.cache
 def _insert_appointment() -> ReturningInsert[int]:
     appointments = table(Appointment)
-    return insert(appointments).returning(appointments.c.id)
+    return bound_insert(appointments).returning(appointments.c.id)
 
 
 @functools.cache
@@ -198,8 +198,8 @@ async def insert_event(
     note: str,
 ) -> None:
     """One step of an appointment's history."""
-    await connection.execute(
-        _insert_event(),
+    await direct(_insert_event()).run(
+        connection,
         {"appointment_id": appointment_id, "at": at, "by_user_id": by_user_id,
          "from_status": from_status, "to_status": to_status, "note": note},
     )  # fmt: skip
@@ -207,7 +207,10 @@ async def insert_event(
 
 @functools.cache
 def _insert_event() -> Insert:
-    return insert(table(AppointmentEvent))
+    return bound_insert(
+        table(AppointmentEvent),
+        ("appointment_id", "at", "by_user_id", "from_status", "to_status", "note"),
+    )
 
 
 async def lock_agent_and_station(

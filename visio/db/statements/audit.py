@@ -6,11 +6,13 @@ import functools
 from datetime import datetime
 from typing import NotRequired, TypedDict
 
-from sqlalchemy import Insert, insert
+from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from visio.db.base import table
+from visio.db.direct import direct
 from visio.db.models import AuditEntry
+from visio.db.statements import bound_insert
 from visio.logs import current_request_id
 
 # What an audit entry's `details` may hold: ids, codes, instants as text. Never citizen
@@ -31,11 +33,14 @@ class AuditRow(TypedDict):
 
 @functools.cache
 def insert_entry() -> Insert:
-    return insert(table(AuditEntry))
+    return bound_insert(
+        table(AuditEntry),
+        ("at", "user_id", "action", "entity", "entity_id", "details", "request_id"),
+    )
 
 
 async def write_entry(connection: AsyncConnection, row: AuditRow) -> None:
     """One audit entry, in the connection's transaction; the request's id when it names none."""
     values = dict(row)
     values.setdefault("request_id", current_request_id.get())
-    await connection.execute(insert_entry(), values)
+    await direct(insert_entry()).run(connection, values)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from visio.db.base import Base, table
+from visio.db.direct import direct
 from visio.db.models import DeskRequestCount, SessionCount
 from visio.domain import AppointmentStatus, RequestChannel
 
@@ -133,9 +134,11 @@ async def _add(
     # One change (a booking's) as one plain statement: a list of one would take the
     # driver's executemany path, slower on PostgreSQL.
     if ups:
-        await connection.execute(
-            _increment(connection.dialect.name, model), ups[0] if len(ups) == 1 else ups
-        )
+        increment = direct(_increment(connection.dialect.name, model))
+        if len(ups) == 1:
+            await increment.run(connection, ups[0])
+        else:
+            await increment.run_many(connection, ups)
     if downs:
         await connection.execute(_decrement(model), downs[0] if len(downs) == 1 else downs)
 
@@ -143,7 +146,11 @@ async def _add(
 @functools.cache
 def _increment(dialect: str, model: type[Base]) -> Any:  # an INSERT … ON CONFLICT
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return _summed(insert(table(model)))
+    # Every column bound by name, as `visio.db.direct` runs it.
+    counts = table(model)
+    return _summed(
+        insert(counts).values({c.name: bindparam(c.name, type_=c.type) for c in counts.c})
+    )
 
 
 def _summed(statement: Any) -> Any:
