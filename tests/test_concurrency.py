@@ -195,9 +195,14 @@ async def test_fifty_simultaneous_bookings_of_one_slot(
     engine = make_engine(scratch_url)
     try:
         world = {**await seed(engine, stations=2, agents=agents), **naming}
-        server = await aiohttp_server(
-            create_app(Settings(database_url=scratch_url, secret_key=SECRET))
-        )
+        # Fifty requests for thirty pooled connections: on a loaded machine the last ones
+        # may wait longer for a connection than the 5 s a server gives up after (a 503,
+        # right for a server, beside the point here): this test waits as long as it takes.
+        settings = Settings(
+            database_url=scratch_url, secret_key=SECRET, db_connect_timeout=120,
+            db_statement_timeout=120,
+        )  # fmt: skip
+        server = await aiohttp_server(create_app(settings))
         outcome = await fire([str(server.make_url("")).rstrip("/")], world)
         assert outcome == Counter({201: winners, 409: REQUESTS - winners})
         assert await active_at_start(engine) == winners

@@ -217,15 +217,10 @@ async def _refuse_citizen_elsewhere(
     """One person, one place at a time: a second appointment of the citizen at the same
     time, booked or moved there, is the desk's mistake (`Conflict`; the middleware rolls
     the transaction back, nothing is written)."""
-    clash = await (await session.connection()).scalar(
-        select(Appointment.id).where(
-            Appointment.citizen_id == citizen_id,
-            Appointment.id != booked.id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.start_at < booked.values["end_at"],
-            Appointment.end_at > booked.values["start_at"],
-        )
-    )
+    clash = await statements.citizen_clash(
+        await session.connection(), citizen_id=citizen_id, appointment_id=booked.id,
+        start_at=booked.values["start_at"], end_at=booked.values["end_at"],
+    )  # fmt: skip
     if clash is not None:
         raise Conflict(
             _l("This citizen already has an appointment at that time (%(reference)s).",

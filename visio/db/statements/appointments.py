@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
-from visio.db.base import table
+from visio.db.base import UTCDateTime, table
 from visio.db.direct import direct
 from visio.db.models import (
     Agent,
@@ -210,6 +210,38 @@ def _insert_event() -> Insert:
     return bound_insert(
         table(AppointmentEvent),
         ("appointment_id", "at", "by_user_id", "from_status", "to_status", "note"),
+    )
+
+
+async def citizen_clash(
+    connection: AsyncConnection,
+    *,
+    citizen_id: int,
+    appointment_id: int,
+    start_at: datetime,
+    end_at: datetime,
+) -> int | None:
+    """Another booked appointment of the citizen overlapping [start_at, end_at), if any."""
+    found = await direct(_citizen_clash()).scalar(
+        connection,
+        {"citizen_id": citizen_id, "appointment_id": appointment_id, "start_at": start_at,
+         "end_at": end_at},
+    )  # fmt: skip
+    return None if found is None else int(found)
+
+
+@functools.cache
+def _citizen_clash() -> Select[int]:
+    return (
+        select(Appointment.id)
+        .where(
+            Appointment.citizen_id == bindparam("citizen_id", type_=Integer),
+            Appointment.id != bindparam("appointment_id", type_=Integer),
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.start_at < bindparam("end_at", type_=UTCDateTime()),
+            Appointment.end_at > bindparam("start_at", type_=UTCDateTime()),
+        )
+        .limit(1)
     )
 
 
