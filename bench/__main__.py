@@ -46,6 +46,7 @@ BENCHES = (
     Bench("pages", "bench_pages.py", ("--quick",)),
     Bench("stats", "bench_stats.py", ("--quick",)),
     Bench("faults", "bench_faults.py", ("--skip-database-faults",)),
+    Bench("purge", "bench_purge.py", ("--due", "2000", "--kept", "200")),
     # PostgreSQL only: on SQLite it says so and stops (one SQLite file is no scale-out).
     Bench("scaleout", "bench_scaleout.py", ("--bookings", "500", "--warmup", "100")),
 )
