@@ -32,6 +32,8 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
@@ -234,9 +236,10 @@ async def double_bookings(url: str) -> tuple[int, int, int, int]:
         await engine.dispose()
 
 
-async def baseline(url: str, requests: list[dict[str, Any]], clients: int, total: int) -> float:
-    """Requests per second of the bare one-INSERT server (bench/baseline.py) on the same
-    database, with the same clients and bodies."""
+@asynccontextmanager
+async def bare_server(url: str) -> AsyncIterator[int]:
+    """The bare server of bench/baseline.py on the database, in a process of its own as
+    `visio serve` runs here; its port, once it answers."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("baseline.py")), "serve",
@@ -245,11 +248,18 @@ async def baseline(url: str, requests: list[dict[str, Any]], clients: int, total
     )  # fmt: skip
     try:
         await asyncio.to_thread(wait_ready, port, server)
-        await load(port, "", requests[: total // 10], clients, total // 10, "/insert")
-        elapsed, statuses = await load(port, "", requests, clients, total, "/insert")
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+async def baseline(url: str, requests: list[dict[str, Any]], clients: int, total: int) -> float:
+    """Requests per second of the bare one-INSERT server (bench/baseline.py) on the same
+    database, with the same clients and bodies."""
+    async with bare_server(url) as port:
+        await load(port, "", requests[: total // 10], clients, total // 10, "/insert")
+        elapsed, statuses = await load(port, "", requests, clients, total, "/insert")
     return statuses.get(201, 0) / elapsed
 
 

@@ -114,7 +114,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baseline import SELECT_ROWS
-from bench_booking import free_port, wait_ready
+from bench_booking import bare_server, free_port, wait_ready
 from bench_pages import sign_in
 from bench_slots import percentile, scratch_database
 from report import result
@@ -1072,22 +1072,14 @@ async def serving(url: str) -> AsyncIterator[aiohttp.ClientSession]:
 async def bare_serving(url: str) -> AsyncIterator[aiohttp.ClientSession]:
     """The bare server of bench/baseline.py on the database in a process of its own, as
     `visio serve` runs here, its ten rows for GET /select inserted; a client of it."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("baseline.py")), "serve",
-         "--database-url", url, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        await asyncio.to_thread(wait_ready, port, server)
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client:
-            for number in range(SELECT_ROWS):
-                async with client.post("/insert", json={"row": number}) as reply:
-                    reply.raise_for_status()
-            yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    async with (
+        bare_server(url) as port,
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}") as client,
+    ):
+        for number in range(SELECT_ROWS):
+            async with client.post("/insert", json={"row": number}) as reply:
+                reply.raise_for_status()
+        yield client
 
 
 async def measure_page(
