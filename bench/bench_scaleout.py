@@ -11,14 +11,16 @@ over HTTPS through nginx, in interleaved rounds A, B, A, B… of as many booking
 request sent twice), so that a machine slowing down between rounds weighs on both.
 
 Each round prints bookings per second, every answer's status (all must be 201), double
-bookings per agent and per station, the connections made to PostgreSQL, and where the CPU
-time went (from /proc): the visio processes; PostgreSQL, which is the machine's own server
-and shared: the connections to the bench's database, the connections that ended during
-the round (any database's), and the server's own processes with other databases'
-connections; both nginx (master and workers); the load generator (this process); the
-rest of the machine; and what stayed idle: in seconds, per booking, and as a share of the
-round's wall time × the cores. The figure is the mean rate of the rounds B against that
-of the rounds A (the hope on 2 cores: at least 1.4×).
+bookings per agent and per station, the connections made to PostgreSQL, what the bench's
+connections were doing on average (sampled four times a second: waiting for a lock,
+running a statement, idle inside a transaction while their process works on other
+requests), and where the CPU time went (from /proc): the visio processes; PostgreSQL,
+which is the machine's own server and shared: the connections to the bench's database,
+the connections that ended during the round (any database's), and the server's own
+processes with other databases' connections; both nginx (master and workers); the load
+generator (this process); the rest of the machine; and what stayed idle: in seconds, per
+booking, and as a share of the round's wall time × the cores. The figure is the mean rate
+of the rounds B against that of the rounds A (the hope on 2 cores: at least 1.4×).
 
     python bench/bench_scaleout.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
     python bench/bench_scaleout.py --database-url … --bookings 500 --pairs 2
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import resource
 import shutil
@@ -204,6 +207,31 @@ async def sessions(engine: AsyncEngine) -> int:
         )
 
 
+# What the bench's connections are doing: waiting for a lock (another booking's row locks on
+# its agent or station), running a statement, or idle inside a transaction (its process is
+# busy elsewhere: a lock taken is held that long too).
+ACTIVITY = text(
+    "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+    "count(*) FILTER (WHERE state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock'), "
+    "count(*) FILTER (WHERE state LIKE 'idle in transaction%') "
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+async def sample_activity(
+    engine: AsyncEngine, stop: asyncio.Event, every: float = 0.25
+) -> list[tuple[int, ...]]:
+    """Samples of ACTIVITY until `stop` is set."""
+    samples: list[tuple[int, ...]] = []
+    async with engine.connect() as connection:
+        while not stop.is_set():
+            samples.append(tuple((await connection.execute(ACTIVITY)).one()))
+            await connection.rollback()  # a fresh view of the statistics each time
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+    return samples
+
+
 # ---------------------------------------------------------------- the processes
 
 
@@ -337,6 +365,9 @@ class Round:
     per_process: dict[str, float]
     idle: float
     connections: int  # made to PostgreSQL during the round
+    activity: tuple[
+        float, ...
+    ]  # mean connections waiting for a lock, running, idle in a transaction
 
     @property
     def rate(self) -> float:
@@ -367,7 +398,9 @@ def describe(round_: Round) -> str:
         f"{round_.elapsed:.2f} s, {round_.rate:.0f} bookings/s (statuses "
         f"{dict(sorted(round_.statuses.items()))}; double bookings so far: agents "
         f"{round_.doubled[0]}, stations {round_.doubled[1]}; connections made to "
-        f"PostgreSQL: {round_.connections})\n"
+        f"PostgreSQL: {round_.connections}; its connections on average: "
+        f"{round_.activity[0]:.1f} waiting for a lock, {round_.activity[1]:.1f} running a "
+        f"statement, {round_.activity[2]:.1f} idle in a transaction)\n"
         f"    CPU, of {capacity:.2f} s ({round_.elapsed:.2f} s × {CORES} cores): "
         + "; ".join(parts)
     )
@@ -422,8 +455,12 @@ async def run(
                     batch = rest[number * bookings : (number + 1) * bookings]
                     connected = await sessions(bookkeeping)
                     before = snapshot(visio, [nginx_a, nginx_b], database)
+                    stop = asyncio.Event()
+                    sampler = asyncio.create_task(sample_activity(bookkeeping, stop))
                     elapsed, statuses = await load(bases[kind], token, batch, clients)
                     after = snapshot(visio, [nginx_a, nginx_b], database)
+                    stop.set()
+                    samples = await sampler
                     connections = await sessions(bookkeeping) - connected
                     agents, stations, _, _ = await double_bookings(url)
                     round_ = Round(
@@ -433,6 +470,8 @@ async def run(
                         per_process={name: after.per_process[name] - before.per_process[name]
                                      for name in before.per_process},
                         idle=after.idle - before.idle, connections=connections,
+                        activity=tuple(sum(column) / max(len(samples), 1)
+                                       for column in zip(*samples, strict=True)) or (0, 0, 0),
                     )  # fmt: skip
                     rounds.append(round_)
                     print(describe(round_), flush=True)
