@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -32,17 +33,39 @@ NOTES = Table("notes", MetaData(), Column("id", Integer, primary_key=True), Colu
 @pytest.fixture(params=["one connection", "four connections"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """visio's default (one connection: requests queue for it), and a pool of four whose
-    writers queue for their turn instead."""
-    pool = {"pool_size": 4} if request.param == "four connections" else {}
+    writers queue for their turn instead; a busy timeout of 0.5 s, for the tests that wait
+    it out."""
+    async with _notes_engine(request.param, tmp_path, busy_timeout_ms=500) as engine:
+        yield engine
+
+
+@pytest.fixture(params=["one connection", "four connections"])
+async def patient_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    """The same, waiting as long as a loaded machine needs: for the tests in which nobody
+    should wait out a timeout at all."""
+    async with _notes_engine(request.param, tmp_path, busy_timeout_ms=120_000) as engine:
+        yield engine
+
+
+@asynccontextmanager
+async def _notes_engine(
+    way: str, folder: Path, *, busy_timeout_ms: int
+) -> AsyncIterator[AsyncEngine]:
+    pool = {"pool_size": 4} if way == "four connections" else {}
     engine = make_engine(
-        f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}", sqlite_busy_timeout_ms=500, **pool
-    )
+        f"sqlite+aiosqlite:///{folder / 'driver.db'}", sqlite_busy_timeout_ms=busy_timeout_ms,
+        **pool,
+    )  # fmt: skip
     async with engine.begin() as connection:
         await connection.execute(
             text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL UNIQUE)")
         )
-    yield engine
-    await engine.dispose()
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def test_rows_counts_and_ids_come_back_as_with_the_stock_driver(
@@ -74,22 +97,22 @@ async def test_rows_counts_and_ids_come_back_as_with_the_stock_driver(
 
 
 async def test_writers_of_one_process_take_turns_and_each_sees_the_last(
-    engine: AsyncEngine,
+    patient_engine: AsyncEngine,
 ) -> None:
     """Forty read-then-write transactions at once: each waits its turn (none meets
     "database is locked"), and each reads what the previous one wrote."""
-    async with engine.begin() as connection:
+    async with patient_engine.begin() as connection:
         await connection.execute(text("INSERT INTO notes (body) VALUES ('0')"))
     count = select(text("CAST(body AS INTEGER)")).select_from(text("notes"))
 
     async def increment() -> None:
-        async with engine.begin() as connection:
+        async with patient_engine.begin() as connection:
             value = await connection.scalar(count)
             await asyncio.sleep(0)  # let the others try to come in meanwhile
             await connection.execute(update(NOTES).values(body=str(int(value or 0) + 1)))
 
     await asyncio.gather(*(increment() for _ in range(40)))
-    async with engine.connect() as connection:
+    async with patient_engine.connect() as connection:
         assert await connection.scalar(count) == 40
 
 
