@@ -1,10 +1,10 @@
 """Real-browser tests: Playwright driving Debian's Chromium against visio served over HTTP.
 
-The server is the whole application on a real socket on 127.0.0.1, over a freshly migrated
-database of the run's kind (SQLite or PostgreSQL) whose writes are committed: the browser
-and the test both talk to it, so the rolled-back `connection` fixture cannot be used here.
-Its clock runs in real time from an instant each test chooses, so "now" sits where the
-scenario needs it relative to an appointment, without sleeping.
+The server is the whole application on a real socket on 127.0.0.1, over a fresh database
+at the head revision of the run's kind (SQLite or PostgreSQL; `head_url`) whose writes are
+committed: the browser and the test both talk to it, so the rolled-back `connection`
+fixture cannot be used here. Its clock runs in real time from an instant each test chooses,
+so "now" sits where the scenario needs it relative to an appointment, without sleeping.
 
 Chromium starts headless with name resolution cut off except for loopback: no page can
 reach the Internet, which is also how the join page's "Jitsi unreachable" case is made.
@@ -14,6 +14,12 @@ by git), or in the folder `VISIO_TEST_SCREENSHOTS` names.
 
 In CI (`CI=true`) a missing Chromium or playwright fails the run: browser tests must never
 silently stop running there. Elsewhere they skip and say what to install.
+
+Each test process starts Chromium once, and each test opens contexts of its own in it (its
+own cookies, storage and cache), closed after it: starting a browser for every test cost
+more than many tests themselves. Playwright's objects belong to the event loop they were
+made on, so the browser tests, and the fixtures they use that run on a loop, share the
+process's one loop: every module here says `pytestmark = BROWSER_LOOP`.
 """
 
 from __future__ import annotations
@@ -29,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import IN_CI, SECRET
 from visio.app import create_app
 from visio.db.engine import make_engine, make_sessionmaker
-from visio.db.migrate import upgrade_engine
 from visio.db.models import (
     Agent,
     AvailabilityRule,
@@ -86,9 +93,26 @@ def _require_browser() -> None:
     pytest.skip(f"browser tests need a browser: {reason}")
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    """A headless Chromium, driven by Playwright's async API."""
+# The loop of the browser tests and of their fixtures: one a test process (see above).
+BROWSER_LOOP = pytest.mark.asyncio(loop_scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A browser test on a loop of its own would wait forever for the server and browser of
+    another loop: say so at once."""
+    here = Path(__file__).parent
+    for item in items:
+        if Path(item.path).parent != here or not isinstance(item, pytest.Function):
+            continue
+        marker = item.get_closest_marker("asyncio")
+        if marker is not None and marker.kwargs.get("loop_scope") != "session":
+            raise pytest.UsageError(f"{item.nodeid}: its module needs pytestmark = BROWSER_LOOP")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def process_chromium() -> AsyncIterator[Any]:
+    """The test process's headless Chromium, driven by Playwright's async API, started on
+    first use."""
     _require_browser()
     from playwright.async_api import async_playwright
 
@@ -100,6 +124,49 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+class Browser:
+    """Chromium as one test sees it: the contexts it opens are closed after the test."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+        self._contexts: list[Any] = []
+
+    async def new_context(self, **options: Any) -> Any:
+        context = await self._browser.new_context(**options)
+        self._contexts.append(context)
+        return context
+
+    async def close(self) -> None:
+        while self._contexts:
+            await self._contexts.pop().close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chromium(process_chromium: Any) -> AsyncIterator[Browser]:
+    """A headless Chromium for this test: contexts opened in the process's browser."""
+    browser = Browser(process_chromium)
+    try:
+        yield browser
+    finally:
+        await browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def aiohttp_server() -> AsyncIterator[Callable[..., Any]]:
+    """pytest-aiohttp's `aiohttp_server`, on the browser tests' loop."""
+    servers: list[TestServer] = []
+
+    async def serve(app: Any, *, host: str = "127.0.0.1", port: int | None = None) -> TestServer:
+        server = TestServer(app, host=host, port=port)
+        await server.start_server()
+        servers.append(server)
+        return server
+
+    yield serve
+    while servers:
+        await servers.pop().close()
 
 
 @pytest.fixture
@@ -201,18 +268,17 @@ class Live:
 
 
 @pytest.fixture
-def live_settings(scratch_url: str) -> Settings:
+def live_settings(head_url: str) -> Settings:
     """The served app's settings (the default Jitsi: plain links to meet.jit.si)."""
-    return Settings(database_url=scratch_url, secret_key=SECRET, run_worker=False)
+    return Settings(database_url=head_url, secret_key=SECRET, run_worker=False)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def live(
-    scratch_url: str, live_settings: Settings, aiohttp_server: Callable[..., Any]
+    head_url: str, live_settings: Settings, aiohttp_server: Callable[..., Any]
 ) -> AsyncIterator[Live]:
-    engine = make_engine(scratch_url)
+    engine = make_engine(head_url)
     try:
-        await upgrade_engine(engine)
         sessions = make_sessionmaker(engine)
         # Monday 16 March 2026, 09:00 in Murat; tests move it where they need it.
         clock = RunningClock(datetime(2026, 3, 16, 8, 0, tzinfo=UTC))

@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
 from tests.browser.test_agent_flows import axe_violations
 from visio.db.models import Appointment, AvailabilityRule
 from visio.domain import RebookReason
+
+pytestmark = BROWSER_LOOP
 
 ADMIN_EMAIL = "admin@visio.example"
 # Tuesday 17 March 2026, 10:00-10:30 in Murat (UTC+1).

@@ -9,7 +9,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
+
+pytestmark = BROWSER_LOOP
 
 ADMIN_EMAIL = "admin@visio.example"
 DESK_EMAIL = "accueil.allanche@visio.example"

@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
 from tests.browser.test_agent_flows import axe_violations
+
+pytestmark = BROWSER_LOOP
 
 # Monday 16 March 2026, 10:00 in Murat (UTC+1).
 TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)

@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
 from visio.db.models import Absence, Appointment, AppointmentStatus
+
+pytestmark = BROWSER_LOOP
 
 # Monday 16 March 2026, 10:00-10:30 in Murat (UTC+1).
 TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)

@@ -12,8 +12,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
 from visio.db.models import Appointment, Citizen
+
+pytestmark = BROWSER_LOOP
 
 # Monday 16 March 2026, 08:50 in Murat: the morning's permanence (09:00-12:00) is ahead.
 TEN_TO_NINE = datetime(2026, 3, 16, 7, 50, tzinfo=UTC)

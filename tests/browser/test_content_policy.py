@@ -13,8 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
 from tests.browser.test_accessibility import COORDINATOR_EMAIL, _pages
+
+pytestmark = BROWSER_LOOP
 
 TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 TEN_TO_TEN = datetime(2026, 3, 16, 8, 50, tzinfo=UTC)

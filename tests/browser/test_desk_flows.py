@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.browser.conftest import PASSWORD, Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, PASSWORD, Live, screenshot
 from visio.db.models import Appointment, OutboxMessage, Station
 from visio.domain import AppointmentStatus
+
+pytestmark = BROWSER_LOOP
 
 # The appointment of these scenarios: Monday 16 March 2026, 10:00-10:30 in Murat (UTC+1).
 TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)

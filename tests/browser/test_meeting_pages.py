@@ -9,7 +9,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.browser.conftest import Live, screenshot
+from tests.browser.conftest import BROWSER_LOOP, Live, screenshot
+
+pytestmark = BROWSER_LOOP
 
 # The appointment of these scenarios: Monday 16 March 2026, 10:00-10:30 in Murat (UTC+1).
 TEN = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
