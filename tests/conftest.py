@@ -17,6 +17,7 @@ import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -229,9 +230,18 @@ def head_url(head_template_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty database at the head revision, of the same kind as the test database, whose
     writes are committed, dropped afterwards: a copy of `head_template_url` (milliseconds,
     where migrating takes seconds)."""
-    if not head_template_url.startswith("postgresql"):
-        copy = tmp_path / "head-copy.db"
-        source = sqlite3.connect(make_url(head_template_url).database or "")
+    with database_copy(head_template_url, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def database_copy(source_url: str, folder: Path) -> Iterator[str]:
+    """A copy of the database at `source_url`, of the same kind, dropped afterwards: SQLite's
+    backup into a file of `folder`, or PostgreSQL's CREATE DATABASE ... TEMPLATE (no
+    connection may be using the source meanwhile)."""
+    if not source_url.startswith("postgresql"):
+        copy = folder / f"copy-{secrets.token_hex(4)}.db"
+        source = sqlite3.connect(make_url(source_url).database or "")
         target = sqlite3.connect(copy)
         try:
             source.backup(target)
@@ -240,13 +250,12 @@ def head_url(head_template_url: str, tmp_path: Path) -> Iterator[str]:
             source.close()
         yield f"sqlite+aiosqlite:///{copy}"
         return
-    name = f"visio_head_{secrets.token_hex(4)}"
-    template = make_url(head_template_url).database or ""
-    asyncio.run(_create_database(head_template_url, name, template=template))
+    name = f"visio_copy_{secrets.token_hex(4)}"
+    asyncio.run(_create_database(source_url, name, template=make_url(source_url).database))
     try:
-        yield make_url(head_template_url).set(database=name).render_as_string(hide_password=False)
+        yield make_url(source_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_drop_database(head_template_url, name))
+        asyncio.run(_drop_database(source_url, name))
 
 
 async def _create_database(url: str, name: str, *, template: str | None = None) -> None:

@@ -302,7 +302,7 @@ def test_worker_without_smtp_is_one_line() -> None:
     assert_one_line_error(result, "VISIO_SMTP_HOST")
 
 
-def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
+def test_worker_sends_the_outbox_and_stops_on_sigterm(head_url: str) -> None:
     from aiosmtpd.controller import Controller
 
     class Counting:
@@ -313,8 +313,7 @@ def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
             self.received.append(envelope.rcpt_tos[0])
             return "250 OK"
 
-    env = environment(VISIO_DATABASE_URL=scratch_url)
-    assert visio("db", "upgrade", env=env).returncode == 0
+    env = environment(VISIO_DATABASE_URL=head_url)
     script = (
         "import asyncio, sys\n"
         "from datetime import UTC, datetime\n"
@@ -332,7 +331,7 @@ def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
         "asyncio.run(main())\n"
     )
     queued = subprocess.run(
-        [sys.executable, "-c", script, scratch_url], env=env, capture_output=True, text=True,
+        [sys.executable, "-c", script, head_url], env=env, capture_output=True, text=True,
         timeout=60,
     )  # fmt: skip
     assert queued.returncode == 0, queued.stderr
@@ -363,14 +362,13 @@ def test_worker_sends_the_outbox_and_stops_on_sigterm(scratch_url: str) -> None:
         controller.stop()
 
 
-def test_stats_rebuild_recounts_what_the_counters_lost(scratch_url: str) -> None:
+def test_stats_rebuild_recounts_what_the_counters_lost(head_url: str) -> None:
     """`visio stats rebuild` counts the appointments and desk requests again: counters
     missing (here, requests written straight into the table) come back, roll-ups with them."""
-    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
-    assert visio("db", "upgrade", env=env).returncode == 0
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=head_url)
 
     async def fill_then_empty() -> None:
-        engine = make_engine(scratch_url)
+        engine = make_engine(head_url)
         try:
             async with engine.begin() as connection:
                 await connection.execute(
@@ -402,7 +400,7 @@ def test_stats_rebuild_recounts_what_the_counters_lost(scratch_url: str) -> None
     assert rebuilt.stdout.strip() == "0 appointments and 2 desk requests counted"
 
     async def counted() -> tuple[int, int]:
-        engine = make_engine(scratch_url)
+        engine = make_engine(head_url)
         try:
             async with engine.connect() as connection:
                 daily = (

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import database_copy
 from tests.test_cli import SECRET, assert_one_line_error, environment, visio
 from visio.db.engine import make_engine, make_sessionmaker
 from visio.db.models import (
@@ -123,23 +126,41 @@ def read(url: str, citizen_id: int) -> tuple[Citizen, list[AuditEntry]]:
     return asyncio.run(fetch())
 
 
+@pytest.fixture(scope="module")
+def prepared_once(
+    head_template_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, People]]:
+    """The database of these tests (its three citizens, an administrator and a desk made by
+    `visio users create`), made once: each test changes a copy of it (`prepared`)."""
+    with database_copy(head_template_url, tmp_path_factory.mktemp("citizens")) as url:
+        env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=url)
+        people = set_up(url)
+        for email, role, sites in (
+            (ADMIN, "admin", []),
+            (DESK, "desk", ["France Services Murat"]),
+        ):
+            options = [option for site in sites for option in ("--site", site)]
+            created = visio("users", "create", "--email", email, "--name", "Anne", "--role",
+                            role, *options, "--no-password", env=env)  # fmt: skip
+            assert created.returncode == 0, created.stderr
+        yield url, people
+
+
 @pytest.fixture
-def prepared(scratch_url: str) -> tuple[dict[str, str], People]:
-    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
-    assert visio("db", "upgrade", env=env).returncode == 0
-    people = set_up(scratch_url)
-    for email, role, sites in ((ADMIN, "admin", []), (DESK, "desk", ["France Services Murat"])):
-        options = [option for site in sites for option in ("--site", site)]
-        created = visio("users", "create", "--email", email, "--name", "Anne", "--role", role,
-                        *options, "--no-password", env=env)  # fmt: skip
-        assert created.returncode == 0, created.stderr
-    return env, people
+def prepared(
+    prepared_once: tuple[str, People], tmp_path: Path
+) -> Iterator[tuple[dict[str, str], People]]:
+    """The environment of `visio` on a fresh copy of the tests' database, and its people."""
+    url, people = prepared_once
+    with database_copy(url, tmp_path) as copy:
+        yield environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=copy), people
 
 
 def test_the_export_holds_everything_and_is_audited(
-    prepared: tuple[dict[str, str], People], scratch_url: str
+    prepared: tuple[dict[str, str], People],
 ) -> None:
     env, people = prepared
+    url = env["VISIO_DATABASE_URL"]
     exported = visio("citizens", "export", "--id", str(people.old), "--as", ADMIN, env=env)
     assert exported.returncode == 0, exported.stderr
     document = json.loads(exported.stdout)
@@ -156,23 +177,24 @@ def test_the_export_holds_everything_and_is_audited(
     assert (message["kind"], message["status"], message["recipient"]) == (
         "booked.citizen", "sent", "monique@courriel.example",
     )  # fmt: skip
-    _person, entries = read(scratch_url, people.old)
+    _person, entries = read(url, people.old)
     last = entries[-1]
     assert (last.action, last.entity_id) == ("citizen.export", people.old)
     assert last.user_id is not None  # the administrator named by --as
     # Without --as: the command line itself.
     assert visio("citizens", "export", "--id", str(people.old), env=env).returncode == 0
-    assert read(scratch_url, people.old)[1][-1].user_id is None
+    assert read(url, people.old)[1][-1].user_id is None
 
 
 def test_erase_now_or_refuse_while_an_appointment_is_to_come(
-    prepared: tuple[dict[str, str], People], scratch_url: str
+    prepared: tuple[dict[str, str], People],
 ) -> None:
     env, people = prepared
+    url = env["VISIO_DATABASE_URL"]
     refused = visio("citizens", "erase", "--id", str(people.coming), env=env)
     assert_one_line_error(refused, "appointments to come", f"V-{people.coming_appointment:06d}",
                           "nothing was changed")  # fmt: skip
-    assert read(scratch_url, people.coming)[0].last_name == "Fabre"
+    assert read(url, people.coming)[0].last_name == "Fabre"
 
     erased = visio("citizens", "erase", "--id", str(people.recent), "--as", ADMIN, env=env)
     assert erased.returncode == 0, erased.stderr
@@ -180,7 +202,7 @@ def test_erase_now_or_refuse_while_an_appointment_is_to_come(
         f"citizen {people.recent} erased (1 appointments and 0 messages kept without their "
         "name and contact details)"
     )
-    person, entries = read(scratch_url, people.recent)
+    person, entries = read(url, people.recent)
     assert (person.first_name, person.last_name, person.phone) == ("", "", None)
     assert person.erased_at is not None
     assert (entries[-1].action, entries[-1].entity_id) == ("citizen.erase", people.recent)
@@ -204,20 +226,21 @@ def test_unknown_ids_and_accounts_are_one_line(prepared: tuple[dict[str, str], P
 
 
 def test_purge_counts_first_then_erases_once(
-    prepared: tuple[dict[str, str], People], scratch_url: str
+    prepared: tuple[dict[str, str], People],
 ) -> None:
     env, people = prepared
+    url = env["VISIO_DATABASE_URL"]
     dry = visio("purge", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "would erase 1 citizens" in dry.stdout and "nothing changed" in dry.stdout
-    assert read(scratch_url, people.old)[0].last_name == "Chassang"
+    assert read(url, people.old)[0].last_name == "Chassang"
 
     done = visio("purge", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("erased 1 citizens")
-    assert read(scratch_url, people.old)[0].last_name == ""
+    assert read(url, people.old)[0].last_name == ""
     for kept in (people.recent, people.coming):
-        assert read(scratch_url, kept)[0].erased_at is None
+        assert read(url, kept)[0].erased_at is None
     assert visio("purge", env=env).stdout.startswith("erased 0 citizens")
-    entries = read(scratch_url, people.old)[1]
+    entries = read(url, people.old)[1]
     assert [entry.action for entry in entries].count("citizen.purge") == 2

@@ -65,16 +65,15 @@ def counts(url: str) -> tuple[int, int, int]:
     return asyncio.run(count())
 
 
-def test_import_agents_whole_or_not_at_all(scratch_url: str, tmp_path: Path) -> None:
-    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
-    assert visio("db", "upgrade", env=env).returncode == 0
+def test_import_agents_whole_or_not_at_all(head_url: str, tmp_path: Path) -> None:
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=head_url)
     created = visio("users", "create", "--email", ADMIN, "--name", "Anne Admin", "--role",
                     "admin", "--no-password", env=env)  # fmt: skip
     assert created.returncode == 0, created.stderr
-    set_up(scratch_url)
+    set_up(head_url)
     good = tmp_path / "agents.csv"
     good.write_text(GOOD, encoding="utf-8")
-    _agents, _rules, entries = counts(scratch_url)
+    _agents, _rules, entries = counts(head_url)
 
     imported = visio("import", "agents", str(good), "--as", ADMIN, env=env)
     assert imported.returncode == 0, imported.stderr
@@ -86,12 +85,12 @@ def test_import_agents_whole_or_not_at_all(scratch_url: str, tmp_path: Path) -> 
         " · Lignes inchangées : 0 · Lignes refusées : 0",
     ]
     # two agents, three permanences; the audit log: each of them and the import
-    assert counts(scratch_url) == (2, 3, entries + 2 + 3 + 1)
+    assert counts(head_url) == (2, 3, entries + 2 + 3 + 1)
 
     again = visio("import", "agents", str(good), "--as", ADMIN, env=env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count(" · inchangé\n") == 3
-    assert counts(scratch_url) == (2, 3, entries + 6)
+    assert counts(head_url) == (2, 3, entries + 6)
 
     bad = tmp_path / "bad.csv"
     bad.write_text(
@@ -105,13 +104,12 @@ def test_import_agents_whole_or_not_at_all(scratch_url: str, tmp_path: Path) -> 
         "maisons : Maison inconnue : France Services Nowhere." in refused.stdout
     )
     assert "Ligne 2 · nadia.fabre@caf.example · inchangé" in refused.stdout
-    assert counts(scratch_url) == (2, 3, entries + 6)
+    assert counts(head_url) == (2, 3, entries + 6)
 
 
-def test_what_stops_an_import_is_one_line(scratch_url: str, tmp_path: Path) -> None:
-    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url)
-    assert visio("db", "upgrade", env=env).returncode == 0
-    set_up(scratch_url)
+def test_what_stops_an_import_is_one_line(head_url: str, tmp_path: Path) -> None:
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=head_url)
+    set_up(head_url)
     latin = tmp_path / "latin.csv"
     latin.write_bytes(GOOD.replace("\ufeff", "").encode("latin-1"))
     nobody = visio("import", "agents", str(latin), "--as", ADMIN, env=env)

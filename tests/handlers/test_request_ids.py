@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.handlers.test_meeting_pages import House, book, house, settings
-from tests.test_cli import SECRET, environment, logged_port, visio
+from tests.test_cli import SECRET, environment, logged_port
 from visio.db.models import AuditEntry
 from visio.logs import JsonFormatter, configure, current_request_id, request_id_from
 
@@ -120,12 +120,9 @@ def test_a_request_id_is_drawn_fresh_each_time() -> None:
 
 
 def test_visio_serve_writes_one_json_line_a_request_with_its_id(
-    scratch_url: str, tmp_path: Path
+    head_url: str, tmp_path: Path
 ) -> None:
-    env = environment(
-        VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=scratch_url, VISIO_LOG_FORMAT="json"
-    )
-    assert visio("db", "upgrade", env=env).returncode == 0
+    env = environment(VISIO_SECRET_KEY=SECRET, VISIO_DATABASE_URL=head_url, VISIO_LOG_FORMAT="json")
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         server = subprocess.Popen(
