@@ -14,13 +14,14 @@ Each round prints bookings per second, every answer's status (all must be 201), 
 bookings per agent and per station, the connections made to PostgreSQL, what the bench's
 connections were doing on average (sampled four times a second: waiting for a lock,
 running a statement, idle inside a transaction while their process works on other
-requests), and where the CPU time went (from /proc): the visio processes; PostgreSQL,
-which is the machine's own server and shared: the connections to the bench's database,
-the connections that ended during the round (any database's), and the server's own
-processes with other databases' connections; both nginx (master and workers); the load
-generator (this process); the rest of the machine; and what stayed idle: in seconds, per
-booking, and as a share of the round's wall time × the cores. The figure is the mean rate
-of the rounds B against that of the rounds A (the hope on 2 cores: at least 1.4×).
+requests), and where the CPU time went (from /proc): the visio processes, and how long
+each was ready to run but waited for a core; PostgreSQL, which is the machine's own server
+and shared: the connections to the bench's database, the connections that ended during
+the round (any database's), and the server's own processes with other databases'
+connections; both nginx (master and workers); the load generator (this process); the
+rest of the machine; and what stayed idle: in seconds, per booking, and as a share of the
+round's wall time × the cores. The figure is the mean rate of the rounds B against that
+of the rounds A (the hope on 2 cores: at least 1.4×).
 
     python bench/bench_scaleout.py --database-url postgresql+asyncpg://postgres@127.0.0.1/test
     python bench/bench_scaleout.py --database-url … --bookings 500 --pairs 2
@@ -120,6 +121,18 @@ def family(table: dict[int, Process], roots: list[int]) -> set[int]:
     return found
 
 
+def runqueue_wait(pid: int) -> float:
+    """Seconds the threads of `pid` have been ready to run but waiting for a core
+    (/proc/PID/task/*/schedstat, second field, in nanoseconds)."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            waited += int(task.read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread ended in between
+            continue
+    return waited / 1e9
+
+
 def machine_idle() -> float:
     """Seconds all cores have been idle (idle and iowait of /proc/stat's cpu line)."""
     with open("/proc/stat") as stat:
@@ -131,6 +144,7 @@ def machine_idle() -> float:
 class Snapshot:
     groups: dict[str, float]  # CPU seconds so far of each group of processes
     per_process: dict[str, float]  # of each visio process
+    waiting: dict[str, float]  # seconds each visio process waited for a core
     connections: dict[int, float]  # of each PostgreSQL connection (any database)
     ours: set[int]  # the connections to the bench's database
     idle: float
@@ -171,6 +185,7 @@ def snapshot(visio: dict[str, int], nginx: list[int], database: str) -> Snapshot
             "load generator": own.ru_utime + own.ru_stime,
         },
         per_process={name: seconds(family(table, [pid])) for name, pid in visio.items()},
+        waiting={name: runqueue_wait(pid) for name, pid in visio.items()},
         connections=connections,
         ours=ours,
         idle=machine_idle(),
@@ -363,6 +378,7 @@ class Round:
     doubled: tuple[int, int]  # agents, stations booked twice at one time, so far
     cpu: dict[str, float]
     per_process: dict[str, float]
+    waiting: dict[str, float]  # seconds each visio process was ready but waited for a core
     idle: float
     connections: int  # made to PostgreSQL during the round
     activity: tuple[
@@ -389,7 +405,8 @@ def describe(round_: Round) -> str:
         part = f"{name} {seconds:.2f} s ({seconds / capacity:.0%}, {per_booking:.2f} ms/booking)"
         if name == "visio":
             each = ", ".join(f"{value:.2f}" for value in round_.per_process.values())
-            part += f" [per process {each} s]"
+            waited = ", ".join(f"{value:.2f}" for value in round_.waiting.values())
+            part += f" [per process {each} s; ready but waiting for a core {waited} s]"
         parts.append(part)
     parts.append(f"rest of the machine {others:.2f} s ({others / capacity:.0%})")
     parts.append(f"idle {round_.idle:.2f} s ({round_.idle / capacity:.0%})")
@@ -469,6 +486,8 @@ async def run(
                         cpu=cpu_between(before, after),
                         per_process={name: after.per_process[name] - before.per_process[name]
                                      for name in before.per_process},
+                        waiting={name: after.waiting[name] - before.waiting[name]
+                                 for name in before.waiting},
                         idle=after.idle - before.idle, connections=connections,
                         activity=tuple(sum(column) / max(len(samples), 1)
                                        for column in zip(*samples, strict=True)) or (0, 0, 0),
