@@ -147,6 +147,7 @@ class Snapshot:
     waiting: dict[str, float]  # seconds each visio process waited for a core
     connections: dict[int, float]  # of each PostgreSQL connection (any database)
     ours: set[int]  # the connections to the bench's database
+    others: dict[int, Process]  # every other process
     idle: float
 
 
@@ -176,6 +177,8 @@ def snapshot(visio: dict[str, int], nginx: list[int], database: str) -> Snapshot
         if database in words[3:5]:
             ours.add(pid)
     ended = sum(table[pid].waited for pid in main)
+    mine = family(table, [os.getpid()]) | postgres
+    others = {pid: process for pid, process in table.items() if pid not in mine}
     return Snapshot(
         groups={
             "visio": seconds(family(table, list(visio.values()))),
@@ -188,6 +191,7 @@ def snapshot(visio: dict[str, int], nginx: list[int], database: str) -> Snapshot
         waiting={name: runqueue_wait(pid) for name, pid in visio.items()},
         connections=connections,
         ours=ours,
+        others=others,
         idle=machine_idle(),
     )
 
@@ -209,6 +213,26 @@ def cpu_between(before: Snapshot, after: Snapshot) -> dict[str, float]:
         "nginx": used["nginx"],
         "load generator": used["load generator"],
     }
+
+
+def busiest_others(before: Snapshot, after: Snapshot, count: int = 3) -> dict[str, float]:
+    """The programs outside the bench that used the most CPU between two snapshots, by
+    command name (kernel threads without their number). A process that ended in between
+    is counted in its parent's, less what it had used before the first snapshot."""
+    used: dict[str, float] = {}
+
+    def add(process: Process, seconds: float) -> None:
+        name = process.name.split("/")[0]
+        used[name] = used.get(name, 0.0) + seconds
+
+    for pid, process in after.others.items():
+        earlier = before.others.get(pid)
+        add(process, process.seconds - (earlier.seconds if earlier else 0.0))
+    for pid, process in before.others.items():
+        parent = after.others.get(process.parent)
+        if pid not in after.others and parent is not None:
+            add(parent, -process.seconds)
+    return dict(sorted(used.items(), key=lambda item: -item[1])[:count])
 
 
 async def sessions(engine: AsyncEngine) -> int:
@@ -380,6 +404,7 @@ class Round:
     per_process: dict[str, float]
     waiting: dict[str, float]  # seconds each visio process was ready but waited for a core
     idle: float
+    others: dict[str, float]  # the busiest programs outside the bench, CPU seconds
     connections: int  # made to PostgreSQL during the round
     activity: tuple[
         float, ...
@@ -408,7 +433,8 @@ def describe(round_: Round) -> str:
             waited = ", ".join(f"{value:.2f}" for value in round_.waiting.values())
             part += f" [per process {each} s; ready but waiting for a core {waited} s]"
         parts.append(part)
-    parts.append(f"rest of the machine {others:.2f} s ({others / capacity:.0%})")
+    busiest = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in round_.others.items())
+    parts.append(f"rest of the machine {others:.2f} s ({others / capacity:.0%}; most: {busiest})")
     parts.append(f"idle {round_.idle:.2f} s ({round_.idle / capacity:.0%})")
     return (
         f"round {round_.number} {processes}: {round_.bookings} bookings in "
@@ -489,6 +515,7 @@ async def run(
                         waiting={name: after.waiting[name] - before.waiting[name]
                                  for name in before.waiting},
                         idle=after.idle - before.idle, connections=connections,
+                        others=busiest_others(before, after),
                         activity=tuple(sum(column) / max(len(samples), 1)
                                        for column in zip(*samples, strict=True)) or (0, 0, 0),
                     )  # fmt: skip
